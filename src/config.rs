@@ -1,0 +1,1 @@
+//! Typed configuration from Thumbor-named environment variables and flags.

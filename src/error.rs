@@ -1,0 +1,79 @@
+//! The typed errors of a request, and the one place they map to HTTP status codes.
+
+use http::StatusCode;
+
+/// Everything that can stop a request from producing an image.
+#[derive(Debug, thiserror::Error)]
+pub enum PictorError {
+    /// The path does not match Thumbor's grammar, the signature is wrong or missing, or unsafe
+    /// URLs are disabled. Thumbor answers all of these with 400.
+    #[error("malformed url: {0}")]
+    BadUrl(String),
+    #[error("bad signature")]
+    BadSignature,
+    #[error("unsafe urls are disabled")]
+    UnsafeDisabled,
+    /// The original does not exist (or the path escapes the loader's root).
+    #[error("source not found: {0}")]
+    NotFound(String),
+    /// The original exists but is not an image we can decode.
+    #[error("cannot decode source: {0}")]
+    Undecodable(String),
+    /// The original or the requested output is over a configured limit (MAX_PIXELS, ...).
+    #[error("over limit: {0}")]
+    TooLarge(String),
+    /// A request parameter is valid in the grammar but cannot be served (e.g. a watermark that
+    /// cannot be loaded).
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// The origin answered, but with nothing usable (empty body).
+    #[error("bad gateway: {0}")]
+    BadGateway(String),
+    /// The origin did not answer in time.
+    #[error("gateway timeout: {0}")]
+    GatewayTimeout(String),
+    /// The server is full; the client should retry.
+    #[error("overloaded: {0}")]
+    Overloaded(String),
+    /// A bug or an encoder failure; never the client's fault.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl PictorError {
+    /// The HTTP status Thumbor answers for this error (../shared/docs/thumbor-behaviour.md §5.1).
+    pub fn status(&self) -> StatusCode {
+        match self {
+            PictorError::BadUrl(_)
+            | PictorError::BadSignature
+            | PictorError::UnsafeDisabled
+            | PictorError::Undecodable(_)
+            | PictorError::TooLarge(_)
+            | PictorError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            PictorError::NotFound(_) => StatusCode::NOT_FOUND,
+            PictorError::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            PictorError::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            PictorError::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,
+            PictorError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// One short line for the response body: says why, never leaks paths or origin details.
+    pub fn public_reason(&self) -> &'static str {
+        match self {
+            PictorError::BadUrl(_) => "malformed url",
+            PictorError::BadSignature => "bad signature",
+            PictorError::UnsafeDisabled => "unsafe urls are disabled",
+            PictorError::NotFound(_) => "source image not found",
+            PictorError::Undecodable(_) => "source image could not be decoded",
+            PictorError::TooLarge(_) => "image is over the configured limits",
+            PictorError::BadRequest(_) => "bad request",
+            PictorError::BadGateway(_) => "origin returned no usable image",
+            PictorError::GatewayTimeout(_) => "origin timed out",
+            PictorError::Overloaded(_) => "server busy, retry later",
+            PictorError::Internal(_) => "internal error",
+        }
+    }
+}
+
+pub type Result<T, E = PictorError> = std::result::Result<T, E>;

@@ -1,0 +1,1 @@
+//! The HTTP side: routes, handlers, response headers, error -> status mapping.
