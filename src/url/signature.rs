@@ -33,11 +33,21 @@ fn hmac_sha1(key: &[u8], message: &[u8]) -> [u8; 20] {
 /// Whether `hash_as_sent` (the signature segment exactly as in the request path) signs
 /// `signed_path` under any of `keys`.
 ///
-/// The hash is percent-decoded once, as Thumbor's `unquote(hash)`, so `%3D` stands for `=`.
-/// Every key is tried and compared in constant time, so neither the match position nor which
-/// key matched shows in the timing.
+/// Thumbor 7.8 sees the hash percent-decoded by Tornado, strips the path prefix only when it
+/// is spelled `/<decoded>/` or `/<quote(decoded)>/`, and compares with `unquote(decoded)`:
+/// so `%3D` (and even `%253D`) stand for `=`, while other spellings (`%3d`) fail. Every key
+/// is tried and compared in constant time, so neither the match position nor which key
+/// matched shows in the timing.
 pub fn verify(keys: &[&[u8]], hash_as_sent: &str, signed_path: &str) -> bool {
-    let sent: Vec<u8> = percent_decode_str(hash_as_sent).collect();
+    let Ok(decoded_once) = percent_decode_str(hash_as_sent).decode_utf8() else {
+        return false;
+    };
+    // Comparing the sent hash with its own decodings leaks nothing about the expected one.
+    let quoted = super::parse::python_quote(&decoded_once, b"/");
+    if ![decoded_once.as_ref(), quoted.as_str()].contains(&hash_as_sent) {
+        return false;
+    }
+    let sent: Vec<u8> = percent_decode_str(&decoded_once).collect();
     let matched = keys.iter().fold(Choice::from(0), |matched, key| {
         let expected = sign(key, signed_path);
         matched | expected.as_bytes().ct_eq(&sent)
@@ -138,11 +148,17 @@ mod tests {
             "_wIUeSaeHw8dricKG2MGhqu5thk%3D",
             "smart/image.jpg"
         ));
-        assert!(verify(
-            &[b"ACME-SEC"],
-            "_wIUeSaeHw8dricKG2MGhqu5thk%3d",
-            "smart/image.jpg"
-        ));
+    }
+
+    #[test]
+    fn hash_spellings_follow_thumbor() {
+        let key: &[u8] = b"ACME-SEC";
+        let path = "smart/image.jpg";
+        // Double-encoded padding: Tornado decodes once, the handler unquotes again.
+        assert!(verify(&[key], "_wIUeSaeHw8dricKG2MGhqu5thk%253D", path));
+        // Lower-case escape: Thumbor cannot strip the prefix, so the signature fails.
+        assert!(!verify(&[key], "_wIUeSaeHw8dricKG2MGhqu5thk%3d", path));
+        assert!(!verify(&[key], "_wIUeSaeHw8dricKG2MGhqu5thk%ff", path));
     }
 
     #[test]
