@@ -48,7 +48,11 @@ impl ResultCache {
 
     /// Returns the cached value or runs `render` once for all concurrent callers of `key`,
     /// caching a success. Errors are shared with the waiting callers but not cached.
-    pub async fn get_or_render<F>(&self, key: String, render: F) -> Result<Arc<Rendered>, PictorError>
+    pub async fn get_or_render<F>(
+        &self,
+        key: String,
+        render: F,
+    ) -> Result<Arc<Rendered>, PictorError>
     where
         F: Future<Output = Result<Rendered, PictorError>>,
     {

@@ -6,25 +6,22 @@ use crate::cache::Rendered;
 use crate::error::PictorError;
 use crate::imaging::filters::FilterList;
 use crate::imaging::{self, RenderJob};
-use crate::url::{self, signature, ImageRequest};
+use crate::url::{self, ImageRequest};
 use bytes::Bytes;
 use sha1::{Digest, Sha1};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tracing::Instrument;
 
-/// Answers one imaging path. `accept` is the client's Accept header.
+/// Answers one imaging path. `accept` is the client's Accept header; `from_verified_origin`
+/// says the request came through the CDN (see `access`).
 pub async fn process_image(
     app: &App,
     path: &str,
     accept: Option<&str>,
+    from_verified_origin: bool,
 ) -> Result<Arc<Rendered>, PictorError> {
-    let request = url::parse_path(path)?;
-    signature::authorize(
-        &request,
-        &[app.config.security_key.as_bytes()],
-        app.config.allow_unsafe_url,
-    )?;
+    let request = super::access::authorized_request(&app.config, path, from_verified_origin)?;
     // Thumbor 7.8 tests Accept with a substring match (q-values ignored).
     let accepts_webp =
         app.config.imaging.auto_webp && accept.is_some_and(|a| a.contains("image/webp"));

@@ -1,8 +1,10 @@
 //! The HTTP side: the shared [`App`] state, the accept loop (HTTP/1.1 keep-alive and h2c),
 //! routing to the healthcheck and imaging handlers, and graceful shutdown.
 
+pub mod access;
 pub mod imaging;
 pub mod response;
+pub mod signing;
 
 use crate::cache::ResultCache;
 use crate::config::Config;
@@ -36,7 +38,9 @@ impl App {
     pub fn new(config: Config) -> Result<Arc<App>, PictorError> {
         let loader = Loader::from_config(&config)?;
         let healthcheck = regex::Regex::new(&format!("^(?:{})$", config.healthcheck_route))
-            .map_err(|e| PictorError::Internal(format!("HEALTHCHECK_ROUTE is not a valid pattern: {e}")))?;
+            .map_err(|e| {
+                PictorError::Internal(format!("HEALTHCHECK_ROUTE is not a valid pattern: {e}"))
+            })?;
         Ok(Arc::new(App {
             cache: ResultCache::new(config.memory_cache_bytes()),
             render_slots: Arc::new(Semaphore::new(config.max_concurrent_renders)),
@@ -105,7 +109,7 @@ async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Resp
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let response = route(&app, &req).await;
+    let response = route(&app, req).await;
     let bytes = response
         .headers()
         .get(http::header::CONTENT_LENGTH)
@@ -124,7 +128,7 @@ async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Resp
     response
 }
 
-async fn route(app: &App, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+async fn route(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let path = req.uri().path();
     let head = req.method() == Method::HEAD;
     if app.healthcheck.is_match(path) {
@@ -133,15 +137,21 @@ async fn route(app: &App, req: &Request<Incoming>) -> Response<Full<Bytes>> {
             _ => response::plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
         };
     }
+    if path == "/sign" && !app.config.signing_apps.is_empty() {
+        return signing::handle(&app.config, req).await;
+    }
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
         return response::plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
     }
-    let header = |name: http::header::HeaderName| {
-        req.headers().get(name).and_then(|v| v.to_str().ok())
-    };
+    let from_verified_origin = access::origin_verified(&app.config, req.headers());
+    if app.config.origin_verify.is_some() && !from_verified_origin {
+        return response::plain(StatusCode::FORBIDDEN, "requests must come through the CDN");
+    }
+    let header =
+        |name: http::header::HeaderName| req.headers().get(name).and_then(|v| v.to_str().ok());
     let accept = header(http::header::ACCEPT);
     let if_none_match = header(http::header::IF_NONE_MATCH);
-    match imaging::process_image(app, path, accept).await {
+    match imaging::process_image(app, path, accept, from_verified_origin).await {
         Ok(rendered) => response::image(&app.config, &rendered, head, if_none_match),
         Err(e) => {
             let status = e.status();

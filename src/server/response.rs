@@ -35,6 +35,18 @@ pub fn plain(status: StatusCode, line: &str) -> Response<Full<Bytes>> {
     )
 }
 
+/// A JSON answer (the signing endpoint).
+pub fn json(status: StatusCode, value: &serde_json::Value) -> Response<Full<Bytes>> {
+    let body = Bytes::from(value.to_string());
+    finish(
+        builder(status)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::CACHE_CONTROL, "no-store")
+            .header(header::CONTENT_LENGTH, body.len()),
+        body,
+    )
+}
+
 pub fn error(e: &PictorError) -> Response<Full<Bytes>> {
     plain(e.status(), e.public_reason())
 }
@@ -77,7 +89,14 @@ pub fn image(
         }
     }
     b = b.header(header::CONTENT_LENGTH, rendered.body.len());
-    finish(b, if head { Bytes::new() } else { rendered.body.clone() })
+    finish(
+        b,
+        if head {
+            Bytes::new()
+        } else {
+            rendered.body.clone()
+        },
+    )
 }
 
 /// If-None-Match: `*`, or any listed tag equal to ours (weak comparison, as Tornado).

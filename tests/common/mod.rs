@@ -71,12 +71,27 @@ impl Server {
     }
 
     pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Response {
+        self.send(method, path, headers, b"")
+    }
+
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Response {
         let mut raw = format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n");
         for (k, v) in headers {
             raw.push_str(&format!("{k}: {v}\r\n"));
         }
+        if !body.is_empty() {
+            raw.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
         raw.push_str("\r\n");
-        self.raw(raw.as_bytes(), method == "HEAD")
+        let mut bytes = raw.into_bytes();
+        bytes.extend_from_slice(body);
+        self.raw(&bytes, method == "HEAD")
     }
 
     /// Sends raw request bytes and parses the response.
@@ -155,8 +170,12 @@ impl Response {
 
     /// Decoded size of the image body (all formats the `image` crate reads).
     pub fn image_size(&self) -> (u32, u32) {
-        let img = image::load_from_memory(&self.body)
-            .unwrap_or_else(|e| panic!("body is not an image ({e}): {:?}", self.header("content-type")));
+        let img = image::load_from_memory(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not an image ({e}): {:?}",
+                self.header("content-type")
+            )
+        });
         (img.width(), img.height())
     }
 
