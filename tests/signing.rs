@@ -87,7 +87,8 @@ fn sign_endpoint_refusals() {
     let server = signing_server(&[]);
     let blog = bearer(BLOG_KEY);
     let admin = bearer(ADMIN_KEY);
-    let cases: Vec<(&str, &str, Vec<(&str, &str)>, &[u8], u16)> = vec![
+    type Case<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>, &'a [u8], u16);
+    let cases: Vec<Case> = vec![
         (
             "GET",
             "/sign?url=300x200/images/image.jpg",
