@@ -73,6 +73,12 @@ pub struct Config {
     pub memory_cache_mb: u64,
     /// MAX_CONCURRENT_RENDERS: renders running at once (default: number of cores).
     pub max_concurrent_renders: usize,
+    /// MAX_QUEUED_RENDERS: renders that may wait for a slot; more are a 503 (default 4 x cores).
+    pub max_queued_renders: usize,
+    /// RENDER_MEMORY_MB: memory budget shared by running renders (estimated from headers).
+    pub render_memory_mb: u64,
+    /// REQUEST_TIMEOUT_SECONDS: deadline for load + queue + render; past it, 504.
+    pub request_timeout_seconds: u64,
     /// Everything that shapes the image itself.
     pub imaging: ImagingSettings,
 }
@@ -96,6 +102,9 @@ impl Default for Config {
             healthcheck_route: "/healthcheck/?".to_string(),
             memory_cache_mb: 256,
             max_concurrent_renders: default_concurrency(),
+            max_queued_renders: 4 * default_concurrency(),
+            render_memory_mb: 1024,
+            request_timeout_seconds: 30,
             imaging: ImagingSettings::default(),
         }
     }
@@ -350,6 +359,19 @@ impl Config {
                 1,
                 4096,
             )? as usize,
+            max_queued_renders: r.number(
+                "MAX_QUEUED_RENDERS",
+                d.max_queued_renders as u64,
+                0,
+                1 << 20,
+            )? as usize,
+            render_memory_mb: r.number("RENDER_MEMORY_MB", d.render_memory_mb, 1, 1 << 30)?,
+            request_timeout_seconds: r.number(
+                "REQUEST_TIMEOUT_SECONDS",
+                d.request_timeout_seconds,
+                1,
+                86_400,
+            )?,
             imaging: ImagingSettings {
                 quality: r.number("QUALITY", di.quality.into(), 1, 100)? as u8,
                 webp_quality: r.optional_number("WEBP_QUALITY", 1, 100)?.map(|q| q as u8),

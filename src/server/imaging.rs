@@ -11,6 +11,7 @@ use bytes::Bytes;
 use sha1::{Digest, Sha1};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 use tracing::Instrument;
 
 /// Answers one imaging path. `accept` is the client's Accept header; `from_verified_origin`
@@ -26,8 +27,18 @@ pub async fn process_image(
     let accepts_webp =
         app.config.imaging.auto_webp && accept.is_some_and(|a| a.contains("image/webp"));
     let key = cache_key(&request, accepts_webp);
+    let deadline = Duration::from_secs(app.config.request_timeout_seconds);
     app.cache
-        .get_or_render(key, render_uncached(app, request, accepts_webp))
+        .get_or_render(key, async {
+            tokio::time::timeout(deadline, render_uncached(app, request, accepts_webp))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(PictorError::GatewayTimeout(format!(
+                        "not done within REQUEST_TIMEOUT_SECONDS={}",
+                        deadline.as_secs()
+                    )))
+                })
+        })
         .await
 }
 
@@ -92,7 +103,23 @@ async fn load_assets(
     Ok(assets)
 }
 
-/// Runs the CPU-bound render on the blocking pool, at most MAX_CONCURRENT_RENDERS at once.
+/// What a render of this source may hold in memory at its peak: the decoded frame plus a
+/// working copy, and the output with its encode buffer (RGBA, 4 bytes a pixel). Read from the
+/// header only, so it is known before any pixel memory is spent.
+fn estimated_render_bytes(source: &[u8], request: &ImageRequest) -> Result<u64, PictorError> {
+    let probe = crate::imaging::decode::probe(source)?;
+    let decoded = u64::from(probe.width) * u64::from(probe.height) * 4;
+    let side = |d: url::Dimension, source: u32| match d {
+        url::Dimension::Px(0) | url::Dimension::Orig => u64::from(source),
+        url::Dimension::Px(px) => u64::from(px),
+    };
+    let output = side(request.width, probe.width) * side(request.height, probe.height) * 4;
+    Ok(decoded
+        .saturating_mul(2)
+        .saturating_add(output.saturating_mul(2)))
+}
+
+/// Runs the CPU-bound render on the blocking pool once admission control lets it in.
 /// A panic inside the render becomes a 500 for this request only.
 async fn render_on_pool(
     app: &App,
@@ -102,12 +129,12 @@ async fn render_on_pool(
     accepts_webp: bool,
     assets: HashMap<String, Bytes>,
 ) -> Result<imaging::RenderOutput, PictorError> {
+    let estimate = estimated_render_bytes(&source, &request)?;
     let permit = app
-        .render_slots
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|_| PictorError::Overloaded("render pool closed".into()))?;
+        .admission
+        .admit(estimate)
+        .instrument(tracing::info_span!("queue"))
+        .await?;
     let settings = app.config.imaging.clone();
     let span = tracing::info_span!("render");
     let task = tokio::task::spawn_blocking(move || {

@@ -2,6 +2,7 @@
 //! routing to the healthcheck and imaging handlers, and graceful shutdown.
 
 pub mod access;
+pub mod admission;
 pub mod imaging;
 pub mod response;
 pub mod signing;
@@ -22,15 +23,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 
 /// State shared by every request.
 pub struct App {
     pub config: Config,
     pub loader: Loader,
     pub cache: ResultCache,
-    /// Bounds CPU work: one permit per concurrent render (MAX_CONCURRENT_RENDERS).
-    pub render_slots: Arc<Semaphore>,
+    /// Bounds CPU work and memory: MAX_CONCURRENT_RENDERS, MAX_QUEUED_RENDERS, RENDER_MEMORY_MB.
+    pub admission: admission::Admission,
     healthcheck: regex::Regex,
 }
 
@@ -43,7 +43,11 @@ impl App {
             })?;
         Ok(Arc::new(App {
             cache: ResultCache::new(config.memory_cache_bytes()),
-            render_slots: Arc::new(Semaphore::new(config.max_concurrent_renders)),
+            admission: admission::Admission::new(
+                config.max_concurrent_renders,
+                config.max_queued_renders,
+                config.render_memory_mb * 1024 * 1024,
+            ),
             loader,
             healthcheck,
             config,

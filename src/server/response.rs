@@ -48,7 +48,13 @@ pub fn json(status: StatusCode, value: &serde_json::Value) -> Response<Full<Byte
 }
 
 pub fn error(e: &PictorError) -> Response<Full<Bytes>> {
-    plain(e.status(), e.public_reason())
+    let mut response = plain(e.status(), e.public_reason());
+    if e.status() == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    response
 }
 
 pub fn healthcheck(head: bool) -> Response<Full<Bytes>> {
