@@ -79,6 +79,8 @@ pub struct Config {
     pub render_memory_mb: u64,
     /// REQUEST_TIMEOUT_SECONDS: deadline for load + queue + render; past it, 504.
     pub request_timeout_seconds: u64,
+    /// METRICS_BIND: address of the Prometheus `/metrics` listener (off when unset).
+    pub metrics_bind: Option<std::net::SocketAddr>,
     /// Everything that shapes the image itself.
     pub imaging: ImagingSettings,
 }
@@ -105,6 +107,7 @@ impl Default for Config {
             max_queued_renders: 4 * default_concurrency(),
             render_memory_mb: 1024,
             request_timeout_seconds: 30,
+            metrics_bind: None,
             imaging: ImagingSettings::default(),
         }
     }
@@ -372,6 +375,13 @@ impl Config {
                 1,
                 86_400,
             )?,
+            metrics_bind: match r.string("METRICS_BIND", "").as_str() {
+                "" => None,
+                text => Some(
+                    text.parse()
+                        .map_err(|_| invalid("METRICS_BIND", text, "expected IP:PORT"))?,
+                ),
+            },
             imaging: ImagingSettings {
                 quality: r.number("QUALITY", di.quality.into(), 1, 100)? as u8,
                 webp_quality: r.optional_number("WEBP_QUALITY", 1, 100)?.map(|q| q as u8),

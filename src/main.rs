@@ -183,12 +183,20 @@ fn main() -> ExitCode {
     }
 }
 
+/// Logs go to stderr filtered by RUST_LOG; stage timings for /metrics see every span.
 fn init_logging() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(filter),
+        )
+        .with(pictor::metrics::StageTimingLayer)
         .init();
 }
 
@@ -227,6 +235,14 @@ async fn serve(config: Config, bind: SocketAddr) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    if let Some(metrics_bind) = app.config.metrics_bind {
+        let metrics_listener = tokio::net::TcpListener::bind(metrics_bind)
+            .await
+            .map_err(|e| format!("cannot listen on METRICS_BIND {metrics_bind}: {e}"))?;
+        let metrics_addr = metrics_listener.local_addr().map_err(|e| e.to_string())?;
+        println!("pictor metrics on http://{metrics_addr}/metrics");
+        tokio::spawn(server::serve_metrics(app.clone(), metrics_listener));
+    }
     // Tests and scripts read this line to find the port when binding to port 0.
     println!("pictor listening on http://{addr}");
     tracing::info!(%addr, root = %app.config.file_loader_root_path.display(), "serving");

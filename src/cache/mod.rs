@@ -65,6 +65,11 @@ impl ResultCache {
         }
     }
 
+    /// Bytes held (the weigher's total).
+    pub fn weighted_size(&self) -> u64 {
+        self.inner.as_ref().map_or(0, |c| c.weighted_size())
+    }
+
     pub fn entry_count(&self) -> u64 {
         self.inner.as_ref().map_or(0, |c| c.entry_count())
     }

@@ -3,6 +3,7 @@
 //! is refused at once (503 when busy, 400 when one request alone is over the budget).
 
 use crate::error::PictorError;
+use crate::metrics::{Refusal, METRICS};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -49,6 +50,7 @@ impl Admission {
     pub async fn admit(&self, estimated_bytes: u64) -> Result<RenderPermit, PictorError> {
         let need_kib = estimated_bytes.div_ceil(KIB).max(1);
         if need_kib > self.memory_budget_kib {
+            METRICS.record_refusal(Refusal::MemoryBudget);
             return Err(PictorError::TooLarge(format!(
                 "render needs about {} MB, more than RENDER_MEMORY_MB",
                 estimated_bytes / (KIB * KIB)
@@ -57,6 +59,7 @@ impl Admission {
         let waiting = self.queued.fetch_add(1, Ordering::SeqCst);
         let _guard = QueuedGuard(&self.queued);
         if waiting >= self.max_queued && self.slots.available_permits() == 0 {
+            METRICS.record_refusal(Refusal::QueueFull);
             return Err(PictorError::Overloaded(format!(
                 "{waiting} renders already waiting"
             )));

@@ -6,10 +6,12 @@ use crate::cache::Rendered;
 use crate::error::PictorError;
 use crate::imaging::filters::FilterList;
 use crate::imaging::{self, RenderJob};
+use crate::metrics::Refusal;
 use crate::url::{self, ImageRequest};
 use bytes::Bytes;
 use sha1::{Digest, Sha1};
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument;
@@ -27,12 +29,19 @@ pub async fn process_image(
     let accepts_webp =
         app.config.imaging.auto_webp && accept.is_some_and(|a| a.contains("image/webp"));
     let key = cache_key(&request, accepts_webp);
+    let metrics = &crate::metrics::METRICS;
+    if let Some(hit) = app.cache.get(&key).await {
+        metrics.memory_cache_hits.fetch_add(1, Ordering::Relaxed);
+        return Ok(hit);
+    }
+    metrics.memory_cache_misses.fetch_add(1, Ordering::Relaxed);
     let deadline = Duration::from_secs(app.config.request_timeout_seconds);
     app.cache
         .get_or_render(key, async {
             tokio::time::timeout(deadline, render_uncached(app, request, accepts_webp))
                 .await
                 .unwrap_or_else(|_| {
+                    metrics.record_refusal(Refusal::Deadline);
                     Err(PictorError::GatewayTimeout(format!(
                         "not done within REQUEST_TIMEOUT_SECONDS={}",
                         deadline.as_secs()
@@ -64,6 +73,11 @@ async fn render_uncached(
         .load(&image_url)
         .instrument(tracing::info_span!("load", image = %image_url))
         .await?;
+    let metrics = &crate::metrics::METRICS;
+    metrics.origin_fetches.fetch_add(1, Ordering::Relaxed);
+    metrics
+        .origin_bytes
+        .fetch_add(source.len() as u64, Ordering::Relaxed);
     let assets = load_assets(app, &filters).await?;
     let output = render_on_pool(app, source, request, filters, accepts_webp, assets).await?;
     let body = Bytes::from(output.body);

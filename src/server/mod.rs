@@ -108,12 +108,59 @@ pub async fn serve(
     Ok(())
 }
 
+/// Serves `GET /metrics` (Prometheus text format) on its own listener, off the public port.
+pub async fn serve_metrics(app: Arc<App>, listener: TcpListener) {
+    let builder = auto::Builder::new(TokioExecutor::new());
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+            let app = app.clone();
+            async move {
+                Ok::<_, Infallible>(if req.uri().path() == "/metrics" {
+                    response::metrics(&app.metrics_text())
+                } else {
+                    response::plain(StatusCode::NOT_FOUND, "not found")
+                })
+            }
+        });
+        let conn = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+    }
+}
+
+impl App {
+    /// Current gauges plus every counter, in Prometheus text format.
+    pub fn metrics_text(&self) -> String {
+        use std::sync::atomic::Ordering::Relaxed;
+        let m = &crate::metrics::METRICS;
+        m.memory_cache_bytes
+            .store(self.cache.weighted_size(), Relaxed);
+        m.queued_renders
+            .store(self.admission.queued() as u64, Relaxed);
+        m.running_renders.store(
+            self.admission.running(self.config.max_concurrent_renders) as u64,
+            Relaxed,
+        );
+        m.render()
+    }
+}
+
 /// Routes one request and writes the access-log line.
 async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let response = route(&app, req).await;
+    crate::metrics::METRICS
+        .record_request(response.status().as_u16(), started.elapsed().as_secs_f64());
     let bytes = response
         .headers()
         .get(http::header::CONTENT_LENGTH)
@@ -158,6 +205,9 @@ async fn route(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
     match imaging::process_image(app, path, accept, from_verified_origin).await {
         Ok(rendered) => response::image(&app.config, &rendered, head, if_none_match),
         Err(e) => {
+            if matches!(e, PictorError::TooLarge(_)) {
+                crate::metrics::METRICS.record_refusal(crate::metrics::Refusal::TooLarge);
+            }
             let status = e.status();
             if status.is_server_error() {
                 tracing::error!(path, error = %e, "request failed");

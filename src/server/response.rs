@@ -35,6 +35,20 @@ pub fn plain(status: StatusCode, line: &str) -> Response<Full<Bytes>> {
     )
 }
 
+/// The Prometheus text exposition.
+pub fn metrics(text: &str) -> Response<Full<Bytes>> {
+    let body = Bytes::from(text.to_string());
+    finish(
+        builder(StatusCode::OK)
+            .header(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )
+            .header(header::CONTENT_LENGTH, body.len()),
+        body,
+    )
+}
+
 /// A JSON answer (the signing endpoint).
 pub fn json(status: StatusCode, value: &serde_json::Value) -> Response<Full<Bytes>> {
     let body = Bytes::from(value.to_string());

@@ -29,6 +29,8 @@ pub fn corpus() -> PathBuf {
 pub struct Server {
     child: Child,
     pub addr: SocketAddr,
+    /// The `/metrics` listener, when METRICS_BIND was given.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl Server {
@@ -46,15 +48,27 @@ impl Server {
         }
         let mut child = cmd.spawn().expect("start pictor");
         let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        let addr = line
-            .trim()
-            .rsplit("http://")
-            .next()
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("no listen line, got {line:?}"));
-        Server { child, addr }
+        let mut reader = BufReader::new(stdout);
+        let mut metrics_addr = None;
+        let addr = loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap() == 0 {
+                panic!("pictor exited before listening");
+            }
+            let url = line.trim().rsplit("http://").next().unwrap_or("");
+            if line.starts_with("pictor metrics on") {
+                metrics_addr = url.trim_end_matches("/metrics").parse().ok();
+            } else if line.starts_with("pictor listening on") {
+                break url
+                    .parse()
+                    .unwrap_or_else(|_| panic!("bad listen line {line:?}"));
+            }
+        };
+        Server {
+            child,
+            addr,
+            metrics_addr,
+        }
     }
 
     /// Corpus root, unsafe URLs allowed, the given extra settings.
@@ -64,6 +78,14 @@ impl Server {
         let mut env: Vec<(&str, &str)> = vec![("FILE_LOADER_ROOT_PATH", &root)];
         env.extend_from_slice(extra);
         Server::start(&env)
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().unwrap()
     }
 
     pub fn get(&self, path: &str) -> Response {
