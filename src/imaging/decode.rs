@@ -63,9 +63,16 @@ pub fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
 fn looks_like_svg(bytes: &[u8]) -> bool {
     use std::sync::OnceLock;
     static SVG_TAG: OnceLock<Option<regex::bytes::Regex>> = OnceLock::new();
-    let head: Vec<u8> = bytes.iter().take(2048).copied().filter(|&b| b != 0).collect();
+    let head: Vec<u8> = bytes
+        .iter()
+        .take(2048)
+        .copied()
+        .filter(|&b| b != 0)
+        .collect();
     SVG_TAG
-        .get_or_init(|| regex::bytes::Regex::new(r#"(?i-u)<svg\s[^>]*(["'])http[^"']*svg[^"']*"#).ok())
+        .get_or_init(|| {
+            regex::bytes::Regex::new(r#"(?i-u)<svg\s[^>]*(["'])http[^"']*svg[^"']*"#).ok()
+        })
         .as_ref()
         .is_some_and(|re| re.is_match(&head))
 }
@@ -174,5 +181,7 @@ fn gray_alpha_to_rgba(gray_alpha: &[u8]) -> Vec<u8> {
 
 /// Drops the alpha channel of an RGBA buffer.
 fn rgba_to_rgb(rgba: &[u8]) -> Vec<u8> {
-    rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect()
+    rgba.chunks_exact(4)
+        .flat_map(|p| [p[0], p[1], p[2]])
+        .collect()
 }

@@ -56,7 +56,12 @@ pub(super) fn decode(
         }
         let rect = FrameRect::clipped(frame, canvas_width, canvas_height);
         let before = (frame.dispose == gif::DisposalMethod::Previous).then(|| canvas.clone());
-        rect.draw(&frame.buffer, frame.width as usize, &mut canvas, canvas_width);
+        rect.draw(
+            &frame.buffer,
+            frame.width as usize,
+            &mut canvas,
+            canvas_width,
+        );
         frames.push(Frame {
             pixels: canvas.clone(),
             delay_ms: u32::from(frame.delay) * 10,

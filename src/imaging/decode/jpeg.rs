@@ -82,13 +82,13 @@ pub(super) fn decode(bytes: &[u8], header: &Probe, shrink: u32) -> Result<Image,
     };
     let decoded = panic::catch_unwind(AssertUnwindSafe(|| decode_with_libjpeg(bytes, shrink)))
         .map_err(|payload| {
-            let message = payload
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| payload.downcast_ref::<&str>().copied())
-                .unwrap_or("libjpeg failed");
-            ImagingError::Undecodable(message.to_string())
-        })??;
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("libjpeg failed");
+        ImagingError::Undecodable(message.to_string())
+    })??;
     Ok(Image {
         width: decoded.width,
         height: decoded.height,
@@ -190,7 +190,12 @@ fn assemble_icc_profile(mut chunks: Vec<(u8, &[u8])>) -> Option<Vec<u8>> {
         return None;
     }
     chunks.sort_by_key(|(sequence, _)| *sequence);
-    Some(chunks.into_iter().flat_map(|(_, data)| data.iter().copied()).collect())
+    Some(
+        chunks
+            .into_iter()
+            .flat_map(|(_, data)| data.iter().copied())
+            .collect(),
+    )
 }
 
 /// CMYK (0 = no ink) to sRGB: through the embedded profile when moxcms can use it, else with
@@ -212,6 +217,8 @@ fn cmyk_to_srgb(cmyk: &[u8], icc_profile: Option<&[u8]>) -> Vec<u8> {
 }
 
 type CmykTransform = Arc<moxcms::Transform8BitExecutor>;
+/// Keyed by (hash, length) of the profile; `None` remembers profiles moxcms cannot use.
+type CmykTransformCache = HashMap<(u64, usize), Option<CmykTransform>>;
 
 /// Building a transform from a large press profile costs ~15 ms; applying it ~1 ms per 85 k
 /// pixels. A handful of profiles (SWOP, FOGRA…) cover nearly all CMYK files, so keep the last
@@ -219,14 +226,18 @@ type CmykTransform = Arc<moxcms::Transform8BitExecutor>;
 fn cmyk_transform(icc_profile: &[u8]) -> Option<CmykTransform> {
     use std::hash::{Hash, Hasher};
     const CACHED_TRANSFORMS: usize = 8;
-    static CACHE: OnceLock<Mutex<HashMap<(u64, usize), Option<CmykTransform>>>> = OnceLock::new();
+    static CACHE: OnceLock<Mutex<CmykTransformCache>> = OnceLock::new();
 
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     icc_profile.hash(&mut hasher);
     let key = (hasher.finish(), icc_profile.len());
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
     // A panic elsewhere cannot leave the map half-updated, so a poisoned lock is still usable.
-    let lock = || cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let lock = || {
+        cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    };
     if let Some(cached) = lock().get(&key) {
         return cached.clone();
     }

@@ -56,7 +56,10 @@ pub(super) fn decode(
 ) -> Result<Image, ImagingError> {
     let format = header.format;
     // Room for the largest accepted image at 16 bits per RGBA channel, plus decoder state.
-    let max_alloc = options.max_pixels.saturating_mul(8).saturating_add(64 << 20);
+    let max_alloc = options
+        .max_pixels
+        .saturating_mul(8)
+        .saturating_add(64 << 20);
     let mut decoder = reader(bytes, format, max_alloc)?
         .into_decoder()
         .map_err(undecodable(format))?;

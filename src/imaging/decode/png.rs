@@ -76,7 +76,9 @@ pub(super) fn decode(
         png::ColorType::Grayscale => (PixelLayout::Rgb8, gray_to_rgb(&samples)),
         png::ColorType::GrayscaleAlpha => (PixelLayout::Rgba8, gray_alpha_to_rgba(&samples)),
         png::ColorType::Indexed => {
-            return Err(ImagingError::Undecodable("png: palette was not expanded".into()))
+            return Err(ImagingError::Undecodable(
+                "png: palette was not expanded".into(),
+            ))
         }
     };
     Ok(Image {

@@ -9,10 +9,13 @@ pub(crate) fn root() -> PathBuf {
         return PathBuf::from(dir);
     }
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    [manifest.join("../shared/corpus"), manifest.join("../../shared/corpus")]
-        .into_iter()
-        .find(|p| p.is_dir())
-        .expect("corpus not found: set PICTOR_CORPUS")
+    [
+        manifest.join("../shared/corpus"),
+        manifest.join("../../shared/corpus"),
+    ]
+    .into_iter()
+    .find(|p| p.is_dir())
+    .expect("corpus not found: set PICTOR_CORPUS")
 }
 
 /// The bytes of a corpus file, e.g. `read("thumbor/images/image.jpg")`.

@@ -38,9 +38,15 @@ fn sniff_recognises_every_corpus_format() {
         ("sharp/pitm.avif", Some(ImageFormat::Avif)),
         ("thumbor/images/image.heic", Some(ImageFormat::Heif)),
         ("thumbor/images/gradient_8bit.tif", Some(ImageFormat::Tiff)),
-        ("thumbor/images/gradient_msb_16bperchannel.tif", Some(ImageFormat::Tiff)),
+        (
+            "thumbor/images/gradient_msb_16bperchannel.tif",
+            Some(ImageFormat::Tiff),
+        ),
         ("thumbor/images/Commons-logo.svg", Some(ImageFormat::Svg)),
-        ("thumbor/images/Commons-logo-inches.svg", Some(ImageFormat::Svg)),
+        (
+            "thumbor/images/Commons-logo-inches.svg",
+            Some(ImageFormat::Svg),
+        ),
         ("thumbor/filters/watermark.svg", Some(ImageFormat::Svg)),
         ("thumbor/images/1x1.psd", None),
         ("thumbor/images/image_invalid.jpg", None),
@@ -55,8 +61,14 @@ fn sniff_recognises_every_corpus_format() {
 fn sniff_follows_thumbors_order_and_extras() {
     assert_eq!(sniff(b"\x00\x00\x00 ftypisom\x00\x00\x02\x00"), None, "mp4");
     assert_eq!(sniff(b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81"), None, "webm");
-    assert_eq!(sniff(b"\x00\x00\x00\x18ftypmif1\x00\x00"), Some(ImageFormat::Heif));
-    assert_eq!(sniff(b"\x00\x00\x00\x1cftypavis\x00\x00"), Some(ImageFormat::Avif));
+    assert_eq!(
+        sniff(b"\x00\x00\x00\x18ftypmif1\x00\x00"),
+        Some(ImageFormat::Heif)
+    );
+    assert_eq!(
+        sniff(b"\x00\x00\x00\x1cftypavis\x00\x00"),
+        Some(ImageFormat::Avif)
+    );
     assert_eq!(sniff(b"BM\x36\x00\x00\x00"), Some(ImageFormat::Bmp));
     assert_eq!(sniff(b"MM\x00*\x00\x00\x00\x08"), Some(ImageFormat::Tiff));
     // An <svg> without the namespace URL is not SVG to Thumbor.
@@ -86,7 +98,11 @@ fn probe_matches_decode_for_every_decodable_corpus_image() {
             };
             let header = probe(&bytes).unwrap();
             let name = path.display();
-            assert_eq!((header.width, header.height), (image.width, image.height), "{name}");
+            assert_eq!(
+                (header.width, header.height),
+                (image.width, image.height),
+                "{name}"
+            );
             assert_eq!(header.format, image.source.format, "{name}");
             assert_eq!(header.orientation, image.source.orientation, "{name}");
             assert_eq!(
@@ -95,7 +111,10 @@ fn probe_matches_decode_for_every_decodable_corpus_image() {
                 "{name}"
             );
             let frame_len = image.width as usize * image.height as usize * image.layout.channels();
-            assert!(image.frames.iter().all(|f| f.pixels.len() == frame_len), "{name}");
+            assert!(
+                image.frames.iter().all(|f| f.pixels.len() == frame_len),
+                "{name}"
+            );
             decoded += 1;
         }
     }
@@ -105,11 +124,31 @@ fn probe_matches_decode_for_every_decodable_corpus_image() {
 #[test]
 fn bombs_are_probed_from_the_header_and_refused_before_decoding() {
     let bombs = [
-        ("sharp/65536-uint32-limit.png", ImageFormat::Png, 65536, 65536),
+        (
+            "sharp/65536-uint32-limit.png",
+            ImageFormat::Png,
+            65536,
+            65536,
+        ),
         ("sharp/giant-image.jpg", ImageFormat::Jpeg, 20000, 14000),
-        ("thumbor/images/16384x16384.png", ImageFormat::Png, 16384, 16384),
-        ("thumbor/images/16383x16383.png", ImageFormat::Png, 16383, 16383),
-        ("thumbor/images/9643x10328.jpg", ImageFormat::Jpeg, 9643, 10328),
+        (
+            "thumbor/images/16384x16384.png",
+            ImageFormat::Png,
+            16384,
+            16384,
+        ),
+        (
+            "thumbor/images/16383x16383.png",
+            ImageFormat::Png,
+            16383,
+            16383,
+        ),
+        (
+            "thumbor/images/9643x10328.jpg",
+            ImageFormat::Jpeg,
+            9643,
+            10328,
+        ),
     ];
     for (file, format, width, height) in bombs {
         let bytes = read(file);
@@ -125,7 +164,10 @@ fn bombs_are_probed_from_the_header_and_refused_before_decoding() {
             "{file}"
         );
         let refused = decode(&bytes, &options(1));
-        assert!(matches!(refused, Err(ImagingError::TooLarge(_))), "{file}: {refused:?}");
+        assert!(
+            matches!(refused, Err(ImagingError::TooLarge(_))),
+            "{file}: {refused:?}"
+        );
     }
 }
 
@@ -140,14 +182,23 @@ fn exif_orientation_of_landscape_and_portrait_files() {
     let cmyk = "thumbor/images/Giunchedi%2C_Filippo_January_2015_01-cmyk-orientation-exif.jpg";
     assert_eq!(decode_file(cmyk).source.orientation, 6);
     // Orientation value 0 is invalid and reads as 1.
-    assert_eq!(probe(&read("thumbor/images/broken-exif-tag.jpg")).unwrap().orientation, 1);
+    assert_eq!(
+        probe(&read("thumbor/images/broken-exif-tag.jpg"))
+            .unwrap()
+            .orientation,
+        1
+    );
     assert_eq!(decode_file("thumbor/images/broken-exif-tag.jpg").width, 1);
 }
 
 #[test]
 fn jpeg_shrink_on_load_gives_ceiling_sizes() {
     let cases: [(&str, u32, u32); 5] = [
-        ("thumbor/images/Giunchedi%2C_Filippo_January_2015_01.jpg", 800, 533),
+        (
+            "thumbor/images/Giunchedi%2C_Filippo_January_2015_01.jpg",
+            800,
+            533,
+        ),
         ("thumbor/images/weird_normalize_error.jpg", 159, 239),
         ("sharp/2569067123_aca715a2ee_o.jpg", 2725, 2225),
         ("thumbor/images/grayscale.jpg", 100, 100),
@@ -176,7 +227,10 @@ fn cmyk_jpeg_is_converted_to_srgb_through_its_profile() {
         "thumbor/images/Giunchedi%2C_Filippo_January_2015_01-cmyk-orientation-exif.jpg",
     ] {
         let cmyk = decode_file(file);
-        assert_eq!((cmyk.width, cmyk.height, cmyk.layout), (800, 533, PixelLayout::Rgb8));
+        assert_eq!(
+            (cmyk.width, cmyk.height, cmyk.layout),
+            (800, 533, PixelLayout::Rgb8)
+        );
         let quality = psnr(&cmyk.frames[0].pixels, &rgb.frames[0].pixels);
         assert!(quality >= 25.0, "{file}: PSNR {quality:.1} dB");
         // The CMYK profile no longer describes the sRGB pixels.
@@ -185,15 +239,26 @@ fn cmyk_jpeg_is_converted_to_srgb_through_its_profile() {
 
     // A flat cyan-ish tint: less red than green and blue.
     let tinted = decode_file("thumbor/images/cmyk-icc.jpg");
-    let [r, g, b] = pixel(&tinted, 0, 194, 109)[..] else { unreachable!() };
-    assert!(r + 30 < g && r + 30 < b && b > 150, "cmyk-icc.jpg centre is {r},{g},{b}");
+    let [r, g, b] = pixel(&tinted, 0, 194, 109)[..] else {
+        unreachable!()
+    };
+    assert!(
+        r + 30 < g && r + 30 < b && b > 150,
+        "cmyk-icc.jpg centre is {r},{g},{b}"
+    );
 
     // A blue-to-white vertical gradient (Adobe-inverted CMYK without a profile).
     let gradient = decode_file("thumbor/images/cmyk.jpg");
     let top = pixel(&gradient, 0, 50, 0);
     let bottom = pixel(&gradient, 0, 50, 99);
-    assert!(top[2] > 200 && top[0] < 60 && top[1] < 60, "cmyk.jpg top is {top:?}");
-    assert!(bottom.iter().all(|&v| v > 200), "cmyk.jpg bottom is {bottom:?}");
+    assert!(
+        top[2] > 200 && top[0] < 60 && top[1] < 60,
+        "cmyk.jpg top is {top:?}"
+    );
+    assert!(
+        bottom.iter().all(|&v| v > 200),
+        "cmyk.jpg bottom is {bottom:?}"
+    );
 }
 
 #[test]
@@ -201,7 +266,10 @@ fn grayscale_jpeg_is_widened_to_rgb() {
     let gray = decode_file("thumbor/images/Giunchedi%2C_Filippo_January_2015_01-grayscale.jpg");
     assert!(gray.source.grayscale);
     assert_eq!(gray.layout, PixelLayout::Rgb8);
-    assert!(gray.frames[0].pixels.chunks_exact(3).all(|p| p[0] == p[1] && p[1] == p[2]));
+    assert!(gray.frames[0]
+        .pixels
+        .chunks_exact(3)
+        .all(|p| p[0] == p[1] && p[1] == p[2]));
     let with_icc = decode_file("thumbor/images/grayscale-icc.jpg");
     assert!(with_icc.source.grayscale);
     assert!(with_icc.source.icc_profile.is_some());
@@ -214,7 +282,10 @@ fn truncated_and_odd_jpegs_decode() {
     // Top-left is white; the square starting near (80, 50) is blue; the missing part is filled.
     assert!(pixel(&blue_square, 0, 5, 5).iter().all(|&v| v > 240));
     let square = pixel(&blue_square, 0, 150, 60);
-    assert!(square[2] > 200 && square[0] < 40 && square[1] < 40, "{square:?}");
+    assert!(
+        square[2] > 200 && square[0] < 40 && square[1] < 40,
+        "{square:?}"
+    );
 
     let truncated = decode_file("sharp/truncated.jpg");
     assert_eq!((truncated.width, truncated.height), (2725, 2225));
@@ -225,13 +296,19 @@ fn truncated_and_odd_jpegs_decode() {
 #[test]
 fn invalid_inputs_are_undecodable() {
     let invalid: Vec<(&str, Vec<u8>)> = vec![
-        ("image_invalid.jpg", read("thumbor/images/image_invalid.jpg")),
+        (
+            "image_invalid.jpg",
+            read("thumbor/images/image_invalid.jpg"),
+        ),
         ("corrupt-header.jpg", read("sharp/corrupt-header.jpg")),
         ("empty", Vec::new()),
         ("text", b"<html><body>not an image</body></html>".to_vec()),
         ("soi only", b"\xff\xd8\xff".to_vec()),
         ("png signature only", b"\x89PNG\r\n\x1a\n".to_vec()),
-        ("png header only", read("thumbor/images/1x1.png")[..33].to_vec()),
+        (
+            "png header only",
+            read("thumbor/images/1x1.png")[..33].to_vec(),
+        ),
         ("gif header only", b"GIF89a\x10\x00\x10\x00".to_vec()),
         ("riff only", b"RIFF\x00\x00\x00\x00WEBPVP8 ".to_vec()),
         ("jpeg cut before its first scan", jpeg_cut_before_scan()),
@@ -259,9 +336,15 @@ fn jpeg_cut_before_scan() -> Vec<u8> {
 #[test]
 fn jpeg_icc_profile_is_read_from_app2() {
     let image = decode_file("thumbor/images/Giunchedi%2C_Filippo_January_2015_01.jpg");
-    let icc = image.source.icc_profile.expect("Giunchedi has an ICC profile");
+    let icc = image
+        .source
+        .icc_profile
+        .expect("Giunchedi has an ICC profile");
     // An ICC profile starts with its own length and has `acsp` at offset 36.
-    assert_eq!(u32::from_be_bytes([icc[0], icc[1], icc[2], icc[3]]) as usize, icc.len());
+    assert_eq!(
+        u32::from_be_bytes([icc[0], icc[1], icc[2], icc[3]]) as usize,
+        icc.len()
+    );
     assert_eq!(&icc[36..40], b"acsp");
 }
 
@@ -286,14 +369,28 @@ fn animated_gif_frames_delays_and_loop() {
     assert_eq!(first_only.frames, animated.frames[..1]);
 
     let earth = decode_file("thumbor/images/Rotating_earth_(large).gif");
-    assert_eq!((earth.width, earth.height, earth.frames.len()), (400, 400, 44));
-    assert_eq!(decode_file("thumbor/images/animated-one-frame.gif").frames.len(), 1);
+    assert_eq!(
+        (earth.width, earth.height, earth.frames.len()),
+        (400, 400, 44)
+    );
+    assert_eq!(
+        decode_file("thumbor/images/animated-one-frame.gif")
+            .frames
+            .len(),
+        1
+    );
 
     // NETSCAPE repeat 2 = three plays, as the WebP twin of the same file says.
     let three_plays = decode_file("sharp/animated-loop-3.gif");
-    assert_eq!((three_plays.frames.len(), three_plays.source.loop_count), (10, Some(3)));
+    assert_eq!(
+        (three_plays.frames.len(), three_plays.source.loop_count),
+        (10, Some(3))
+    );
     let delays: Vec<u32> = three_plays.frames.iter().map(|f| f.delay_ms).collect();
-    assert_eq!(delays, [3000, 3000, 3000, 3000, 3000, 3000, 3000, 3000, 3000, 15000]);
+    assert_eq!(
+        delays,
+        [3000, 3000, 3000, 3000, 3000, 3000, 3000, 3000, 3000, 15000]
+    );
 }
 
 #[test]
@@ -313,7 +410,10 @@ fn animations_over_the_pixel_budget_are_refused() {
         max_pixels: 400 * 400 * 10,
         ..options(1)
     };
-    assert!(matches!(decode(&earth, &tight), Err(ImagingError::TooLarge(_))));
+    assert!(matches!(
+        decode(&earth, &tight),
+        Err(ImagingError::TooLarge(_))
+    ));
     let first_only = DecodeOptions {
         first_frame_only: true,
         ..tight
@@ -325,21 +425,33 @@ fn animations_over_the_pixel_budget_are_refused() {
         max_pixels: 370 * 285 * 5,
         ..options(1)
     };
-    assert!(matches!(decode(&webp, &tight), Err(ImagingError::TooLarge(_))));
+    assert!(matches!(
+        decode(&webp, &tight),
+        Err(ImagingError::TooLarge(_))
+    ));
 }
 
 #[test]
 fn webp_still_and_animated() {
     let still = decode_file("thumbor/images/image.webp");
-    assert_eq!((still.width, still.height, still.layout), (300, 400, PixelLayout::Rgb8));
+    assert_eq!(
+        (still.width, still.height, still.layout),
+        (300, 400, PixelLayout::Rgb8)
+    );
     let alpha = decode_file("sharp/5_webp_a.webp");
     assert_eq!(alpha.layout, PixelLayout::Rgba8);
     assert!(alpha.has_transparency());
 
     let animated = decode_file("sharp/animated-loop-3.webp");
-    assert_eq!((animated.width, animated.height, animated.frames.len()), (370, 285, 10));
+    assert_eq!(
+        (animated.width, animated.height, animated.frames.len()),
+        (370, 285, 10)
+    );
     let delays: Vec<u32> = animated.frames.iter().map(|f| f.delay_ms).collect();
-    assert_eq!(delays, [3000, 3000, 3000, 3000, 3000, 3000, 3000, 3000, 3000, 15000]);
+    assert_eq!(
+        delays,
+        [3000, 3000, 3000, 3000, 3000, 3000, 3000, 3000, 3000, 15000]
+    );
     assert_eq!(animated.source.loop_count, Some(3));
     // Same animation as the GIF twin: the first frames look alike.
     let gif = decode_file("sharp/animated-loop-3.gif");
@@ -366,7 +478,10 @@ fn png_colour_types() {
 
     // 16-bit RGB: red, white and blue bands.
     let flag = decode_file("sharp/Flag_of_the_Netherlands-16bit.png");
-    assert_eq!((flag.width, flag.height, flag.layout), (900, 600, PixelLayout::Rgb8));
+    assert_eq!(
+        (flag.width, flag.height, flag.layout),
+        (900, 600, PixelLayout::Rgb8)
+    );
     let red = pixel(&flag, 0, 450, 100);
     let white = pixel(&flag, 0, 450, 300);
     let blue = pixel(&flag, 0, 450, 500);
@@ -415,7 +530,10 @@ fn bmp_decodes_through_image() {
     bmp.extend_from_slice(&[0; 24]);
     bmp.extend_from_slice(&[255, 0, 0, 0, 0, 255, 0, 0]);
     assert_eq!(sniff(&bmp), Some(ImageFormat::Bmp));
-    assert_eq!((probe(&bmp).unwrap().width, probe(&bmp).unwrap().height), (2, 1));
+    assert_eq!(
+        (probe(&bmp).unwrap().width, probe(&bmp).unwrap().height),
+        (2, 1)
+    );
     let image = decode(&bmp, &options(1)).unwrap();
     assert_eq!(image.frames[0].pixels, vec![0, 0, 255, 255, 0, 0]);
 }

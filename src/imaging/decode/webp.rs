@@ -183,7 +183,9 @@ fn decode_animation(bytes: &[u8], first_frame_only: bool) -> Result<DecodedWebp,
         }
     }
     if frames.is_empty() {
-        return Err(ImagingError::Undecodable("webp: animation without frames".into()));
+        return Err(ImagingError::Undecodable(
+            "webp: animation without frames".into(),
+        ));
     }
     // The animation decoder always gives RGBA.
     let layout = if frames
