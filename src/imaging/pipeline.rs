@@ -5,8 +5,12 @@
 
 use super::decode::{self, DecodeOptions, Probe};
 use super::encode::{self, EncodeSettings, FormatContext};
-use super::filters::{FilterList, FocalPoint, OutputOverrides, PostTransformContext, PreLoadEffects};
-use super::geometry::{self, ManualCrop, MetaOperation, PixelRect, Plan, PlanInput, PyNumber, Size};
+use super::filters::{
+    FilterList, FocalPoint, OutputOverrides, PostTransformContext, PreLoadEffects,
+};
+use super::geometry::{
+    self, ManualCrop, MetaOperation, PixelRect, Plan, PlanInput, PyNumber, Size,
+};
 use super::transform::{self, Region};
 use super::{Image, ImageFormat, ImagingError};
 use crate::url::{Dimension, ImageRequest};
@@ -84,13 +88,12 @@ pub struct RenderOutput {
 
 /// Runs one request through the pipeline.
 pub fn render(source: &[u8], job: &RenderJob<'_>) -> Result<RenderOutput, ImagingError> {
-    let _render = tracing::info_span!("render").entered();
     let header = probe_header(source, job.settings)?;
     let mut setup = prepare_geometry(&header, job);
 
     let (plan, pixels) = if job.request.trim.is_some() {
         // Trim needs the pixels before the geometry can be planned.
-        let pixels = decode_orient_and_trim(source, &header, &mut setup, job)?;
+        let pixels = decode_orient_and_trim(source, &mut setup, job)?;
         let plan = plan_geometry(&setup, pixels.plan_space_oriented(), job.request);
         refuse_oversized_output(&plan, job.settings)?;
         (plan, pixels)
@@ -187,10 +190,13 @@ fn prepare_geometry(header: &Probe, job: &RenderJob<'_>) -> GeometrySetup {
         height,
         oriented_size(engine_size, orientation),
     );
-    let manual_crop = request.crop.map(ManualCrop::from_url).map(|crop| match normalized {
-        Some(size) => geometry::normalize_crop(crop, stored, size, width, height),
-        None => crop,
-    });
+    let manual_crop = request
+        .crop
+        .map(ManualCrop::from_url)
+        .map(|crop| match normalized {
+            Some(size) => geometry::normalize_crop(crop, stored, size, width, height),
+            None => crop,
+        });
 
     let mut leading_operations = Vec::new();
     // Thumbor's meta engine records (and does not apply) the flips of reorientate().
@@ -299,7 +305,6 @@ fn decode_options(job: &RenderJob<'_>, shrink: u32) -> DecodeOptions {
 /// happens on real pixels before planning. The manual crop then refers to the trimmed image.
 fn decode_orient_and_trim(
     source: &[u8],
-    header: &Probe,
     setup: &mut GeometrySetup,
     job: &RenderJob<'_>,
 ) -> Result<Pixels, ImagingError> {
@@ -372,8 +377,8 @@ fn choose_shrink_on_load(
         return 1;
     }
     let (region, output) = stored_read(setup, plan);
-    let factor = (region.width / f64::from(output.width))
-        .min(region.height / f64::from(output.height));
+    let factor =
+        (region.width / f64::from(output.width)).min(region.height / f64::from(output.height));
     [8, 4, 2]
         .into_iter()
         .find(|&shrink| factor >= f64::from(2 * shrink))
@@ -401,8 +406,8 @@ fn decode_for_plan(
             f64::from(decoded) / f64::from(stored)
         }
     };
-    let scale_x = f64::from(header.width) / f64::from(space.width)
-        * decode_scale(image.width, header.width);
+    let scale_x =
+        f64::from(header.width) / f64::from(space.width) * decode_scale(image.width, header.width);
     let scale_y = f64::from(header.height) / f64::from(space.height)
         * decode_scale(image.height, header.height);
     Ok(Pixels {
@@ -504,7 +509,11 @@ fn choose_format(
 }
 
 /// quality() filter, else WEBP_QUALITY for WebP, else QUALITY.
-fn encode_quality(format: ImageFormat, overrides: &OutputOverrides, settings: &ImagingSettings) -> u8 {
+fn encode_quality(
+    format: ImageFormat,
+    overrides: &OutputOverrides,
+    settings: &ImagingSettings,
+) -> u8 {
     match (overrides.quality, format) {
         (Some(quality), _) => quality,
         (None, ImageFormat::Webp) => settings.webp_quality.unwrap_or(settings.quality),
@@ -764,7 +773,12 @@ fn python_float_repr(value: f64) -> String {
         };
     }
     if value == 0.0 {
-        return if value.is_sign_negative() { "-0.0" } else { "0.0" }.into();
+        return if value.is_sign_negative() {
+            "-0.0"
+        } else {
+            "0.0"
+        }
+        .into();
     }
     // `{:e}` gives the shortest round-trip digits: "-1.2345e-7".
     let scientific = format!("{value:e}");
