@@ -468,8 +468,9 @@ fn oriented_landscapes_have_the_same_size() {
     }
 }
 
-/// The orientation test images show an "F"-like shape; after orientation every variant must
-/// look like Landscape_1 (compared coarsely, on a small thumbnail).
+/// After orientation every Landscape_N must look like Landscape_1, compared on a small
+/// thumbnail. Each file carries its own digit label, which alone makes a mean difference of
+/// about 14 levels; any mirrored or rotated variant differs by more than 40.
 #[test]
 fn oriented_landscapes_look_the_same() {
     let settings = ImagingSettings {
@@ -500,7 +501,7 @@ fn oriented_landscapes_look_the_same() {
             .map(|(&a, &b)| u64::from(a.abs_diff(b)))
             .sum();
         let mean = diff as f64 / image.frames[0].pixels.len() as f64;
-        assert!(mean < 12.0, "Landscape_{n}: mean difference {mean}");
+        assert!(mean < 25.0, "Landscape_{n}: mean difference {mean}");
     }
 }
 
