@@ -172,15 +172,13 @@ fn geometry_on_a_jpeg_matches_thumbor() {
 #[test]
 fn flips_mirror_the_pixels() {
     let server = Server::corpus(&[]);
-    let plain = image::load_from_memory(&image_jpg(&server, "").body)
-        .unwrap()
-        .to_rgb8();
-    let flipped = image::load_from_memory(&image_jpg(&server, "-x").body)
-        .unwrap()
-        .to_rgb8();
-    let flopped = image::load_from_memory(&image_jpg(&server, "x-").body)
-        .unwrap()
-        .to_rgb8();
+    let fetch = |options: &str| {
+        let r = server.get(&format!("/unsafe/{options}thumbor/filters/source.jpg"));
+        image::load_from_memory(&r.body).unwrap().to_rgb8()
+    };
+    let plain = fetch("");
+    let flipped = fetch("-x/");
+    let flopped = fetch("x-/");
     let (w, h) = plain.dimensions();
     let mut diff_h = 0u64;
     let mut diff_v = 0u64;
@@ -307,7 +305,9 @@ fn exif_orientation_is_applied_when_respected() {
             .map(|(a, b)| (f64::from(a[0]) - f64::from(b[0])).abs())
             .sum::<f64>()
             / f64::from(img.width() * img.height());
-        assert!(mean_diff < 12.0, "Landscape_{n} differs by {mean_diff}");
+        // Each file carries its own digit label (about 14 levels of mean difference on its
+        // own); a mirrored or rotated picture differs by more than 40.
+        assert!(mean_diff < 25.0, "Landscape_{n} differs by {mean_diff}");
     }
 }
 
