@@ -209,8 +209,10 @@ async fn route(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
                 crate::metrics::METRICS.record_refusal(crate::metrics::Refusal::TooLarge);
             }
             let status = e.status();
-            if status.is_server_error() {
+            if status == StatusCode::INTERNAL_SERVER_ERROR {
                 tracing::error!(path, error = %e, "request failed");
+            } else if status.is_server_error() {
+                tracing::warn!(path, error = %e, "request not served");
             } else {
                 tracing::info!(path, error = %e, "request refused");
             }
