@@ -122,12 +122,16 @@ async fn load_assets(
 /// header only, so it is known before any pixel memory is spent.
 fn estimated_render_bytes(source: &[u8], request: &ImageRequest) -> Result<u64, PictorError> {
     let probe = crate::imaging::decode::probe(source)?;
-    let decoded = u64::from(probe.width) * u64::from(probe.height) * 4;
+    let decoded = u64::from(probe.width)
+        .saturating_mul(u64::from(probe.height))
+        .saturating_mul(4);
     let side = |d: url::Dimension, source: u32| match d {
         url::Dimension::Px(0) | url::Dimension::Orig => u64::from(source),
         url::Dimension::Px(px) => u64::from(px),
     };
-    let output = side(request.width, probe.width) * side(request.height, probe.height) * 4;
+    let output = side(request.width, probe.width)
+        .saturating_mul(side(request.height, probe.height))
+        .saturating_mul(4);
     Ok(decoded
         .saturating_mul(2)
         .saturating_add(output.saturating_mul(2)))

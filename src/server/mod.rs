@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::error::PictorError;
 use crate::source::Loader;
 use bytes::Bytes;
+use futures_util::FutureExt;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -158,7 +159,17 @@ async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Resp
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let response = route(&app, req).await;
+    // A panic anywhere in the handler is this request's 500, never a dropped connection.
+    let response = match std::panic::AssertUnwindSafe(route(&app, req))
+        .catch_unwind()
+        .await
+    {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::error!(path = %path, "handler panicked");
+            response::plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        }
+    };
     crate::metrics::METRICS
         .record_request(response.status().as_u16(), started.elapsed().as_secs_f64());
     let bytes = response
