@@ -143,9 +143,9 @@ pub fn equalize(image: &mut Image) {
             if min_cdf.iter().any(|&m| m != 0) {
                 break;
             }
-            for channel in 0..3 {
-                if min_cdf[channel] == 0 && cumulative[channel][level] != 0 {
-                    min_cdf[channel] = cumulative[channel][level];
+            for (min, channel_cdf) in min_cdf.iter_mut().zip(&cumulative) {
+                if *min == 0 && channel_cdf[level] != 0 {
+                    *min = channel_cdf[level];
                 }
             }
         }
@@ -309,12 +309,12 @@ fn second_derivatives(points: &[(u8, u8)]) -> Vec<f64> {
 
 /// `curve(a,r,g,b)`: each channel through its own curve, then through the all-channel curve.
 pub fn curve(image: &mut Image, curves: &CurveSet) {
-    let mut luts = [[0u8; 256]; 3];
-    for level in 0..256 {
-        luts[0][level] = curves.all[usize::from(curves.red[level])];
-        luts[1][level] = curves.all[usize::from(curves.green[level])];
-        luts[2][level] = curves.all[usize::from(curves.blue[level])];
-    }
+    let through_all = |channel: &[u8; 256]| channel.map(|level| curves.all[usize::from(level)]);
+    let luts = [
+        through_all(&curves.red),
+        through_all(&curves.green),
+        through_all(&curves.blue),
+    ];
     apply_luts(image, &luts);
 }
 

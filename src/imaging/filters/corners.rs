@@ -53,12 +53,16 @@ impl Painter<'_> {
         let Some(at) = self.offset(y, x) else {
             return;
         };
-        for c in 0..3 {
-            let mut value = source[c] * (1.0 - aa);
+        for ((out, value), color) in self.pixels[at..at + 3]
+            .iter_mut()
+            .zip(source)
+            .zip(self.color)
+        {
+            let mut blended = value * (1.0 - aa);
             if !self.transparent {
-                value += f32::from(self.color[c]) * aa;
+                blended += f32::from(color) * aa;
             }
-            self.pixels[at + c] = value.clamp(0.0, 255.0) as u8;
+            *out = blended.clamp(0.0, 255.0) as u8;
         }
     }
 }
@@ -71,7 +75,7 @@ pub fn round_corner(
     color: [i64; 3],
     transparent: bool,
 ) -> Result<(), ImagingError> {
-    let color = color.map(|c| u8::try_from(c));
+    let color = color.map(u8::try_from);
     let color = match color {
         [Ok(r), Ok(g), Ok(b)] => [r, g, b],
         _ => {

@@ -361,7 +361,8 @@ fn stretch_fixture() {
 /// transformer's for 800x533 (spec §3.5).
 #[test]
 fn upscale_fixtures() {
-    let cases: [(Option<(u32, u32)>, (u32, u32), &str); 5] = [
+    type Case = (Option<(u32, u32)>, (u32, u32), &'static str);
+    let cases: [Case; 5] = [
         (None, (1000, 1000), "upscale1.jpg"),
         (Some((400, 267)), (400, 400), "upscale2.jpg"),
         (Some((1201, 800)), (1201, 800), "upscale3.jpg"),

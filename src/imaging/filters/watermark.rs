@@ -457,6 +457,97 @@ pub fn frame(image: &mut Image, nine_patch: Image) -> Result<(), ImagingError> {
 mod tests {
     use super::*;
 
+    fn rgba_image(width: u32, height: u32, pixels: Vec<u8>) -> Image {
+        use super::super::super::{Frame, ImageFormat, SourceInfo};
+        Image {
+            width,
+            height,
+            layout: if pixels.len() == (width * height * 4) as usize {
+                PixelLayout::Rgba8
+            } else {
+                PixelLayout::Rgb8
+            },
+            frames: vec![Frame {
+                pixels,
+                delay_ms: 0,
+            }],
+            source: SourceInfo {
+                format: ImageFormat::Png,
+                width,
+                height,
+                orientation: 1,
+                icc_profile: None,
+                palette: false,
+                grayscale: false,
+                loop_count: None,
+            },
+        }
+    }
+
+    /// A 5x5 nine-patch: stretchable middle column and row, content markers giving one pixel
+    /// of padding on each side; red corners, green edges, transparent centre.
+    #[test]
+    fn frame_pads_and_stretches_the_nine_patch() {
+        const CLEAR: [u8; 4] = [0, 0, 0, 0];
+        const MARK: [u8; 4] = [0, 0, 0, 255];
+        const RED: [u8; 4] = [255, 0, 0, 255];
+        const GREEN: [u8; 4] = [0, 255, 0, 255];
+        #[rustfmt::skip]
+        let patch = [
+            CLEAR, CLEAR, MARK,  CLEAR, CLEAR,
+            CLEAR, RED,   GREEN, RED,   CLEAR,
+            MARK,  GREEN, CLEAR, GREEN, MARK,
+            CLEAR, RED,   GREEN, RED,   CLEAR,
+            CLEAR, CLEAR, MARK,  CLEAR, CLEAR,
+        ];
+        let nine_patch = rgba_image(5, 5, patch.concat());
+        let mut image = rgba_image(4, 3, [0u8, 0, 255].repeat(12));
+        frame(&mut image, nine_patch).unwrap();
+        assert_eq!(
+            (image.width, image.height, image.layout),
+            (6, 5, PixelLayout::Rgb8)
+        );
+        let px = |x: usize, y: usize| {
+            let at = (y * 6 + x) * 3;
+            image.frames[0].pixels[at..at + 3].to_vec()
+        };
+        for (x, y) in [(0, 0), (5, 0), (0, 4), (5, 4)] {
+            assert_eq!(px(x, y), vec![255, 0, 0], "corner {x},{y}");
+        }
+        for (x, y) in [(1, 0), (4, 0), (0, 1), (0, 3), (5, 2), (2, 4)] {
+            assert_eq!(px(x, y), vec![0, 255, 0], "edge {x},{y}");
+        }
+        for (x, y) in [(1, 1), (4, 3), (2, 2)] {
+            assert_eq!(px(x, y), vec![0, 0, 255], "centre {x},{y}");
+        }
+    }
+
+    #[test]
+    fn watermark_alpha_and_position() {
+        // A 2x2 white image, a 1x1 opaque black mark at -0 (far edge) with alpha 50:
+        // 255*50/100 = 127 → mark alpha 128 → 255·127/255 = 127.
+        let mut image = rgba_image(2, 2, vec![255; 12]);
+        let mark = rgba_image(1, 1, vec![0, 0, 0, 255]);
+        let placement = WatermarkPlacement {
+            x: WatermarkPosition::Pixels {
+                from_far_edge: true,
+                value: 0,
+            },
+            y: WatermarkPosition::Pixels {
+                from_far_edge: false,
+                value: 0,
+            },
+            alpha: 50,
+            width_ratio: None,
+            height_ratio: None,
+        };
+        watermark(&mut image, mark, &placement).unwrap();
+        assert_eq!(
+            image.frames[0].pixels,
+            vec![255, 255, 255, 127, 127, 127, 255, 255, 255, 255, 255, 255]
+        );
+    }
+
     #[test]
     fn missing_asset_is_a_bad_request() {
         let assets = HashMap::new();
