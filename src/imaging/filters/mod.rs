@@ -814,6 +814,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_signature_compiles() {
+        for signature in SIGNATURES {
+            let compiled = &COMPILED[signature.name];
+            assert!(compiled.is_usable(), "{}", signature.name);
+        }
+    }
+
+    #[test]
     fn unknown_and_invalid_filters_are_dropped() {
         let list = FilterList::parse("contrast(x):brightness(10):nope(1):blur(0):quality(80)");
         assert_eq!(list.names(), vec!["brightness", "quality"]);

@@ -130,7 +130,9 @@ pub struct FilterSignature {
 /// A signature compiled to Thumbor's call regex.
 pub struct CompiledSignature {
     types: Vec<ParamType>,
-    regex: Regex,
+    /// `None` only if a pattern failed to compile (a bug the parser tests catch); such a
+    /// filter then matches nothing.
+    regex: Option<Regex>,
 }
 
 impl CompiledSignature {
@@ -147,20 +149,22 @@ impl CompiledSignature {
             ));
         }
         pattern.push_str("\\)");
-        // The patterns are fixed at compile time of the crate; a failure is a bug caught by
-        // the parser tests, and an unusable signature then matches nothing.
-        let regex = Regex::new(&pattern).unwrap_or_else(|_| never_matching_regex());
         CompiledSignature {
             types: signature.params.to_vec(),
-            regex,
+            regex: Regex::new(&pattern).ok(),
         }
+    }
+
+    /// The pattern compiled (always, for the built-in signatures).
+    pub fn is_usable(&self) -> bool {
+        self.regex.is_some()
     }
 
     /// The values of a call, or `None` when the call does not match (the filter is dropped).
     /// Groups that did not take part (or matched empty text) are skipped, so later values
     /// shift left, exactly as Thumbor's `[parser(p) for p in groups if p]`.
     pub fn parse_call(&self, call: &str) -> Option<Vec<ParamValue>> {
-        let captures = self.regex.captures(call)?;
+        let captures = self.regex.as_ref()?.captures(call)?;
         let mut values = Vec::with_capacity(self.types.len());
         for (index, param) in self.types.iter().enumerate() {
             if let Some(text) = captures.get(index + 1).map(|m| m.as_str()) {
@@ -171,12 +175,6 @@ impl CompiledSignature {
         }
         Some(values)
     }
-}
-
-#[allow(clippy::unwrap_used)]
-fn never_matching_regex() -> Regex {
-    // `[^\s\S]` matches no character; the pattern is a valid constant.
-    Regex::new(r"[^\s\S]").unwrap()
 }
 
 /// Splits the `filters:` text into calls: on the literal `"):"`, with `)` re-added to every
