@@ -14,6 +14,24 @@ pub struct ConfigError {
     pub reason: String,
 }
 
+/// An application allowed to use the signing endpoint (`SIGNING_API_KEYS`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningApp {
+    pub name: String,
+    pub key: String,
+    /// Images this app may sign must start with this prefix (`<name>/` by default; empty
+    /// means any image).
+    pub image_prefix: String,
+}
+
+/// One entry of `ALLOWED_SIZES`: a fit-in mode (or none) and a width x height.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AllowedSize {
+    pub fit_in: Option<crate::url::FitIn>,
+    pub width: crate::url::Dimension,
+    pub height: crate::url::Dimension,
+}
+
 /// Where originals come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoaderKind {
@@ -24,6 +42,19 @@ pub enum LoaderKind {
 pub struct Config {
     /// SECURITY_KEY: the HMAC key of URL signatures.
     pub security_key: String,
+    /// SECURITY_KEYS_PREVIOUS: older keys still accepted when verifying (key rotation).
+    pub security_keys_previous: Vec<String>,
+    /// SIGNING_API_KEYS: apps allowed to use `/sign` (off when empty).
+    pub signing_apps: Vec<SigningApp>,
+    /// PUBLIC_BASE_URL: when set, `/sign` also answers full URLs.
+    pub public_base_url: Option<String>,
+    /// ORIGIN_VERIFY_HEADER / ORIGIN_VERIFY_SECRET: image requests must carry this header
+    /// with this value (added by the CDN), else 403.
+    pub origin_verify: Option<(http::HeaderName, String)>,
+    /// SIGN_ON_BEHALF: unsigned paths are accepted from the verified origin (the CDN).
+    pub sign_on_behalf: bool,
+    /// ALLOWED_SIZES: when set, every other size is a 400.
+    pub allowed_sizes: Option<Vec<AllowedSize>>,
     /// ALLOW_UNSAFE_URL: accept `/unsafe/...` paths.
     pub allow_unsafe_url: bool,
     /// LOADER: `file` (also `thumbor.loaders.file_loader`).
@@ -42,6 +73,14 @@ pub struct Config {
     pub memory_cache_mb: u64,
     /// MAX_CONCURRENT_RENDERS: renders running at once (default: number of cores).
     pub max_concurrent_renders: usize,
+    /// MAX_QUEUED_RENDERS: renders that may wait for a slot; more are a 503 (default 4 x cores).
+    pub max_queued_renders: usize,
+    /// RENDER_MEMORY_MB: memory budget shared by running renders (estimated from headers).
+    pub render_memory_mb: u64,
+    /// REQUEST_TIMEOUT_SECONDS: deadline for load + queue + render; past it, 504.
+    pub request_timeout_seconds: u64,
+    /// METRICS_BIND: address of the Prometheus `/metrics` listener (off when unset).
+    pub metrics_bind: Option<std::net::SocketAddr>,
     /// Everything that shapes the image itself.
     pub imaging: ImagingSettings,
 }
@@ -50,6 +89,12 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             security_key: "MY_SECURE_KEY".to_string(),
+            security_keys_previous: Vec::new(),
+            signing_apps: Vec::new(),
+            public_base_url: None,
+            origin_verify: None,
+            sign_on_behalf: false,
+            allowed_sizes: None,
             allow_unsafe_url: true,
             loader: LoaderKind::File,
             file_loader_root_path: expand_home("~"),
@@ -59,6 +104,10 @@ impl Default for Config {
             healthcheck_route: "/healthcheck/?".to_string(),
             memory_cache_mb: 256,
             max_concurrent_renders: default_concurrency(),
+            max_queued_renders: 4 * default_concurrency(),
+            render_memory_mb: 1024,
+            request_timeout_seconds: 30,
+            metrics_bind: None,
             imaging: ImagingSettings::default(),
         }
     }
@@ -272,8 +321,28 @@ impl Config {
             return Err(invalid("SECURITY_KEY", "", "must not be empty"));
         }
 
+        let origin_verify = origin_verify(&r)?;
+        let sign_on_behalf = r.boolean("SIGN_ON_BEHALF", false)?;
+        if sign_on_behalf && origin_verify.is_none() {
+            return Err(invalid(
+                "SIGN_ON_BEHALF",
+                "True",
+                "needs ORIGIN_VERIFY_HEADER and ORIGIN_VERIFY_SECRET, so only the CDN may send unsigned paths",
+            ));
+        }
+
         Ok(Config {
             security_key,
+            security_keys_previous: list(&r.string("SECURITY_KEYS_PREVIOUS", "")),
+            signing_apps: signing_apps(&r.string("SIGNING_API_KEYS", ""))?,
+            public_base_url: r
+                .source
+                .get("PUBLIC_BASE_URL")
+                .filter(|v| !v.is_empty())
+                .map(|v| v.trim_end_matches('/').to_string()),
+            origin_verify,
+            sign_on_behalf,
+            allowed_sizes: allowed_sizes(&r.string("ALLOWED_SIZES", ""))?,
             allow_unsafe_url: r.boolean("ALLOW_UNSAFE_URL", d.allow_unsafe_url)?,
             loader,
             file_loader_root_path: expand_home(&root),
@@ -293,11 +362,29 @@ impl Config {
                 1,
                 4096,
             )? as usize,
+            max_queued_renders: r.number(
+                "MAX_QUEUED_RENDERS",
+                d.max_queued_renders as u64,
+                0,
+                1 << 20,
+            )? as usize,
+            render_memory_mb: r.number("RENDER_MEMORY_MB", d.render_memory_mb, 1, 1 << 30)?,
+            request_timeout_seconds: r.number(
+                "REQUEST_TIMEOUT_SECONDS",
+                d.request_timeout_seconds,
+                1,
+                86_400,
+            )?,
+            metrics_bind: match r.string("METRICS_BIND", "").as_str() {
+                "" => None,
+                text => Some(
+                    text.parse()
+                        .map_err(|_| invalid("METRICS_BIND", text, "expected IP:PORT"))?,
+                ),
+            },
             imaging: ImagingSettings {
                 quality: r.number("QUALITY", di.quality.into(), 1, 100)? as u8,
-                webp_quality: r
-                    .optional_number("WEBP_QUALITY", 1, 100)?
-                    .map(|q| q as u8),
+                webp_quality: r.optional_number("WEBP_QUALITY", 1, 100)?.map(|q| q as u8),
                 progressive_jpeg: r.boolean("PROGRESSIVE_JPEG", di.progressive_jpeg)?,
                 png_compression_level: r.number(
                     "PNG_COMPRESSION_LEVEL",
@@ -318,10 +405,122 @@ impl Config {
         })
     }
 
+    /// Keys that verify signatures: SECURITY_KEY first, then SECURITY_KEYS_PREVIOUS.
+    pub fn verification_keys(&self) -> Vec<&[u8]> {
+        std::iter::once(&self.security_key)
+            .chain(&self.security_keys_previous)
+            .map(|k| k.as_bytes())
+            .collect()
+    }
+
     /// MEMORY_CACHE_MB in bytes.
     pub fn memory_cache_bytes(&self) -> u64 {
         self.memory_cache_mb * 1024 * 1024
     }
+}
+
+/// A comma-separated list (also accepting a Python list literal `['a', 'b']`).
+fn list(value: &str) -> Vec<String> {
+    value
+        .trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .split(',')
+        .map(|item| unquote_python_literal(item.trim()).trim().to_string())
+        .filter(|item| !item.is_empty())
+        .collect()
+}
+
+/// `app:key` (images under `app/`), `app:key:prefix/` or `app:key:*` (any image).
+fn signing_apps(value: &str) -> Result<Vec<SigningApp>, ConfigError> {
+    list(value)
+        .into_iter()
+        .map(|entry| {
+            let mut parts = entry.splitn(3, ':');
+            let (Some(name), Some(key)) = (parts.next(), parts.next()) else {
+                return Err(invalid(
+                    "SIGNING_API_KEYS",
+                    &entry,
+                    "expected app:key[:prefix]",
+                ));
+            };
+            if name.is_empty() || key.len() < 16 {
+                return Err(invalid(
+                    "SIGNING_API_KEYS",
+                    name,
+                    "needs an app name and a key of at least 16 characters",
+                ));
+            }
+            let image_prefix = match parts.next() {
+                None => format!("{name}/"),
+                Some("*") => String::new(),
+                Some(prefix) => prefix.trim_start_matches('/').to_string(),
+            };
+            Ok(SigningApp {
+                name: name.to_string(),
+                key: key.to_string(),
+                image_prefix,
+            })
+        })
+        .collect()
+}
+
+fn origin_verify(r: &Reader<'_>) -> Result<Option<(http::HeaderName, String)>, ConfigError> {
+    let header = r.string("ORIGIN_VERIFY_HEADER", "");
+    let secret = r.string("ORIGIN_VERIFY_SECRET", "");
+    match (header.is_empty(), secret.is_empty()) {
+        (true, true) => Ok(None),
+        (false, false) => {
+            let name = http::HeaderName::from_bytes(header.as_bytes())
+                .map_err(|_| invalid("ORIGIN_VERIFY_HEADER", &header, "not a header name"))?;
+            Ok(Some((name, secret)))
+        }
+        (true, false) => Err(invalid(
+            "ORIGIN_VERIFY_HEADER",
+            "",
+            "must be set together with ORIGIN_VERIFY_SECRET",
+        )),
+        (false, true) => Err(invalid(
+            "ORIGIN_VERIFY_SECRET",
+            "",
+            "must be set together with ORIGIN_VERIFY_HEADER",
+        )),
+    }
+}
+
+/// `300x200,600x400,fit-in/1200x1200,adaptive-full-fit-in/100x100,0x0`.
+fn allowed_sizes(value: &str) -> Result<Option<Vec<AllowedSize>>, ConfigError> {
+    let entries = list(value);
+    if entries.is_empty() {
+        return Ok(None);
+    }
+    let parsed = entries
+        .iter()
+        .map(|entry| {
+            let bad = || invalid("ALLOWED_SIZES", entry, "expected [fit-in mode/]WxH");
+            // Parse it as the options of a path so the grammar is exactly Thumbor's.
+            let request =
+                crate::url::parse_path(&format!("/unsafe/{entry}/probe")).map_err(|_| bad())?;
+            let only_a_size = request.image == "probe"
+                && !request.debug
+                && !request.meta
+                && !request.smart
+                && request.trim.is_none()
+                && request.crop.is_none()
+                && request.filters.is_none()
+                && request.halign == crate::url::HAlign::Center
+                && request.valign == crate::url::VAlign::Middle;
+            if !only_a_size {
+                return Err(bad());
+            }
+            Ok(AllowedSize {
+                fit_in: request.fit_in,
+                width: request.width,
+                height: request.height,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(parsed))
 }
 
 #[cfg(test)]
@@ -400,6 +599,41 @@ mod tests {
                 ("QUALITY".to_string(), "90".to_string()),
             ]
         );
+    }
+
+    #[test]
+    fn signing_and_origin_keys() {
+        let c = config(&[
+            ("SECURITY_KEYS_PREVIOUS", "old1, old2"),
+            (
+                "SIGNING_API_KEYS",
+                "blog:0123456789abcdef0123,shop:fedcba9876543210fedc:catalog/,admin:aaaaaaaaaaaaaaaaaaaa:*",
+            ),
+            ("ORIGIN_VERIFY_HEADER", "X-Origin-Verify"),
+            ("ORIGIN_VERIFY_SECRET", "s3cret"),
+            ("SIGN_ON_BEHALF", "true"),
+            ("ALLOWED_SIZES", "300x200, fit-in/1200x1200,0x0"),
+        ])
+        .unwrap();
+        assert_eq!(c.verification_keys().len(), 3);
+        assert_eq!(c.signing_apps[0].image_prefix, "blog/");
+        assert_eq!(c.signing_apps[1].image_prefix, "catalog/");
+        assert_eq!(c.signing_apps[2].image_prefix, "");
+        assert_eq!(
+            c.origin_verify.as_ref().unwrap().0.as_str(),
+            "x-origin-verify"
+        );
+        assert!(c.sign_on_behalf);
+        let sizes = c.allowed_sizes.unwrap();
+        assert_eq!(sizes.len(), 3);
+        assert!(sizes[1].fit_in.is_some());
+        assert_eq!(sizes[2].width, crate::url::Dimension::Px(0));
+
+        assert!(config(&[("SIGN_ON_BEHALF", "true")]).is_err());
+        assert!(config(&[("ORIGIN_VERIFY_HEADER", "X-A")]).is_err());
+        assert!(config(&[("SIGNING_API_KEYS", "blog:short")]).is_err());
+        assert!(config(&[("ALLOWED_SIZES", "300x200/left")]).is_err());
+        assert!(config(&[("ALLOWED_SIZES", "big")]).is_err());
     }
 
     #[test]

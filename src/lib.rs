@@ -6,6 +6,7 @@ pub mod cache;
 pub mod config;
 pub mod error;
 pub mod imaging;
+pub mod metrics;
 pub mod server;
 pub mod source;
 pub mod url;

@@ -89,6 +89,39 @@ fn pictor_sign_matches_libthumbor() {
 }
 
 #[test]
+fn pictor_sign_builds_structured_options_like_the_endpoint() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pictor"))
+        .args([
+            "sign",
+            "--key",
+            "my-security-key",
+            "--image",
+            "my.server.com/some/path/to/image.jpg",
+            "--width",
+            "300",
+            "--height",
+            "200",
+            "--crop",
+            "10,10,200,200",
+            "--filter",
+            "brightness(20)",
+            "--filter",
+            "contrast(10)",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        "/as8U2DbUUtTMgvPF26LkjS3MocY=/10x10:200x200/300x200/filters:brightness(20):contrast(10)/my.server.com/some/path/to/image.jpg"
+    );
+}
+
+#[test]
 fn geometry_on_a_jpeg_matches_thumbor() {
     // Observed on Thumbor 7.8 with the 300x400 image.jpg (spec §3.2–§3.7).
     let server = Server::corpus(&[]);
@@ -139,15 +172,13 @@ fn geometry_on_a_jpeg_matches_thumbor() {
 #[test]
 fn flips_mirror_the_pixels() {
     let server = Server::corpus(&[]);
-    let plain = image::load_from_memory(&image_jpg(&server, "").body)
-        .unwrap()
-        .to_rgb8();
-    let flipped = image::load_from_memory(&image_jpg(&server, "-x").body)
-        .unwrap()
-        .to_rgb8();
-    let flopped = image::load_from_memory(&image_jpg(&server, "x-").body)
-        .unwrap()
-        .to_rgb8();
+    let fetch = |options: &str| {
+        let r = server.get(&format!("/unsafe/{options}thumbor/filters/source.jpg"));
+        image::load_from_memory(&r.body).unwrap().to_rgb8()
+    };
+    let plain = fetch("");
+    let flipped = fetch("-x/");
+    let flopped = fetch("x-/");
     let (w, h) = plain.dimensions();
     let mut diff_h = 0u64;
     let mut diff_v = 0u64;
@@ -166,8 +197,16 @@ fn flips_mirror_the_pixels() {
         }
     }
     let pixels = u64::from(w * h);
-    assert!(diff_h / pixels < 6, "horizontal flip off by {}", diff_h / pixels);
-    assert!(diff_v / pixels < 6, "vertical flip off by {}", diff_v / pixels);
+    assert!(
+        diff_h / pixels < 6,
+        "horizontal flip off by {}",
+        diff_h / pixels
+    );
+    assert!(
+        diff_v / pixels < 6,
+        "vertical flip off by {}",
+        diff_v / pixels
+    );
     assert!(diff_none / pixels > diff_h / pixels, "flip changed nothing");
 }
 
@@ -185,7 +224,9 @@ fn meta_json_is_thumbors() {
     }});
     assert_eq!(r.json(), want);
 
-    let trimmed = server.get("/unsafe/meta/trim/thumbor/images/1bit.png").json();
+    let trimmed = server
+        .get("/unsafe/meta/trim/thumbor/images/1bit.png")
+        .json();
     assert_eq!(trimmed["thumbor"]["target"]["width"], 625);
     assert_eq!(trimmed["thumbor"]["target"]["height"], 117);
 }
@@ -233,11 +274,19 @@ fn exif_orientation_is_applied_when_respected() {
     for n in 1..=8 {
         let landscape = format!("/unsafe/300x0/sharp/Landscape_{n}.jpg");
         let portrait = format!("/unsafe/0x300/sharp/Portrait_{n}.jpg");
-        assert_eq!(on.get(&landscape).image_size(), (300, 225), "on {landscape}");
+        assert_eq!(
+            on.get(&landscape).image_size(),
+            (300, 225),
+            "on {landscape}"
+        );
         assert_eq!(on.get(&portrait).image_size(), (225, 300), "on {portrait}");
         // Without RESPECT_ORIENTATION (Thumbor's default) the stored layout is used.
         let stored_sideways = n >= 5;
-        let want = if stored_sideways { (300, 400) } else { (300, 225) };
+        let want = if stored_sideways {
+            (300, 400)
+        } else {
+            (300, 225)
+        };
         assert_eq!(off.get(&landscape).image_size(), want, "off {landscape}");
     }
     // The oriented picture itself: every Landscape_N looks like Landscape_1.
@@ -245,9 +294,10 @@ fn exif_orientation_is_applied_when_respected() {
         .unwrap()
         .to_luma8();
     for n in 2..=8 {
-        let img = image::load_from_memory(&on.get(&format!("/unsafe/sharp/Landscape_{n}.jpg")).body)
-            .unwrap()
-            .to_luma8();
+        let img =
+            image::load_from_memory(&on.get(&format!("/unsafe/sharp/Landscape_{n}.jpg")).body)
+                .unwrap()
+                .to_luma8();
         assert_eq!(img.dimensions(), reference.dimensions(), "Landscape_{n}");
         let mean_diff: f64 = img
             .pixels()
@@ -255,7 +305,9 @@ fn exif_orientation_is_applied_when_respected() {
             .map(|(a, b)| (f64::from(a[0]) - f64::from(b[0])).abs())
             .sum::<f64>()
             / f64::from(img.width() * img.height());
-        assert!(mean_diff < 12.0, "Landscape_{n} differs by {mean_diff}");
+        // Each file carries its own digit label (about 14 levels of mean difference on its
+        // own); a mirrored or rotated picture differs by more than 40.
+        assert!(mean_diff < 25.0, "Landscape_{n} differs by {mean_diff}");
     }
 }
 
@@ -285,14 +337,22 @@ fn status_codes_for_bad_sources() {
         let r = server.get(path);
         assert_eq!(r.status, want, "{path}");
         if want >= 400 {
-            assert!(r.header("cache-control").is_none(), "{path}: errors are not cacheable");
+            assert!(
+                r.header("cache-control").is_none(),
+                "{path}: errors are not cacheable"
+            );
             assert_eq!(r.header("content-type"), Some("text/plain; charset=utf-8"));
-            assert!(!r.body.is_empty() && r.body.len() < 200, "{path}: one short line");
+            assert!(
+                !r.body.is_empty() && r.body.len() < 200,
+                "{path}: one short line"
+            );
         }
     }
     for method in ["POST", "PUT", "DELETE"] {
         assert_eq!(
-            server.request(method, "/unsafe/thumbor/images/image.jpg", &[]).status,
+            server
+                .request(method, "/unsafe/thumbor/images/image.jpg", &[])
+                .status,
             405,
             "{method}"
         );
@@ -375,7 +435,11 @@ fn auto_webp_negotiates_and_varies() {
     assert_eq!(png.header("content-type"), Some("image/png"));
     assert!(png.header("vary").is_none());
     // Animated GIFs are never converted and carry no Vary.
-    let gif = server.request("GET", "/unsafe/thumbor/images/animated.gif", &[("Accept", "image/webp")]);
+    let gif = server.request(
+        "GET",
+        "/unsafe/thumbor/images/animated.gif",
+        &[("Accept", "image/webp")],
+    );
     assert_eq!(gif.header("content-type"), Some("image/gif"));
     assert!(gif.header("vary").is_none());
 }
@@ -429,7 +493,11 @@ fn hostile_paths_get_4xx_and_the_server_keeps_serving() {
         false,
     );
     assert!((400..500).contains(&r.status), "64 KB url: {}", r.status);
-    for path in ["/unsafe/%00.jpg", "/unsafe/%ff%fe.jpg", "/unsafe/a%00/../image.jpg"] {
+    for path in [
+        "/unsafe/%00.jpg",
+        "/unsafe/%ff%fe.jpg",
+        "/unsafe/a%00/../image.jpg",
+    ] {
         let r = server.get(path);
         assert!((400..500).contains(&r.status), "{path}: {}", r.status);
     }
@@ -446,7 +514,10 @@ fn config_errors_stop_startup_with_one_line() {
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("QUALITY") && stderr.contains("lots"), "{stderr}");
+    assert!(
+        stderr.contains("QUALITY") && stderr.contains("lots"),
+        "{stderr}"
+    );
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
 }
 

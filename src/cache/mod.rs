@@ -48,7 +48,11 @@ impl ResultCache {
 
     /// Returns the cached value or runs `render` once for all concurrent callers of `key`,
     /// caching a success. Errors are shared with the waiting callers but not cached.
-    pub async fn get_or_render<F>(&self, key: String, render: F) -> Result<Arc<Rendered>, PictorError>
+    pub async fn get_or_render<F>(
+        &self,
+        key: String,
+        render: F,
+    ) -> Result<Arc<Rendered>, PictorError>
     where
         F: Future<Output = Result<Rendered, PictorError>>,
     {
@@ -59,6 +63,11 @@ impl ResultCache {
                 .map_err(|shared: Arc<PictorError>| clone_error(&shared)),
             None => render.await.map(Arc::new),
         }
+    }
+
+    /// Bytes held (the weigher's total).
+    pub fn weighted_size(&self) -> u64 {
+        self.inner.as_ref().map_or(0, |c| c.weighted_size())
     }
 
     pub fn entry_count(&self) -> u64 {

@@ -1,7 +1,21 @@
 //! Choosing the output format (format() filter, AUTO_WEBP and Accept, source format) and
 //! encoding frames to JPEG, PNG, GIF (animated) and WebP.
+//!
+//! JPEG goes through mozjpeg with libjpeg-turbo's fast settings (optimized Huffman, 4:2:0),
+//! PNG through the `png` crate (palette and gray written back when the source was so), GIF
+//! through the `gif` crate (every frame, delays and loop kept), WebP through libwebp (animated
+//! when the image is). Other formats are not written: the pipeline serves TIFF as PNG and
+//! BMP/JP2 as JPEG (see [`choose_output_format`]).
 
-use super::{Image, ImageFormat, ImagingError};
+mod gif;
+mod jpeg;
+mod png;
+mod webp;
+
+#[cfg(test)]
+mod tests;
+
+use super::{Image, ImageFormat, ImagingError, PixelLayout};
 
 /// Encoder knobs, already resolved from config and filters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,18 +46,96 @@ pub struct FormatContext {
     pub png_to_jpg: bool,
 }
 
+/// WebP cannot store a side longer than this; Thumbor does not auto-convert such images.
+pub const WEBP_MAX_SIDE: u32 = 16383;
+
 /// The output format for a render, by Thumbor's rules.
 pub fn choose_output_format(ctx: &FormatContext) -> ImageFormat {
-    let _ = ctx;
-    todo!("encode::choose_output_format")
+    if let Some(requested) = ctx.requested {
+        return requested;
+    }
+    if ctx.auto_webp
+        && ctx.accepts_webp
+        && !ctx.animated
+        && ctx.width <= WEBP_MAX_SIDE
+        && ctx.height <= WEBP_MAX_SIDE
+    {
+        return ImageFormat::Webp;
+    }
+    if ctx.png_to_jpg && ctx.source == ImageFormat::Png {
+        return ImageFormat::Jpeg;
+    }
+    match ctx.source {
+        // Thumbor's PIL engine writes TIFF originals as PNG; SVG is rasterised to PNG first.
+        ImageFormat::Tiff | ImageFormat::Svg => ImageFormat::Png,
+        // Thumbor does not sniff BMP (nor PSD): unknown originals are served as .jpg, and so
+        // is JPEG 2000 (no engine extension for it).
+        ImageFormat::Bmp | ImageFormat::Jp2 => ImageFormat::Jpeg,
+        same @ (ImageFormat::Jpeg
+        | ImageFormat::Png
+        | ImageFormat::Gif
+        | ImageFormat::Webp
+        | ImageFormat::Avif
+        | ImageFormat::Heif) => same,
+    }
 }
 
-/// Encodes `image` (every frame, for GIF/animated output) in `format`.
+/// Encodes `image` (every frame, for GIF/animated output) in `format`. JPEG and PNG write the
+/// first frame only.
 pub fn encode(
     image: &Image,
     format: ImageFormat,
     settings: &EncodeSettings,
 ) -> Result<Vec<u8>, ImagingError> {
-    let _ = (image, format, settings);
-    todo!("encode::encode")
+    check_frames(image)?;
+    match format {
+        ImageFormat::Jpeg => jpeg::encode(image, settings),
+        ImageFormat::Png => png::encode(image, settings),
+        ImageFormat::Gif => gif::encode(image),
+        ImageFormat::Webp => webp::encode(image, settings),
+        other => Err(ImagingError::Encode(format!(
+            "{} output is not supported",
+            other.name()
+        ))),
+    }
+}
+
+fn check_frames(image: &Image) -> Result<(), ImagingError> {
+    let frame_len = image.width as usize * image.height as usize * image.layout.channels();
+    if image.width == 0 || image.height == 0 {
+        return Err(ImagingError::Encode("cannot encode an empty image".into()));
+    }
+    if image.frames.is_empty() || image.frames.iter().any(|f| f.pixels.len() != frame_len) {
+        return Err(ImagingError::Encode(format!(
+            "frames do not match {}x{} {:?}",
+            image.width, image.height, image.layout
+        )));
+    }
+    Ok(())
+}
+
+/// The ICC profile to embed, if asked for and if it describes pixels of `colour_space`
+/// (`b"RGB "` or `b"GRAY"`): a gray or CMYK profile on RGB pixels would make viewers misread
+/// them.
+fn embeddable_icc<'a>(
+    image: &'a Image,
+    settings: &EncodeSettings,
+    colour_space: &[u8; 4],
+) -> Option<&'a [u8]> {
+    let icc = image.source.icc_profile.as_deref()?;
+    (settings.keep_icc && icc.get(16..20) == Some(&colour_space[..])).then_some(icc)
+}
+
+/// Every pixel of the first frame has R == G == B.
+fn is_gray(image: &Image) -> bool {
+    let channels = image.layout.channels();
+    image.frames[0]
+        .pixels
+        .chunks_exact(channels)
+        .all(|p| p[0] == p[1] && p[1] == p[2])
+}
+
+/// Every pixel of every frame is opaque (always true for RGB).
+fn is_opaque(image: &Image) -> bool {
+    image.layout == PixelLayout::Rgb8 || !image.has_transparency()
 }

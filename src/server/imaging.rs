@@ -6,31 +6,48 @@ use crate::cache::Rendered;
 use crate::error::PictorError;
 use crate::imaging::filters::FilterList;
 use crate::imaging::{self, RenderJob};
-use crate::url::{self, signature, ImageRequest};
+use crate::metrics::Refusal;
+use crate::url::{self, ImageRequest};
 use bytes::Bytes;
 use sha1::{Digest, Sha1};
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 use tracing::Instrument;
 
-/// Answers one imaging path. `accept` is the client's Accept header.
+/// Answers one imaging path. `accept` is the client's Accept header; `from_verified_origin`
+/// says the request came through the CDN (see `access`).
 pub async fn process_image(
     app: &App,
     path: &str,
     accept: Option<&str>,
+    from_verified_origin: bool,
 ) -> Result<Arc<Rendered>, PictorError> {
-    let request = url::parse_path(path)?;
-    signature::authorize(
-        &request,
-        &[app.config.security_key.as_bytes()],
-        app.config.allow_unsafe_url,
-    )?;
+    let request = super::access::authorized_request(&app.config, path, from_verified_origin)?;
     // Thumbor 7.8 tests Accept with a substring match (q-values ignored).
     let accepts_webp =
         app.config.imaging.auto_webp && accept.is_some_and(|a| a.contains("image/webp"));
     let key = cache_key(&request, accepts_webp);
+    let metrics = &crate::metrics::METRICS;
+    if let Some(hit) = app.cache.get(&key).await {
+        metrics.memory_cache_hits.fetch_add(1, Ordering::Relaxed);
+        return Ok(hit);
+    }
+    metrics.memory_cache_misses.fetch_add(1, Ordering::Relaxed);
+    let deadline = Duration::from_secs(app.config.request_timeout_seconds);
     app.cache
-        .get_or_render(key, render_uncached(app, request, accepts_webp))
+        .get_or_render(key, async {
+            tokio::time::timeout(deadline, render_uncached(app, request, accepts_webp))
+                .await
+                .unwrap_or_else(|_| {
+                    metrics.record_refusal(Refusal::Deadline);
+                    Err(PictorError::GatewayTimeout(format!(
+                        "not done within REQUEST_TIMEOUT_SECONDS={}",
+                        deadline.as_secs()
+                    )))
+                })
+        })
         .await
 }
 
@@ -56,6 +73,11 @@ async fn render_uncached(
         .load(&image_url)
         .instrument(tracing::info_span!("load", image = %image_url))
         .await?;
+    let metrics = &crate::metrics::METRICS;
+    metrics.origin_fetches.fetch_add(1, Ordering::Relaxed);
+    metrics
+        .origin_bytes
+        .fetch_add(source.len() as u64, Ordering::Relaxed);
     let assets = load_assets(app, &filters).await?;
     let output = render_on_pool(app, source, request, filters, accepts_webp, assets).await?;
     let body = Bytes::from(output.body);
@@ -95,7 +117,27 @@ async fn load_assets(
     Ok(assets)
 }
 
-/// Runs the CPU-bound render on the blocking pool, at most MAX_CONCURRENT_RENDERS at once.
+/// What a render of this source may hold in memory at its peak: the decoded frame plus a
+/// working copy, and the output with its encode buffer (RGBA, 4 bytes a pixel). Read from the
+/// header only, so it is known before any pixel memory is spent.
+fn estimated_render_bytes(source: &[u8], request: &ImageRequest) -> Result<u64, PictorError> {
+    let probe = crate::imaging::decode::probe(source)?;
+    let decoded = u64::from(probe.width)
+        .saturating_mul(u64::from(probe.height))
+        .saturating_mul(4);
+    let side = |d: url::Dimension, source: u32| match d {
+        url::Dimension::Px(0) | url::Dimension::Orig => u64::from(source),
+        url::Dimension::Px(px) => u64::from(px),
+    };
+    let output = side(request.width, probe.width)
+        .saturating_mul(side(request.height, probe.height))
+        .saturating_mul(4);
+    Ok(decoded
+        .saturating_mul(2)
+        .saturating_add(output.saturating_mul(2)))
+}
+
+/// Runs the CPU-bound render on the blocking pool once admission control lets it in.
 /// A panic inside the render becomes a 500 for this request only.
 async fn render_on_pool(
     app: &App,
@@ -105,12 +147,12 @@ async fn render_on_pool(
     accepts_webp: bool,
     assets: HashMap<String, Bytes>,
 ) -> Result<imaging::RenderOutput, PictorError> {
+    let estimate = estimated_render_bytes(&source, &request)?;
     let permit = app
-        .render_slots
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|_| PictorError::Overloaded("render pool closed".into()))?;
+        .admission
+        .admit(estimate)
+        .instrument(tracing::info_span!("queue"))
+        .await?;
     let settings = app.config.imaging.clone();
     let span = tracing::info_span!("render");
     let task = tokio::task::spawn_blocking(move || {

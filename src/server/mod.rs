@@ -1,14 +1,18 @@
 //! The HTTP side: the shared [`App`] state, the accept loop (HTTP/1.1 keep-alive and h2c),
 //! routing to the healthcheck and imaging handlers, and graceful shutdown.
 
+pub mod access;
+pub mod admission;
 pub mod imaging;
 pub mod response;
+pub mod signing;
 
 use crate::cache::ResultCache;
 use crate::config::Config;
 use crate::error::PictorError;
 use crate::source::Loader;
 use bytes::Bytes;
+use futures_util::FutureExt;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -20,15 +24,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 
 /// State shared by every request.
 pub struct App {
     pub config: Config,
     pub loader: Loader,
     pub cache: ResultCache,
-    /// Bounds CPU work: one permit per concurrent render (MAX_CONCURRENT_RENDERS).
-    pub render_slots: Arc<Semaphore>,
+    /// Bounds CPU work and memory: MAX_CONCURRENT_RENDERS, MAX_QUEUED_RENDERS, RENDER_MEMORY_MB.
+    pub admission: admission::Admission,
     healthcheck: regex::Regex,
 }
 
@@ -36,10 +39,16 @@ impl App {
     pub fn new(config: Config) -> Result<Arc<App>, PictorError> {
         let loader = Loader::from_config(&config)?;
         let healthcheck = regex::Regex::new(&format!("^(?:{})$", config.healthcheck_route))
-            .map_err(|e| PictorError::Internal(format!("HEALTHCHECK_ROUTE is not a valid pattern: {e}")))?;
+            .map_err(|e| {
+                PictorError::Internal(format!("HEALTHCHECK_ROUTE is not a valid pattern: {e}"))
+            })?;
         Ok(Arc::new(App {
             cache: ResultCache::new(config.memory_cache_bytes()),
-            render_slots: Arc::new(Semaphore::new(config.max_concurrent_renders)),
+            admission: admission::Admission::new(
+                config.max_concurrent_renders,
+                config.max_queued_renders,
+                config.render_memory_mb * 1024 * 1024,
+            ),
             loader,
             healthcheck,
             config,
@@ -100,12 +109,69 @@ pub async fn serve(
     Ok(())
 }
 
+/// Serves `GET /metrics` (Prometheus text format) on its own listener, off the public port.
+pub async fn serve_metrics(app: Arc<App>, listener: TcpListener) {
+    let builder = auto::Builder::new(TokioExecutor::new());
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+            let app = app.clone();
+            async move {
+                Ok::<_, Infallible>(if req.uri().path() == "/metrics" {
+                    response::metrics(&app.metrics_text())
+                } else {
+                    response::plain(StatusCode::NOT_FOUND, "not found")
+                })
+            }
+        });
+        let conn = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+    }
+}
+
+impl App {
+    /// Current gauges plus every counter, in Prometheus text format.
+    pub fn metrics_text(&self) -> String {
+        use std::sync::atomic::Ordering::Relaxed;
+        let m = &crate::metrics::METRICS;
+        m.memory_cache_bytes
+            .store(self.cache.weighted_size(), Relaxed);
+        m.queued_renders
+            .store(self.admission.queued() as u64, Relaxed);
+        m.running_renders.store(
+            self.admission.running(self.config.max_concurrent_renders) as u64,
+            Relaxed,
+        );
+        m.render()
+    }
+}
+
 /// Routes one request and writes the access-log line.
 async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let response = route(&app, &req).await;
+    // A panic anywhere in the handler is this request's 500, never a dropped connection.
+    let response = match std::panic::AssertUnwindSafe(route(&app, req))
+        .catch_unwind()
+        .await
+    {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::error!(path = %path, "handler panicked");
+            response::plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        }
+    };
+    crate::metrics::METRICS
+        .record_request(response.status().as_u16(), started.elapsed().as_secs_f64());
     let bytes = response
         .headers()
         .get(http::header::CONTENT_LENGTH)
@@ -124,7 +190,7 @@ async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Resp
     response
 }
 
-async fn route(app: &App, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+async fn route(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let path = req.uri().path();
     let head = req.method() == Method::HEAD;
     if app.healthcheck.is_match(path) {
@@ -133,20 +199,31 @@ async fn route(app: &App, req: &Request<Incoming>) -> Response<Full<Bytes>> {
             _ => response::plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
         };
     }
+    if path == "/sign" && !app.config.signing_apps.is_empty() {
+        return signing::handle(&app.config, req).await;
+    }
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
         return response::plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
     }
-    let header = |name: http::header::HeaderName| {
-        req.headers().get(name).and_then(|v| v.to_str().ok())
-    };
+    let from_verified_origin = access::origin_verified(&app.config, req.headers());
+    if app.config.origin_verify.is_some() && !from_verified_origin {
+        return response::plain(StatusCode::FORBIDDEN, "requests must come through the CDN");
+    }
+    let header =
+        |name: http::header::HeaderName| req.headers().get(name).and_then(|v| v.to_str().ok());
     let accept = header(http::header::ACCEPT);
     let if_none_match = header(http::header::IF_NONE_MATCH);
-    match imaging::process_image(app, path, accept).await {
+    match imaging::process_image(app, path, accept, from_verified_origin).await {
         Ok(rendered) => response::image(&app.config, &rendered, head, if_none_match),
         Err(e) => {
+            if matches!(e, PictorError::TooLarge(_)) {
+                crate::metrics::METRICS.record_refusal(crate::metrics::Refusal::TooLarge);
+            }
             let status = e.status();
-            if status.is_server_error() {
+            if status == StatusCode::INTERNAL_SERVER_ERROR {
                 tracing::error!(path, error = %e, "request failed");
+            } else if status.is_server_error() {
+                tracing::warn!(path, error = %e, "request not served");
             } else {
                 tracing::info!(path, error = %e, "request refused");
             }

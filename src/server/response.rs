@@ -35,8 +35,40 @@ pub fn plain(status: StatusCode, line: &str) -> Response<Full<Bytes>> {
     )
 }
 
+/// The Prometheus text exposition.
+pub fn metrics(text: &str) -> Response<Full<Bytes>> {
+    let body = Bytes::from(text.to_string());
+    finish(
+        builder(StatusCode::OK)
+            .header(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )
+            .header(header::CONTENT_LENGTH, body.len()),
+        body,
+    )
+}
+
+/// A JSON answer (the signing endpoint).
+pub fn json(status: StatusCode, value: &serde_json::Value) -> Response<Full<Bytes>> {
+    let body = Bytes::from(value.to_string());
+    finish(
+        builder(status)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::CACHE_CONTROL, "no-store")
+            .header(header::CONTENT_LENGTH, body.len()),
+        body,
+    )
+}
+
 pub fn error(e: &PictorError) -> Response<Full<Bytes>> {
-    plain(e.status(), e.public_reason())
+    let mut response = plain(e.status(), e.public_reason());
+    if e.status() == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    response
 }
 
 pub fn healthcheck(head: bool) -> Response<Full<Bytes>> {
@@ -77,7 +109,14 @@ pub fn image(
         }
     }
     b = b.header(header::CONTENT_LENGTH, rendered.body.len());
-    finish(b, if head { Bytes::new() } else { rendered.body.clone() })
+    finish(
+        b,
+        if head {
+            Bytes::new()
+        } else {
+            rendered.body.clone()
+        },
+    )
 }
 
 /// If-None-Match: `*`, or any listed tag equal to ours (weak comparison, as Tornado).

@@ -135,7 +135,10 @@ mod tests {
 
         assert_eq!(&loader.load("a%20b.jpg").await.unwrap()[..], b"spaced");
         // The literal name wins over the decoded one.
-        assert_eq!(&loader.load("lit%20eral.jpg").await.unwrap()[..], b"literal");
+        assert_eq!(
+            &loader.load("lit%20eral.jpg").await.unwrap()[..],
+            b"literal"
+        );
         for bad in [
             "../secret.txt",
             "link.jpg",

@@ -125,7 +125,7 @@ fn size_text(opts: &UrlOptions) -> Option<String> {
 /// What a parsed request's decoded text is re-encoded with: everything that would change the
 /// path's meaning (`%`, `?`, `#`, space, non-ASCII, ...) is escaped, common URL punctuation
 /// stays readable.
-const PATH_TEXT_SAFE: &[u8] = b"/:@!$&'()*+,;=";
+pub const PATH_TEXT_SAFE: &[u8] = b"/:@!$&'()*+,;=";
 
 impl From<&ImageRequest> for UrlOptions {
     /// Options that build a path which parses back to `request` (apart from the signature part
@@ -480,5 +480,224 @@ mod tests {
         assert_eq!(UrlOptions::from(&request).image, "http://a.com/b%20c.jpg");
         let request = parse_path("/unsafe/x/300x200/img.jpg").unwrap();
         assert_eq!(build_path(&UrlOptions::from(&request)), "%3300x200/img.jpg");
+    }
+}
+
+/// One side of a structured size: a number of pixels or `"orig"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(untagged)]
+pub enum SizeValue {
+    Px(u32),
+    Named(OrigKeyword),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrigKeyword {
+    Orig,
+}
+
+impl From<SizeValue> for Dimension {
+    fn from(v: SizeValue) -> Dimension {
+        match v {
+            SizeValue::Px(px) => Dimension::Px(px),
+            SizeValue::Named(OrigKeyword::Orig) => Dimension::Orig,
+        }
+    }
+}
+
+/// Options as named values (the JSON of `POST /sign` and the flags of `pictor sign`), with
+/// libthumbor's keyword names. The image is a plain name: it is percent-encoded here.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StructuredOptions {
+    pub image: String,
+    pub width: Option<SizeValue>,
+    pub height: Option<SizeValue>,
+    pub fit_in: bool,
+    pub full_fit_in: bool,
+    pub adaptive_fit_in: bool,
+    pub adaptive_full_fit_in: bool,
+    pub horizontal_flip: bool,
+    pub vertical_flip: bool,
+    /// `left`, `center` or `right`.
+    pub halign: Option<String>,
+    /// `top`, `middle` or `bottom`.
+    pub valign: Option<String>,
+    pub smart: bool,
+    pub meta: bool,
+    pub debug: bool,
+    /// `true` (top-left, tolerance 0) or the text after `trim:` (`bottom-right:10`).
+    pub trim: Option<TrimValue>,
+    /// `[left, top, right, bottom]`.
+    pub crop: Option<[u32; 4]>,
+    /// Filter calls, e.g. `["quality(80)", "grayscale()"]`.
+    pub filters: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(untagged)]
+pub enum TrimValue {
+    Enabled(bool),
+    Spec(String),
+}
+
+impl StructuredOptions {
+    /// The canonical options, or why they are not valid.
+    pub fn to_url_options(&self) -> Result<UrlOptions, String> {
+        if self.image.trim_matches('/').is_empty() {
+            return Err("image is required".into());
+        }
+        let fit_modes = [
+            (
+                self.fit_in,
+                FitIn {
+                    adaptive: false,
+                    full: false,
+                },
+            ),
+            (
+                self.full_fit_in,
+                FitIn {
+                    adaptive: false,
+                    full: true,
+                },
+            ),
+            (
+                self.adaptive_fit_in,
+                FitIn {
+                    adaptive: true,
+                    full: false,
+                },
+            ),
+            (
+                self.adaptive_full_fit_in,
+                FitIn {
+                    adaptive: true,
+                    full: true,
+                },
+            ),
+        ];
+        let mut chosen = fit_modes
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, mode)| *mode);
+        let fit_in = chosen.next();
+        if chosen.next().is_some() {
+            return Err(
+                "choose one of fit_in, full_fit_in, adaptive_fit_in, adaptive_full_fit_in".into(),
+            );
+        }
+        let halign = match self.halign.as_deref() {
+            None | Some("center") => HAlign::Center,
+            Some("left") => HAlign::Left,
+            Some("right") => HAlign::Right,
+            Some(other) => return Err(format!("halign {other:?}: expected left, center or right")),
+        };
+        let valign = match self.valign.as_deref() {
+            None | Some("middle") => VAlign::Middle,
+            Some("top") => VAlign::Top,
+            Some("bottom") => VAlign::Bottom,
+            Some(other) => return Err(format!("valign {other:?}: expected top, middle or bottom")),
+        };
+        let trim = match &self.trim {
+            None | Some(TrimValue::Enabled(false)) => None,
+            Some(TrimValue::Enabled(true)) => Some(Trim {
+                position: TrimPosition::TopLeft,
+                tolerance: 0,
+            }),
+            Some(TrimValue::Spec(spec)) => {
+                let request = parse_path(&format!("/unsafe/trim:{spec}/x"))
+                    .ok()
+                    .filter(|r| r.image == "x")
+                    .ok_or_else(|| {
+                        format!("trim {spec:?}: expected top-left|bottom-right[:tolerance]")
+                    })?;
+                request.trim
+            }
+        };
+        for filter in &self.filters {
+            if !filter.ends_with(')') || !filter.contains('(') || filter.contains('/') {
+                return Err(format!(
+                    "filter {filter:?}: expected name(args) without '/'"
+                ));
+            }
+        }
+        Ok(UrlOptions {
+            debug: self.debug,
+            meta: self.meta,
+            trim,
+            crop: self.crop.map(|[left, top, right, bottom]| CropBox {
+                left,
+                top,
+                right,
+                bottom,
+            }),
+            fit_in,
+            width: self.width.map_or(Dimension::Px(0), Dimension::from),
+            height: self.height.map_or(Dimension::Px(0), Dimension::from),
+            flip_horizontal: self.horizontal_flip,
+            flip_vertical: self.vertical_flip,
+            halign,
+            valign,
+            smart: self.smart,
+            filters: self.filters.clone(),
+            image: python_quote(self.image.trim_start_matches('/'), PATH_TEXT_SAFE),
+        })
+    }
+}
+
+#[cfg(test)]
+mod structured_tests {
+    use super::*;
+
+    #[test]
+    fn structured_options_build_canonical_paths() {
+        let opts: StructuredOptions = serde_json::from_str(
+            r#"{"image": "photos/my cat.jpg", "width": 300, "height": 200, "fit_in": true,
+                "smart": true, "filters": ["quality(80)"], "halign": "left"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            build_path(&opts.to_url_options().unwrap()),
+            "fit-in/300x200/left/smart/filters:quality(80)/photos/my%20cat.jpg"
+        );
+        let opts: StructuredOptions = serde_json::from_str(
+            r#"{"image": "my.server.com/some/path/to/image.jpg", "width": 300, "height": 200}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            signed_path(b"my-security-key", &opts.to_url_options().unwrap()),
+            "/8ammJH8D-7tXy6kU3lTvoXlhu4o=/300x200/my.server.com/some/path/to/image.jpg"
+        );
+        let opts: StructuredOptions = serde_json::from_str(
+            r#"{"image": "a.jpg", "width": "orig", "horizontal_flip": true, "trim": "bottom-right:5",
+                "crop": [10, 10, 200, 200]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            build_path(&opts.to_url_options().unwrap()),
+            "trim:bottom-right:5/10x10:200x200/-origx0/a.jpg"
+        );
+    }
+
+    #[test]
+    fn invalid_structured_options_say_why() {
+        for json in [
+            r#"{"width": 10}"#,
+            r#"{"image": "a.jpg", "fit_in": true, "full_fit_in": true}"#,
+            r#"{"image": "a.jpg", "halign": "middle"}"#,
+            r#"{"image": "a.jpg", "trim": "sideways"}"#,
+            r#"{"image": "a.jpg", "filters": ["nope"]}"#,
+        ] {
+            let opts: StructuredOptions = serde_json::from_str(json).unwrap();
+            assert!(opts.to_url_options().is_err(), "{json}");
+        }
+        assert!(
+            serde_json::from_str::<StructuredOptions>(r#"{"image": "a", "colour": 1}"#).is_err()
+        );
+        assert!(
+            serde_json::from_str::<StructuredOptions>(r#"{"image": "a", "width": "big"}"#).is_err()
+        );
     }
 }

@@ -29,6 +29,8 @@ pub fn corpus() -> PathBuf {
 pub struct Server {
     child: Child,
     pub addr: SocketAddr,
+    /// The `/metrics` listener, when METRICS_BIND was given.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl Server {
@@ -46,15 +48,27 @@ impl Server {
         }
         let mut child = cmd.spawn().expect("start pictor");
         let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        let addr = line
-            .trim()
-            .rsplit("http://")
-            .next()
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("no listen line, got {line:?}"));
-        Server { child, addr }
+        let mut reader = BufReader::new(stdout);
+        let mut metrics_addr = None;
+        let addr = loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap() == 0 {
+                panic!("pictor exited before listening");
+            }
+            let url = line.trim().rsplit("http://").next().unwrap_or("");
+            if line.starts_with("pictor metrics on") {
+                metrics_addr = url.trim_end_matches("/metrics").parse().ok();
+            } else if line.starts_with("pictor listening on") {
+                break url
+                    .parse()
+                    .unwrap_or_else(|_| panic!("bad listen line {line:?}"));
+            }
+        };
+        Server {
+            child,
+            addr,
+            metrics_addr,
+        }
     }
 
     /// Corpus root, unsafe URLs allowed, the given extra settings.
@@ -66,22 +80,55 @@ impl Server {
         Server::start(&env)
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().unwrap()
+    }
+
     pub fn get(&self, path: &str) -> Response {
         self.request("GET", path, &[])
     }
 
     pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Response {
+        self.send(method, path, headers, b"")
+    }
+
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Response {
         let mut raw = format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n");
         for (k, v) in headers {
             raw.push_str(&format!("{k}: {v}\r\n"));
         }
+        if !body.is_empty() {
+            raw.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
         raw.push_str("\r\n");
-        self.raw(raw.as_bytes(), method == "HEAD")
+        let mut bytes = raw.into_bytes();
+        bytes.extend_from_slice(body);
+        self.raw(&bytes, method == "HEAD")
     }
 
     /// Sends raw request bytes and parses the response.
     pub fn raw(&self, request: &[u8], head: bool) -> Response {
-        let mut stream = TcpStream::connect(self.addr).unwrap();
+        send_raw(self.addr, request, head)
+    }
+}
+
+fn send_raw(addr: SocketAddr, request: &[u8], head: bool) -> Response {
+    {
+        let mut stream = TcpStream::connect(addr).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(60)))
             .unwrap();
@@ -130,6 +177,24 @@ impl Server {
     }
 }
 
+/// A client for a server someone else started (its child is not owned).
+pub struct Client {
+    addr: SocketAddr,
+}
+
+impl Server {
+    pub fn attach(addr: SocketAddr) -> Client {
+        Client { addr }
+    }
+}
+
+impl Client {
+    pub fn get(&self, path: &str) -> Response {
+        let raw = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+        send_raw(self.addr, raw.as_bytes(), false)
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -155,8 +220,12 @@ impl Response {
 
     /// Decoded size of the image body (all formats the `image` crate reads).
     pub fn image_size(&self) -> (u32, u32) {
-        let img = image::load_from_memory(&self.body)
-            .unwrap_or_else(|e| panic!("body is not an image ({e}): {:?}", self.header("content-type")));
+        let img = image::load_from_memory(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not an image ({e}): {:?}",
+                self.header("content-type")
+            )
+        });
         (img.width(), img.height())
     }
 

@@ -1,0 +1,40 @@
+//! Test helper: finds the shared image corpus from a worktree or the main checkout.
+
+use std::path::PathBuf;
+
+/// The corpus root: `$PICTOR_CORPUS`, else `../shared/corpus` or `../../shared/corpus` from the
+/// crate (the latter for worktrees under /work/wt/<name>).
+pub(crate) fn root() -> PathBuf {
+    if let Some(dir) = std::env::var_os("PICTOR_CORPUS") {
+        return PathBuf::from(dir);
+    }
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    [
+        manifest.join("../shared/corpus"),
+        manifest.join("../../shared/corpus"),
+    ]
+    .into_iter()
+    .find(|p| p.is_dir())
+    .expect("corpus not found: set PICTOR_CORPUS")
+}
+
+/// The bytes of a corpus file, e.g. `read("thumbor/images/image.jpg")`.
+pub(crate) fn read(relative: &str) -> Vec<u8> {
+    let path = root().join(relative);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Peak signal-to-noise ratio of two equally long 8-bit buffers, in dB (infinite when equal).
+pub(crate) fn psnr(a: &[u8], b: &[u8]) -> f64 {
+    assert_eq!(a.len(), b.len(), "psnr of buffers of different sizes");
+    let squared_error: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
+        .sum();
+    if squared_error == 0.0 {
+        return f64::INFINITY;
+    }
+    let mse = squared_error / a.len() as f64;
+    10.0 * (255.0f64 * 255.0 / mse).log10()
+}

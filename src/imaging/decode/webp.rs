@@ -1,0 +1,204 @@
+//! WebP: size, orientation and ICC from the RIFF chunks (VP8 / VP8L / VP8X), pixels through
+//! libwebp (`webp` crate) — still images directly, animations through its AnimDecoder, which
+//! composites every frame onto the full canvas.
+
+use super::{animation_pixel_budget, exif, rgba_to_rgb, DecodeOptions, Probe};
+use crate::imaging::{Frame, Image, ImageFormat, ImagingError, PixelLayout, SourceInfo};
+use std::panic::{self, AssertUnwindSafe};
+
+const VP8X_ANIMATION: u8 = 0x02;
+
+/// What the RIFF container says, without decoding the bitstream.
+struct WebpContainer<'a> {
+    width: u32,
+    height: u32,
+    animated: bool,
+    animation_frames: u64,
+    icc_profile: Option<&'a [u8]>,
+    exif: Option<&'a [u8]>,
+}
+
+fn read_container(bytes: &[u8]) -> Result<WebpContainer<'_>, ImagingError> {
+    let bad = |why: &str| ImagingError::Undecodable(format!("webp: {why}"));
+    if bytes.get(0..4) != Some(b"RIFF") || bytes.get(8..12) != Some(b"WEBP") {
+        return Err(bad("not a RIFF/WEBP container"));
+    }
+    let mut container = WebpContainer {
+        width: 0,
+        height: 0,
+        animated: false,
+        animation_frames: 0,
+        icc_profile: None,
+        exif: None,
+    };
+    let mut size_known = false;
+    let mut pos = 12;
+    while let Some(chunk_header) = bytes.get(pos..pos + 8) {
+        let length = u32::from_le_bytes([
+            chunk_header[4],
+            chunk_header[5],
+            chunk_header[6],
+            chunk_header[7],
+        ]) as usize;
+        let data_start = pos + 8;
+        // A truncated last chunk still shows its first bytes (enough for a header).
+        let data = &bytes[data_start..data_start.saturating_add(length).min(bytes.len())];
+        match &chunk_header[0..4] {
+            b"VP8X" if !size_known => {
+                let d = data.get(0..10).ok_or_else(|| bad("truncated VP8X"))?;
+                container.animated = d[0] & VP8X_ANIMATION != 0;
+                container.width = u32::from_le_bytes([d[4], d[5], d[6], 0]) + 1;
+                container.height = u32::from_le_bytes([d[7], d[8], d[9], 0]) + 1;
+                size_known = true;
+            }
+            b"VP8 " if !size_known => {
+                let d = data.get(0..10).ok_or_else(|| bad("truncated VP8"))?;
+                if d[3..6] != [0x9d, 0x01, 0x2a] {
+                    return Err(bad("bad VP8 start code"));
+                }
+                container.width = u32::from(u16::from_le_bytes([d[6], d[7]]) & 0x3fff);
+                container.height = u32::from(u16::from_le_bytes([d[8], d[9]]) & 0x3fff);
+                size_known = true;
+            }
+            b"VP8L" if !size_known => {
+                let d = data.get(0..5).ok_or_else(|| bad("truncated VP8L"))?;
+                if d[0] != 0x2f {
+                    return Err(bad("bad VP8L signature"));
+                }
+                let bits = u32::from_le_bytes([d[1], d[2], d[3], d[4]]);
+                container.width = (bits & 0x3fff) + 1;
+                container.height = ((bits >> 14) & 0x3fff) + 1;
+                size_known = true;
+            }
+            b"ANMF" => container.animation_frames += 1,
+            b"ICCP" => container.icc_profile = Some(data),
+            b"EXIF" => container.exif = Some(data),
+            _ => {}
+        }
+        // Chunks are padded to an even length.
+        pos = match data_start.checked_add(length + (length & 1)) {
+            Some(next) => next,
+            None => break,
+        };
+    }
+    if !size_known {
+        return Err(bad("no image chunk"));
+    }
+    Ok(container)
+}
+
+pub(super) fn probe(bytes: &[u8]) -> Result<Probe, ImagingError> {
+    let container = read_container(bytes)?;
+    Ok(Probe {
+        format: ImageFormat::Webp,
+        width: container.width,
+        height: container.height,
+        orientation: container.exif.map_or(1, exif::orientation),
+    })
+}
+
+pub(super) fn decode(
+    bytes: &[u8],
+    header: &Probe,
+    options: &DecodeOptions,
+) -> Result<Image, ImagingError> {
+    let container = read_container(bytes)?;
+    let decoded = if container.animated {
+        let canvas_pixels = u64::from(container.width) * u64::from(container.height);
+        let budget = animation_pixel_budget(options.max_pixels);
+        if container.animation_frames.saturating_mul(canvas_pixels) > budget {
+            return Err(ImagingError::TooLarge(format!(
+                "webp: {} frames of {}x{} (animation budget {budget} pixels)",
+                container.animation_frames, container.width, container.height
+            )));
+        }
+        guarded(|| decode_animation(bytes, options.first_frame_only))?
+    } else {
+        guarded(|| decode_still(bytes))?
+    };
+    let (width, height, layout, frames, loop_count) = decoded;
+    Ok(Image {
+        width,
+        height,
+        layout,
+        frames,
+        source: SourceInfo {
+            format: ImageFormat::Webp,
+            width: header.width,
+            height: header.height,
+            orientation: header.orientation,
+            icc_profile: container.icc_profile.map(<[u8]>::to_vec),
+            palette: false,
+            grayscale: false,
+            loop_count,
+        },
+    })
+}
+
+type DecodedWebp = (u32, u32, PixelLayout, Vec<Frame>, Option<u16>);
+
+/// The `webp` wrapper has a few internal `unwrap`s; never let them take the process down.
+fn guarded(
+    decode: impl FnOnce() -> Result<DecodedWebp, ImagingError>,
+) -> Result<DecodedWebp, ImagingError> {
+    panic::catch_unwind(AssertUnwindSafe(decode))
+        .map_err(|_| ImagingError::Undecodable("webp: decoder panicked".into()))?
+}
+
+fn decode_still(bytes: &[u8]) -> Result<DecodedWebp, ImagingError> {
+    let image = webp::Decoder::new(bytes)
+        .decode()
+        .ok_or_else(|| ImagingError::Undecodable("webp: libwebp could not decode".into()))?;
+    let layout = if image.is_alpha() {
+        PixelLayout::Rgba8
+    } else {
+        PixelLayout::Rgb8
+    };
+    let frame = Frame {
+        pixels: image.to_vec(),
+        delay_ms: 0,
+    };
+    Ok((image.width(), image.height(), layout, vec![frame], None))
+}
+
+fn decode_animation(bytes: &[u8], first_frame_only: bool) -> Result<DecodedWebp, ImagingError> {
+    let animation = webp::AnimDecoder::new(bytes)
+        .decode()
+        .map_err(|e| ImagingError::Undecodable(format!("webp animation: {e}")))?;
+    let mut frames = Vec::with_capacity(animation.len());
+    let (mut width, mut height) = (0, 0);
+    let mut previous_end_ms = 0;
+    for frame in &animation {
+        // libwebp reports the time each frame ends.
+        let end_ms = frame.get_time_ms();
+        width = frame.width();
+        height = frame.height();
+        frames.push(Frame {
+            pixels: frame.get_image().to_vec(),
+            delay_ms: end_ms.saturating_sub(previous_end_ms).max(0) as u32,
+        });
+        previous_end_ms = end_ms;
+        if first_frame_only {
+            break;
+        }
+    }
+    if frames.is_empty() {
+        return Err(ImagingError::Undecodable(
+            "webp: animation without frames".into(),
+        ));
+    }
+    // The animation decoder always gives RGBA.
+    let layout = if frames
+        .iter()
+        .all(|f| f.pixels.chunks_exact(4).all(|p| p[3] == 255))
+    {
+        for frame in &mut frames {
+            frame.pixels = rgba_to_rgb(&frame.pixels);
+        }
+        PixelLayout::Rgb8
+    } else {
+        PixelLayout::Rgba8
+    };
+    let loop_count = Some(u16::try_from(animation.loop_count).unwrap_or(0));
+    Ok((width, height, layout, frames, loop_count))
+}
