@@ -437,7 +437,11 @@ fn apply_geometry(pixels: Pixels, plan: &Plan) -> Result<Image, ImagingError> {
     .scaled(scale.0, scale.1);
     let stored_output = oriented_size(plan.output, pending_orientation);
 
-    let mut image = {
+    let whole = PixelRect::full(Size::new(image.width, image.height));
+    let untouched = region.as_exact_rect() == Some(whole) && stored_output == whole.size();
+    let mut image = if untouched {
+        image
+    } else {
         let _span = tracing::info_span!("crop_resize").entered();
         transform::crop_resize(&image, region, stored_output)?
     };
