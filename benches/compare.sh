@@ -12,7 +12,8 @@
 # Knobs (environment): SECONDS_PER_TASK (15), WARMUP_SECONDS (3), CONNECTIONS (16, also the
 # "16 concurrent renders" of the memory figure), CACHE_CONNECTIONS (8), WEBP_EFFORT (one libwebp
 # method for pictor's WEBP_METHOD and sharp's effort; default: each server's own default),
-# THUMBOR_PROCESSES (number of cores), PICTOR_ENV (extra KEY=value settings for pictor), THUMBOR_VENV / SHARP_DIR (reuse an existing install),
+# THUMBOR_PROCESSES (number of cores), PICTOR_ENV (extra KEY=value settings for pictor),
+# PICTOR_BIN (a pictor binary built otherwise, e.g. with another allocator feature), THUMBOR_VENV / SHARP_DIR (reuse an existing install),
 # PICTOR_CORPUS, RESULTS (also write the per-run JSON lines there).
 #
 # Installs into a temp folder: sharp@0.35 with npm (its npm packages ship a prebuilt libvips) and
@@ -65,7 +66,7 @@ task_name[5]="cache hit (one URL)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
 echo "compare: building pictor (release)" >&2
 nice cargo build --release --quiet --bin pictor --example loadgen
-pictor_bin="$CARGO_TARGET_DIR/release/pictor"
+pictor_bin="${PICTOR_BIN:-$CARGO_TARGET_DIR/release/pictor}"
 loadgen_bin="$CARGO_TARGET_DIR/release/examples/loadgen"
 # WebP effort: each server's own default (pictor: WEBP_METHOD's default; sharp and Pillow: 4)
 # unless WEBP_EFFORT sets one for both pictor and sharp.

@@ -50,9 +50,11 @@ fn bench_decode(c: &mut Criterion) {
     let mut group = c.benchmark_group("decode");
     let jpeg = corpus(TASK1_JPEG);
     for shrink in [1, 2, 4, 8] {
-        group.bench_with_input(BenchmarkId::new("jpeg_2725x2225", shrink), &shrink, |b, &s| {
-            b.iter(|| decode_at(&jpeg, s))
-        });
+        group.bench_with_input(
+            BenchmarkId::new("jpeg_2725x2225", shrink),
+            &shrink,
+            |b, &s| b.iter(|| decode_at(&jpeg, s)),
+        );
     }
     let png = corpus(TASK3_PNG);
     group.bench_function("png_rgba_2048x1536", |b| b.iter(|| decode_at(&png, 1)));
@@ -89,14 +91,18 @@ fn bench_encode(c: &mut Criterion) {
         png_compression_level: 6,
         webp_method: ImagingSettings::default().webp_method,
         keep_icc: true,
+        avif_speed: 10,
     };
     let rgb = resize(&decode_at(&corpus(TASK1_JPEG), 2), Size::new(720, 588));
     let rgba = resize(&decode_at(&corpus(TASK3_PNG), 1), Size::new(720, 540));
-    let formats = [
+    let mut formats = vec![
         ("jpeg", ImageFormat::Jpeg, &rgb),
         ("webp", ImageFormat::Webp, &rgb),
         ("png_rgba", ImageFormat::Png, &rgba),
     ];
+    if encode::can_encode(ImageFormat::Avif) {
+        formats.push(("avif", ImageFormat::Avif, &rgb));
+    }
     for (name, format, image) in formats {
         group.bench_function(name, |b| {
             b.iter(|| encode::encode(image, format, &settings).expect("encodes"))
@@ -110,9 +116,11 @@ fn bench_encode(c: &mut Criterion) {
         };
         let bytes = encode::encode(&rgb, ImageFormat::Webp, &settings).expect("encodes");
         eprintln!("webp method {method}: {} bytes", bytes.len());
-        group.bench_with_input(BenchmarkId::new("webp_method", method), &settings, |b, s| {
-            b.iter(|| encode::encode(&rgb, ImageFormat::Webp, s).expect("encodes"))
-        });
+        group.bench_with_input(
+            BenchmarkId::new("webp_method", method),
+            &settings,
+            |b, s| b.iter(|| encode::encode(&rgb, ImageFormat::Webp, s).expect("encodes")),
+        );
     }
     group.finish();
 }
@@ -140,6 +148,7 @@ fn bench_end_to_end(c: &mut Criterion) {
             filters: &filters,
             settings: &settings,
             accepts_webp: false,
+            accepts_avif: false,
             assets: &assets,
         };
         group.bench_function(name, |b| b.iter(|| render(&source, &job).expect("renders")));

@@ -66,6 +66,7 @@ pub fn render(data: &[u8]) {
             filters: &filters,
             settings: &settings,
             accepts_webp: selector & 0x40 != 0,
+            accepts_avif: false,
             assets: &assets,
         },
     );

@@ -1,5 +1,5 @@
 //! Choosing the output format (format() filter, AUTO_WEBP and Accept, source format) and
-//! encoding frames to JPEG, PNG, GIF (animated) and WebP.
+//! encoding frames to JPEG, PNG, GIF (animated), WebP and (with the `avif` feature) AVIF.
 //!
 //! JPEG goes through mozjpeg with libjpeg-turbo's fast settings (optimized Huffman, 4:2:0),
 //! PNG through the `png` crate (palette and gray written back when the source was so), GIF
@@ -7,6 +7,8 @@
 //! when the image is). Other formats are not written: the pipeline serves TIFF as PNG and
 //! BMP/JP2 as JPEG (see [`choose_output_format`]).
 
+#[cfg(feature = "avif")]
+mod avif;
 mod gif;
 mod jpeg;
 mod png;
@@ -29,6 +31,8 @@ pub struct EncodeSettings {
     pub webp_method: u8,
     /// Embed the source ICC profile (Thumbor keeps it unless `strip_icc()`).
     pub keep_icc: bool,
+    /// ravif speed 1 (small) ..= 10 (fast), AVIF_SPEED.
+    pub avif_speed: u8,
 }
 
 /// Inputs of Thumbor's `define_image_type` (spec §5.3).
@@ -42,6 +46,9 @@ pub struct FormatContext {
     pub height: u32,
     pub auto_webp: bool,
     pub accepts_webp: bool,
+    /// AUTO_AVIF and the client's Accept contains `image/avif`.
+    pub auto_avif: bool,
+    pub accepts_avif: bool,
     /// AUTO_PNG_TO_JPG (or the `autojpg` override) and the image has no transparency.
     pub png_to_jpg: bool,
 }
@@ -51,8 +58,11 @@ pub const WEBP_MAX_SIDE: u32 = 16383;
 
 /// The output format for a render, by Thumbor's rules.
 pub fn choose_output_format(ctx: &FormatContext) -> ImageFormat {
-    if let Some(requested) = ctx.requested {
-        return requested;
+    match ctx.requested {
+        // Without the encoder, Thumbor serves format(avif) in the source format.
+        Some(ImageFormat::Avif) if !can_encode(ImageFormat::Avif) => {}
+        Some(requested) => return requested,
+        None => {}
     }
     if ctx.auto_webp
         && ctx.accepts_webp
@@ -61,6 +71,9 @@ pub fn choose_output_format(ctx: &FormatContext) -> ImageFormat {
         && ctx.height <= WEBP_MAX_SIDE
     {
         return ImageFormat::Webp;
+    }
+    if ctx.auto_avif && ctx.accepts_avif && !ctx.animated && can_encode(ImageFormat::Avif) {
+        return ImageFormat::Avif;
     }
     if ctx.png_to_jpg && ctx.source == ImageFormat::Png {
         return ImageFormat::Jpeg;
@@ -93,10 +106,21 @@ pub fn encode(
         ImageFormat::Png => png::encode(image, settings),
         ImageFormat::Gif => gif::encode(image),
         ImageFormat::Webp => webp::encode(image, settings),
+        #[cfg(feature = "avif")]
+        ImageFormat::Avif => avif::encode(image, settings),
         other => Err(ImagingError::Encode(format!(
             "{} output is not supported",
             other.name()
         ))),
+    }
+}
+
+/// Whether this build can write `format` (AVIF needs the `avif` cargo feature).
+pub fn can_encode(format: ImageFormat) -> bool {
+    match format {
+        ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::Gif | ImageFormat::Webp => true,
+        ImageFormat::Avif => cfg!(feature = "avif"),
+        _ => false,
     }
 }
 

@@ -37,6 +37,7 @@ fn render_path(
             filters: &filters,
             settings,
             accepts_webp: false,
+            accepts_avif: false,
             assets: &assets,
         },
     )
@@ -132,6 +133,7 @@ fn shrink_for(path: &str, header: &Probe, settings: &ImagingSettings) -> u32 {
         filters: &filters,
         settings,
         accepts_webp: false,
+        accepts_avif: false,
         assets: &assets,
     };
     let setup = prepare_geometry(header, &job);
@@ -209,6 +211,7 @@ fn orientation_and_normalize_reach_the_stored_pixels() {
         filters: &filters,
         settings: &settings,
         accepts_webp: false,
+        accepts_avif: false,
         assets: &assets,
     };
     let setup = prepare_geometry(&header, &job);

@@ -26,9 +26,11 @@ pub async fn process_image(
 ) -> Result<Arc<Rendered>, PictorError> {
     let request = super::access::authorized_request(&app.config, path, from_verified_origin)?;
     // Thumbor 7.8 tests Accept with a substring match (q-values ignored).
-    let accepts_webp =
-        app.config.imaging.auto_webp && accept.is_some_and(|a| a.contains("image/webp"));
-    let key = cache_key(&request, accepts_webp);
+    let accepts = Accepts {
+        webp: app.config.imaging.auto_webp && accept.is_some_and(|a| a.contains("image/webp")),
+        avif: app.config.imaging.auto_avif && accept.is_some_and(|a| a.contains("image/avif")),
+    };
+    let key = cache_key(&request, accepts);
     let metrics = &crate::metrics::METRICS;
     if let Some(hit) = app.cache.get(&key).await {
         metrics.memory_cache_hits.fetch_add(1, Ordering::Relaxed);
@@ -38,7 +40,7 @@ pub async fn process_image(
     let deadline = Duration::from_secs(app.config.request_timeout_seconds);
     app.cache
         .get_or_render(key, async {
-            tokio::time::timeout(deadline, render_uncached(app, request, accepts_webp))
+            tokio::time::timeout(deadline, render_uncached(app, request, accepts))
                 .await
                 .unwrap_or_else(|_| {
                     metrics.record_refusal(Refusal::Deadline);
@@ -51,12 +53,22 @@ pub async fn process_image(
         .await
 }
 
+/// Which negotiable formats the client's Accept allows (only those whose AUTO_* is on).
+#[derive(Debug, Clone, Copy)]
+struct Accepts {
+    webp: bool,
+    avif: bool,
+}
+
 /// The same path can render differently only by the negotiated format.
-fn cache_key(request: &ImageRequest, accepts_webp: bool) -> String {
-    let mut key = String::with_capacity(request.signed_path.len() + 6);
+fn cache_key(request: &ImageRequest, accepts: Accepts) -> String {
+    let mut key = String::with_capacity(request.signed_path.len() + 11);
     key.push_str(&request.signed_path);
-    if accepts_webp {
+    if accepts.webp {
         key.push_str("|webp");
+    }
+    if accepts.avif {
+        key.push_str("|avif");
     }
     key
 }
@@ -64,7 +76,7 @@ fn cache_key(request: &ImageRequest, accepts_webp: bool) -> String {
 async fn render_uncached(
     app: &App,
     request: ImageRequest,
-    accepts_webp: bool,
+    accepts: Accepts,
 ) -> Result<Rendered, PictorError> {
     let filters = FilterList::parse(request.filters.as_deref().unwrap_or(""));
     let image_url = request.image_url();
@@ -79,7 +91,7 @@ async fn render_uncached(
         .origin_bytes
         .fetch_add(source.len() as u64, Ordering::Relaxed);
     let assets = load_assets(app, &filters).await?;
-    let output = render_on_pool(app, source, request, filters, accepts_webp, assets).await?;
+    let output = render_on_pool(app, source, request, filters, accepts, assets).await?;
     let body = Bytes::from(output.body);
     let etag = format!("\"{:x}\"", Sha1::digest(&body));
     Ok(Rendered {
@@ -144,7 +156,7 @@ async fn render_on_pool(
     source: Bytes,
     request: ImageRequest,
     filters: FilterList,
-    accepts_webp: bool,
+    accepts: Accepts,
     assets: HashMap<String, Bytes>,
 ) -> Result<imaging::RenderOutput, PictorError> {
     let estimate = estimated_render_bytes(&source, &request)?;
@@ -165,7 +177,8 @@ async fn render_on_pool(
                     request: &request,
                     filters: &filters,
                     settings: &settings,
-                    accepts_webp,
+                    accepts_webp: accepts.webp,
+                    accepts_avif: accepts.avif,
                     assets: &assets,
                 },
             )
