@@ -63,6 +63,7 @@ task_path[5]="/unsafe/300x200/thumbor/filters/source.jpg"
 task_name[5]="cache hit (one URL)"
 
 # ---- build pictor and the load generator ---------------------------------------------------
+./scripts/setup.sh >/dev/null
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
 echo "compare: building pictor (release)" >&2
 nice cargo build --release --quiet --bin pictor --example loadgen

@@ -116,8 +116,9 @@ pub fn probe(bytes: &[u8]) -> Result<Probe, ImagingError> {
 pub struct DecodeOptions {
     /// Refuse (TooLarge) anything whose header declares more pixels than this per frame.
     pub max_pixels: u64,
-    /// Shrink-on-load denominator: 1, 2, 4 or 8. Honoured by JPEG (DCT scaling); other
-    /// formats decode at full size. The decoded size is `ceil(w / shrink) x ceil(h / shrink)`.
+    /// Shrink-on-load denominator: 1, 2, 4 or 8. Honoured by JPEG (DCT scaling) and still
+    /// WebP (libwebp's rescaler); other formats decode at full size. The decoded size is
+    /// `ceil(w / shrink) x ceil(h / shrink)`.
     pub shrink: u32,
     /// Decode only the first frame of an animated image.
     pub first_frame_only: bool,

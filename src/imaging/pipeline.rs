@@ -383,16 +383,18 @@ fn stored_read(setup: &GeometrySetup, plan: &Plan) -> (Region, Size) {
 /// final pass then has nothing left to filter.
 const SHRINK_ON_LOAD_MARGIN: f64 = 1.3;
 
-/// Shrink-on-load (JPEG DCT scaling): decode at 1/2, 1/4 or 1/8 when the shrunk image is still
-/// at least [`SHRINK_ON_LOAD_MARGIN`] times the output on both axes (2725x2225 -> 720x588
-/// decodes at 1/2). Never with trim or debug (they need full-size pixels).
+/// Shrink-on-load (JPEG DCT scaling, WebP's scaled decode): decode at 1/2, 1/4 or 1/8 when the
+/// shrunk image is still at least [`SHRINK_ON_LOAD_MARGIN`] times the output on both axes
+/// (2725x2225 -> 720x588 decodes at 1/2). Never with trim or debug (they need full-size
+/// pixels). Animated WebPs ignore it and decode at full size.
 fn choose_shrink_on_load(
     header: &Probe,
     setup: &GeometrySetup,
     plan: &Plan,
     request: &ImageRequest,
 ) -> u32 {
-    if header.format != ImageFormat::Jpeg || request.trim.is_some() || request.debug {
+    let scalable = matches!(header.format, ImageFormat::Jpeg | ImageFormat::Webp);
+    if !scalable || request.trim.is_some() || request.debug {
         return 1;
     }
     let (region, output) = stored_read(setup, plan);
@@ -418,8 +420,9 @@ fn decode_for_plan(
     let decode_scale = |decoded: u32, stored: u32| {
         if decoded == stored {
             1.0
-        } else if decoded == stored.div_ceil(shrink) {
-            // libjpeg's scaled pixel i covers original pixels [i*s, (i+1)*s).
+        } else if header.format == ImageFormat::Jpeg && decoded == stored.div_ceil(shrink) {
+            // libjpeg's scaled pixel i covers original pixels [i*s, (i+1)*s); libwebp's
+            // rescaler spreads the whole width over the decoded one (the ratio below).
             1.0 / f64::from(shrink)
         } else {
             f64::from(decoded) / f64::from(stored)

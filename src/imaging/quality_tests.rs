@@ -143,6 +143,9 @@ fn chosen_shrinks_stay_above_40_db() {
         ("thumbor/filters/source.jpg", "/unsafe/150x100/a.jpg", 4),
         ("sharp/flowers.jpeg", "/unsafe/300x0/a.jpg", 4),
         ("sharp/Landscape_1.jpg", "/unsafe/300x0/a.jpg", 1),
+        // WebP: libwebp's scaled decode (1024x772).
+        ("sharp/4.webp", "/unsafe/300x0/a.webp", 2),
+        ("sharp/4.webp", "/unsafe/120x0/a.webp", 4),
     ];
     for (file, path, expected_shrink) in cases {
         let source = corpus(file);
@@ -151,5 +154,29 @@ fn chosen_shrinks_stay_above_40_db() {
         let (_, reference) = render_pixels(path, &source, Some(1));
         let db = psnr(&ours.frames[0].pixels, &reference.frames[0].pixels);
         assert!(db >= 40.0, "{file} {path}: {db:.1} dB");
+    }
+}
+
+/// The scaled WebP decode has the size the pipeline maps coordinates with.
+#[test]
+fn webp_scaled_decode_size() {
+    let source = corpus("sharp/4.webp");
+    for (shrink, expected) in [
+        (1, (1024, 772)),
+        (2, (512, 386)),
+        (4, (256, 193)),
+        (8, (128, 97)),
+    ] {
+        let options = decode::DecodeOptions {
+            max_pixels: u64::MAX,
+            shrink,
+            first_frame_only: true,
+        };
+        let image = decode::decode(&source, &options).unwrap();
+        assert_eq!((image.width, image.height), expected, "shrink {shrink}");
+        assert_eq!(
+            image.frames[0].pixels.len(),
+            expected.0 as usize * expected.1 as usize * image.layout.channels()
+        );
     }
 }

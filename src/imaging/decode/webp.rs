@@ -114,7 +114,7 @@ pub(super) fn decode(
         }
         guarded(|| decode_animation(bytes, options.first_frame_only))?
     } else {
-        guarded(|| decode_still(bytes))?
+        guarded(|| decode_still(bytes, options.shrink))?
     };
     let (width, height, layout, frames, loop_count) = decoded;
     Ok(Image {
@@ -145,20 +145,60 @@ fn guarded(
         .map_err(|_| ImagingError::Undecodable("webp: decoder panicked".into()))?
 }
 
-fn decode_still(bytes: &[u8]) -> Result<DecodedWebp, ImagingError> {
-    let image = webp::Decoder::new(bytes)
-        .decode()
-        .ok_or_else(|| ImagingError::Undecodable("webp: libwebp could not decode".into()))?;
-    let layout = if image.is_alpha() {
-        PixelLayout::Rgba8
+/// A still image straight into our own buffer (no copy out of libwebp's), scaled on load to
+/// `ceil(w / shrink) x ceil(h / shrink)` by libwebp's rescaler when `shrink` > 1 — the WebP
+/// counterpart of JPEG's DCT scaling: fewer pixels to convert from YUV and to resample.
+fn decode_still(bytes: &[u8], shrink: u32) -> Result<DecodedWebp, ImagingError> {
+    use libwebp_sys as sys;
+    let failed = |why: &str| ImagingError::Undecodable(format!("webp: {why}"));
+    let mut config = sys::WebPDecoderConfig::new()
+        .map_err(|()| failed("cannot initialise the libwebp decoder"))?;
+    // SAFETY: `bytes` outlives the call; `config.input` is a plain struct libwebp fills in.
+    let status = unsafe { sys::WebPGetFeatures(bytes.as_ptr(), bytes.len(), &mut config.input) };
+    if status != sys::VP8StatusCode::VP8_STATUS_OK {
+        return Err(failed(&format!("bitstream features: {status:?}")));
+    }
+    let (full_width, full_height) = (config.input.width, config.input.height);
+    if full_width <= 0 || full_height <= 0 {
+        return Err(failed("empty image"));
+    }
+    let shrink = i32::try_from(shrink.max(1)).unwrap_or(1);
+    let (width, height) = (
+        (full_width + shrink - 1) / shrink,
+        (full_height + shrink - 1) / shrink,
+    );
+    if shrink > 1 {
+        config.options.use_scaling = 1;
+        config.options.scaled_width = width;
+        config.options.scaled_height = height;
+    }
+    let alpha = config.input.has_alpha != 0;
+    let (layout, mode) = if alpha {
+        (PixelLayout::Rgba8, sys::WEBP_CSP_MODE::MODE_RGBA)
     } else {
-        PixelLayout::Rgb8
+        (PixelLayout::Rgb8, sys::WEBP_CSP_MODE::MODE_RGB)
     };
+    let stride = width as usize * layout.channels();
+    let mut pixels = vec![0u8; stride * height as usize];
+    config.output.colorspace = mode;
+    config.output.is_external_memory = 1;
+    config.output.u.RGBA = sys::WebPRGBABuffer {
+        rgba: pixels.as_mut_ptr(),
+        stride: i32::try_from(stride).map_err(|_| failed("row too long"))?,
+        size: pixels.len(),
+    };
+    // SAFETY: the output buffer is `pixels`, exactly `stride * height` bytes, alive until
+    // after WebPFreeDecBuffer (which frees nothing for external memory).
+    let status = unsafe { sys::WebPDecode(bytes.as_ptr(), bytes.len(), &mut config) };
+    unsafe { sys::WebPFreeDecBuffer(&mut config.output) };
+    if status != sys::VP8StatusCode::VP8_STATUS_OK {
+        return Err(failed(&format!("libwebp could not decode: {status:?}")));
+    }
     let frame = Frame {
-        pixels: image.to_vec(),
+        pixels,
         delay_ms: 0,
     };
-    Ok((image.width(), image.height(), layout, vec![frame], None))
+    Ok((width as u32, height as u32, layout, vec![frame], None))
 }
 
 fn decode_animation(bytes: &[u8], first_frame_only: bool) -> Result<DecodedWebp, ImagingError> {
