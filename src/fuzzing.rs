@@ -67,6 +67,7 @@ pub fn render(data: &[u8]) {
             settings: &settings,
             accepts_webp: selector & 0x40 != 0,
             assets: &assets,
+            deadline: None,
         },
     );
 }

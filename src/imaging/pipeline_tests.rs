@@ -38,6 +38,7 @@ fn render_path(
             settings,
             accepts_webp: false,
             assets: &assets,
+            deadline: None,
         },
     )
 }
@@ -133,6 +134,7 @@ fn shrink_for(path: &str, header: &Probe, settings: &ImagingSettings) -> u32 {
         settings,
         accepts_webp: false,
         assets: &assets,
+        deadline: None,
     };
     let setup = prepare_geometry(header, &job);
     let plan = plan_geometry(&setup, setup.working_size(), &request);
@@ -201,6 +203,7 @@ fn orientation_and_normalize_reach_the_stored_pixels() {
         settings: &settings,
         accepts_webp: false,
         assets: &assets,
+        deadline: None,
     };
     let setup = prepare_geometry(&header, &job);
     assert_eq!(setup.working_size(), Size::new(3000, 4000));

@@ -13,7 +13,7 @@ use sha1::{Digest, Sha1};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tracing::Instrument;
 
 /// Answers one imaging path. `accept` is the client's Accept header; `from_verified_origin`
@@ -35,18 +35,22 @@ pub async fn process_image(
         return Ok(hit);
     }
     metrics.memory_cache_misses.fetch_add(1, Ordering::Relaxed);
-    let deadline = Duration::from_secs(app.config.request_timeout_seconds);
+    let timeout = Duration::from_secs(app.config.request_timeout_seconds);
+    let deadline = Instant::now() + timeout;
     app.cache
         .get_or_render(key, async {
-            tokio::time::timeout(deadline, render_uncached(app, request, accepts_webp))
-                .await
-                .unwrap_or_else(|_| {
-                    metrics.record_refusal(Refusal::Deadline);
-                    Err(PictorError::GatewayTimeout(format!(
-                        "not done within REQUEST_TIMEOUT_SECONDS={}",
-                        deadline.as_secs()
-                    )))
-                })
+            tokio::time::timeout(
+                timeout,
+                render_uncached(app, request, accepts_webp, deadline),
+            )
+            .await
+            .unwrap_or_else(|_| {
+                metrics.record_refusal(Refusal::Deadline);
+                Err(PictorError::GatewayTimeout(format!(
+                    "not done within REQUEST_TIMEOUT_SECONDS={}",
+                    timeout.as_secs()
+                )))
+            })
         })
         .await
 }
@@ -65,6 +69,7 @@ async fn render_uncached(
     app: &App,
     request: ImageRequest,
     accepts_webp: bool,
+    deadline: Instant,
 ) -> Result<Rendered, PictorError> {
     let filters = FilterList::parse(request.filters.as_deref().unwrap_or(""));
     let image_url = request.image_url();
@@ -79,7 +84,16 @@ async fn render_uncached(
         .origin_bytes
         .fetch_add(source.len() as u64, Ordering::Relaxed);
     let assets = load_assets(app, &filters).await?;
-    let output = render_on_pool(app, source, request, filters, accepts_webp, assets).await?;
+    let output = render_on_pool(
+        app,
+        source,
+        request,
+        filters,
+        accepts_webp,
+        assets,
+        deadline,
+    )
+    .await?;
     let body = Bytes::from(output.body);
     let etag = format!("\"{:x}\"", Sha1::digest(&body));
     Ok(Rendered {
@@ -146,6 +160,7 @@ async fn render_on_pool(
     filters: FilterList,
     accepts_webp: bool,
     assets: HashMap<String, Bytes>,
+    deadline: Instant,
 ) -> Result<imaging::RenderOutput, PictorError> {
     let estimate = estimated_render_bytes(&source, &request)?;
     let permit = app
@@ -167,6 +182,7 @@ async fn render_on_pool(
                     settings: &settings,
                     accepts_webp,
                     assets: &assets,
+                    deadline: Some(deadline),
                 },
             )
         }))
