@@ -153,7 +153,10 @@ def free_port() -> int:
 
 
 class Server:
-    """One server process (Thumbor or pictor) that can be (re)started and stopped."""
+    """One server process (Thumbor or pictor) that can be (re)started and stopped.
+
+    `generation` counts (re)starts, so that a request that failed while another thread restarted
+    the server can tell "my request broke it" from "it was restarted under me"."""
 
     registry: list["Server"] = []
 
@@ -164,37 +167,42 @@ class Server:
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
         self.port = 0
+        self.generation = 0
+        self.started_ok = False
         self.lock = threading.Lock()
         self.restarts: list[str] = []
         Server.registry.append(self)
 
     def start(self) -> tuple[bool, str]:
         self.port = free_port()
-        log = open(self.log_path, "ab")
-        log.write(f"\n==== start {time.strftime('%H:%M:%S')} port {self.port}\n".encode())
-        log.flush()
-        try:
-            self.proc = subprocess.Popen(
-                self.argv_for_port(self.port),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=self.env,
-                start_new_session=True,
-            )
-        except OSError as exc:
-            log.close()
-            return False, f"cannot execute: {exc}"
-        log.close()
+        self.generation += 1
+        with open(self.log_path, "ab") as log:
+            log.write(f"\n==== start {time.strftime('%H:%M:%S')} port {self.port}\n".encode())
+            log.flush()
+            try:
+                self.proc = subprocess.Popen(
+                    self.argv_for_port(self.port),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    env=self.env,
+                    start_new_session=True,
+                )
+            except OSError as exc:
+                self.started_ok = False
+                return False, f"cannot execute: {exc}"
         deadline = time.monotonic() + HEALTH_TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                self.started_ok = False
                 return False, f"exited with status {self.proc.returncode} before /healthcheck answered"
             ans = fetch(self.port, "GET", "/healthcheck", {}, 2.0)
             if ans.get("status") == 200 and (ans.get("body") or b"").strip() == b"WORKING":
+                self.started_ok = True
                 return True, ""
             time.sleep(0.2)
         self.stop()
+        self.started_ok = False
         return False, f"/healthcheck did not answer 200 WORKING within {HEALTH_TIMEOUT:.0f}s"
 
     def alive(self) -> bool:
@@ -219,14 +227,13 @@ class Server:
                 p.wait(timeout=5)
         self.proc = None
 
-    def ensure_running(self, reason: str) -> None:
-        """Restart after a crash so the following cases still run (the crash is recorded)."""
-        with self.lock:
-            if self.alive():
-                return
-            self.restarts.append(reason)
-            self.stop()
-            self.start()
+    def restart(self, reason: str) -> None:
+        """Caller holds self.lock. The crash or hang is recorded for the report."""
+        self.restarts.append(reason)
+        self.stop()
+        ok, why = self.start()
+        if not ok:
+            self.restarts.append(f"restart failed: {why}")
 
     def log_tail(self, n: int = 30) -> str:
         try:
@@ -275,31 +282,49 @@ def fetch(port: int, method: str, path: str, headers: dict, timeout: float) -> d
         conn.close()
 
 
+def _settle(server: Server, ans: dict) -> None:
+    """A crash closes the socket a moment before the process can be reaped: wait for it briefly."""
+    if ans["status"] == "error" and server.proc is not None:
+        try:
+            server.proc.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            pass
+
+
 def ask(server: Server | None, case: dict, path: str, timeout: float) -> dict:
-    """Send one case; a connection failure caused by a dead server is retried once after restart."""
+    """Send one case. When the server dies or hangs, it is restarted and the case is retried once,
+    alone (under the server lock), so that the report blames the request that really breaks it:
+    "dead" (crashed twice) or "timeout" (hung twice); a victim of another request's crash passes."""
     if server is None:
         return {"status": "not-run"}
-    if not server.alive() and server.proc is None:
-        return {"status": "not-started", "error": "server did not start"}
+    if not server.started_ok:
+        return {"status": "not-started", "error": "server could not be started"}
     headers = dict(case.get("headers") or {})
     method = case.get("method", "GET")
+    gen = server.generation
     ans = fetch(server.port, method, path, headers, timeout)
-    if ans["status"] in ("error", "timeout") and not server.alive():
-        server.ensure_running(f"{case['id']} ({ans['status']})")
-        if not server.alive():
-            return {"status": "dead", "error": "server died and could not be restarted"}
+    if ans["status"] not in ("error", "timeout"):
+        return ans
+    with server.lock:
+        if server.generation == gen:  # nobody restarted it since our request was sent
+            _settle(server, ans)
+            if ans["status"] == "error" and server.alive():
+                return ans  # connection-level error from a live server
+            what = "hung" if ans["status"] == "timeout" else "died"
+            server.restart(f"{case['id']} ({what}; retried alone)")
+        if not server.started_ok:
+            return {"status": "not-started", "error": "server could not be restarted"}
         retry = fetch(server.port, method, path, headers, timeout)
-        if retry["status"] in ("error", "timeout") and not server.alive():
-            server.ensure_running(f"{case['id']} (retry)")
-            return {"status": "dead", "error": f"server died on this request ({retry.get('error')})"}
-        return retry
-    if ans["status"] == "timeout":
-        # a hung server is treated like a dead one: restart it for the next cases
-        with server.lock:
-            server.restarts.append(f"{case['id']} (timeout, killed)")
-            server.stop()
-            server.start()
-    return ans
+        if retry["status"] not in ("error", "timeout"):
+            return retry
+        _settle(server, retry)
+        if retry["status"] == "error" and server.alive():
+            return retry
+        what = "hung" if retry["status"] == "timeout" else "died"
+        server.restart(f"{case['id']} ({what} again on the retry)")
+        status = "timeout" if what == "hung" else "dead"
+        return {"status": status, "error": f"server {what} on this request ({retry.get('error')})",
+                "elapsed_ms": retry.get("elapsed_ms")}
 
 
 # ---- configuration ------------------------------------------------------------------------------
@@ -345,9 +370,11 @@ def thumbor_conf(settings: dict) -> str:
 
 
 def pictor_env(settings: dict) -> dict:
-    env = dict(os.environ)
+    """A clean environment: pictor reads Thumbor-named keys from it, so nothing else may leak in."""
+    env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "RUST_LOG") if k in os.environ}
+    env["RUST_BACKTRACE"] = "1"
     for k, v in settings.items():
-        env[k] = ("true" if v else "false") if isinstance(v, bool) else str(v)
+        env[k] = ("True" if v else "False") if isinstance(v, bool) else str(v)
     env["LOADER"] = "file"
     env["MEMORY_CACHE_MB"] = "0"
     return env
@@ -438,8 +465,7 @@ def run_profile(name: str, cases: list[dict], args, corpus: str, results: dict, 
             if not ok:
                 msg = f"pictor ({name}) could not be started: {why}"
                 print(f"[compat] {msg}\n{pictor.log_tail()}", file=sys.stderr)
-                problems.append(msg)
-                pictor.proc = None
+                problems.append(msg + "\n" + pictor.log_tail(10))
 
         def one(case):
             path = request_path(case, profile["key"])
