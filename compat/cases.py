@@ -28,7 +28,8 @@ sign      "hmac"     -> "/<hmac of path>/<path>"            (default)
           "raw"      -> `path` is the full request path and is sent verbatim
 signature only for sign="literal"
 query     optional query string appended after signing (without "?")
-method    GET (default), HEAD or POST
+method    GET (default), HEAD, POST, PUT, DELETE or OPTIONS
+if_none_match  "own-etag": fetch once, then re-send with If-None-Match = the ETag *that* server sent
 headers   optional request headers (e.g. Accept)
 threshold optional similarity threshold overriding the category's
 expect    optional assertions on *Thumbor's* answer (values observed in the spec); they are a
@@ -346,6 +347,33 @@ def grammar_cases():
              expect={"status": 404}),
         case("grammar/post-image", "grammar", "300x200/" + img, method="POST", expect={"status": 405}),
         case("grammar/get-image-route", "grammar", "/image", sign="raw"),
+        case("grammar/head-healthcheck", "grammar", "/healthcheck", sign="raw", method="HEAD"),
+    ]
+    return out
+
+
+def http_cases():
+    img = IMAGES["jpg"]
+    out = [
+        case("http/if-none-match-own-etag", "http", "300x200/" + img, if_none_match="own-etag",
+             expect={"status": 304}),
+        case("http/if-none-match-own-etag-meta", "http", "meta/300x200/" + img, if_none_match="own-etag"),
+        case("http/if-none-match-star", "http", "300x200/" + img, headers={"If-None-Match": "*"}),
+        case("http/if-none-match-other", "http", "300x200/" + img, headers={"If-None-Match": '"0000"'},
+             expect={"status": 200}),
+        case("http/if-none-match-on-404", "http", "300x200/" + T + "missing.jpg", headers={"If-None-Match": "*"}),
+        case("http/head-if-none-match-own-etag", "http", "300x200/" + img, method="HEAD",
+             if_none_match="own-etag"),
+        case("http/meta-jsonp-query", "http", "meta/300x200/" + img, query="callback=fn"),
+        case("http/meta-jsonp-query-empty", "http", "meta/300x200/" + img, query="callback="),
+        case("http/head-meta", "http", "meta/300x200/" + img, method="HEAD"),
+        case("http/accept-encoding-gzip", "http", "300x200/" + img, headers={"Accept-Encoding": "gzip"}),
+        case("http/max-age-0-headers", "http", "300x200/filters:max_age(0)/" + img),
+        case("http/error-404-headers", "http", "300x200/" + T + "missing.jpg"),
+        case("http/error-400-headers", "http", "300x200/" + img, sign="bad"),
+        case("http/put-image", "http", "300x200/" + img, method="PUT"),
+        case("http/delete-image", "http", "300x200/" + img, method="DELETE"),
+        case("http/options-image", "http", "300x200/" + img, method="OPTIONS"),
     ]
     return out
 
@@ -905,6 +933,7 @@ def limits_cases():
 def build_cases() -> list[dict]:
     cases = (
         grammar_cases()
+        + http_cases()
         + geometry_cases()
         + meta_cases()
         + filter_cases()

@@ -21,6 +21,7 @@ Image.MAX_IMAGE_PIXELS = None  # we decode what the servers produced; sizes are 
 # similarity threshold per category (SSIM in [0, 1]); a case may override with "threshold"
 THRESHOLDS = {
     "grammar": 0.90,
+    "http": 0.90,
     "geometry": 0.90,
     "meta": 0.90,
     "filters": 0.85,
@@ -150,11 +151,17 @@ def summarize(ans: dict) -> dict:
             except Exception as exc:  # the server said image but sent something else
                 s["decode_error"] = f"{type(exc).__name__}: {exc}"
         elif ct in ("application/json", "text/javascript"):
+            text = body.decode("utf-8", "replace")
+            payload = text
+            if ct == "text/javascript":  # JSONP: callback(...);
+                s["jsonp_callback"] = text.split("(", 1)[0]
+                payload = text[len(s["jsonp_callback"]) + 1:].rstrip().rstrip(";").rstrip()
+                payload = payload[:-1] if payload.endswith(")") else payload
             try:
-                s["meta"] = json.loads(body)
+                s["meta"] = json.loads(payload)
             except Exception as exc:
                 s["decode_error"] = f"{type(exc).__name__}: {exc}"
-                s["text"] = body[:500].decode("utf-8", "replace")
+                s["text"] = text[:500]
         elif ct.startswith("text/"):
             s["text"] = body[:500].decode("utf-8", "replace")
     return s
@@ -262,6 +269,8 @@ def compare(case: dict, t: dict, p: dict, t_ans: dict, p_ans: dict) -> tuple[lis
     if p.get("decode_error") and not t.get("decode_error"):
         d("decode", None, p["decode_error"])
         return diffs, None
+    if t.get("jsonp_callback") != p.get("jsonp_callback"):
+        d("jsonp_callback", t.get("jsonp_callback"), p.get("jsonp_callback"))
     if "meta" in t or "meta" in p:
         if "meta" not in p or "meta" not in t:
             d("meta", "meta" in t, "meta" in p)

@@ -55,6 +55,18 @@ def fmt_answer(s: dict | None) -> str:
     return " ".join(parts)
 
 
+def _request_text(r: dict) -> str:
+    c = r["case"]
+    req = r["url"]
+    if c.get("method", "GET") != "GET":
+        req = c["method"] + " " + req
+    for k, v in (c.get("headers") or {}).items():
+        req += f" [{k}: {v}]"
+    if c.get("if_none_match"):
+        req += " [If-None-Match: <its own ETag>]"
+    return req
+
+
 def diff_class(r: dict) -> str:
     diffs = r.get("diffs") or []
     for d in diffs:
@@ -167,9 +179,7 @@ def render(results: list[dict], meta: dict) -> str:
             w("|---|---|---|---|---|---:|")
             for r in rs:
                 sim = "" if r.get("similarity") is None else f"{r['similarity']:.4f}"
-                req = r["url"] + (f" Accept: {r['case']['headers'].get('Accept')}" if r["case"].get("headers") else "")
-                if r["case"].get("method", "GET") != "GET":
-                    req = r["case"]["method"] + " " + req
+                req = _request_text(r)
                 w(f"| `{_esc(r['case']['id'])}` | {_code(req)} | {_esc(_diff_text(r))} | {_esc(fmt_answer(r['thumbor']))} "
                   f"| {_esc(fmt_answer(r['pictor']))} | {sim} |")
             w("")
@@ -201,9 +211,7 @@ def render(results: list[dict], meta: dict) -> str:
             w("| case | request | Thumbor | ms |")
             w("|---|---|---|---:|")
             for r in rs:
-                req = r["url"] + (f" Accept: {r['case']['headers'].get('Accept')}" if r["case"].get("headers") else "")
-                if r["case"].get("method", "GET") != "GET":
-                    req = r["case"]["method"] + " " + req
+                req = _request_text(r)
                 w(f"| `{_esc(r['case']['id'])}` | {_code(req)} | {_esc(fmt_answer(r['thumbor']))} "
                   f"| {r['thumbor'].get('elapsed_ms', '')} |")
             w("")

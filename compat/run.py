@@ -327,6 +327,23 @@ def ask(server: Server | None, case: dict, path: str, timeout: float) -> dict:
                 "elapsed_ms": retry.get("elapsed_ms")}
 
 
+def ask_case(server: Server | None, case: dict, path: str, timeout: float) -> dict:
+    """`ask`, plus conditional requests: with "if_none_match": "own-etag" the case is first fetched
+    plainly and then re-sent with If-None-Match set to the ETag that *this* server returned."""
+    if server is None or case.get("if_none_match") != "own-etag":
+        return ask(server, case, path, timeout)
+    plain = {k: v for k, v in case.items() if k != "if_none_match"}
+    first = ask(server, plain, path, timeout)
+    etag = (first.get("headers") or {}).get("etag")
+    if not etag:
+        first = dict(first)
+        first["error"] = "no ETag on the first answer: conditional request not sent"
+        return first
+    cond = dict(plain)
+    cond["headers"] = dict(plain.get("headers") or {}, **{"If-None-Match": etag})
+    return ask(server, cond, path, timeout)
+
+
 # ---- configuration ------------------------------------------------------------------------------
 
 
@@ -469,8 +486,8 @@ def run_profile(name: str, cases: list[dict], args, corpus: str, results: dict, 
 
         def one(case):
             path = request_path(case, profile["key"])
-            t_ans = ask(thumbor, case, path, args.timeout)
-            p_ans = ask(pictor, case, path, args.timeout) if pictor else None
+            t_ans = ask_case(thumbor, case, path, args.timeout)
+            p_ans = ask_case(pictor, case, path, args.timeout) if pictor else None
             t = compare.summarize(t_ans)
             res = {"case": case, "url": path, "thumbor": t}
             if p_ans is not None:
