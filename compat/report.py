@@ -194,11 +194,13 @@ def render(results: list[dict], meta: dict) -> str:
             for r in known:
                 for k in r["known"]:
                     groups[k].append(r["case"]["id"])
-            w("| difference | cases | reason | examples |")
-            w("|---|---:|---|---|")
+            w("| difference | cases | reason |")
+            w("|---|---:|---|")
             for k, ids in groups.items():
-                ex = ", ".join(f"`{_esc(x)}`" for x in ids[:3])
-                w(f"| `{k}` | {len(ids)} | {_esc(reasons.get(k, ''))} | {ex} |")
+                w(f"| `{k}` | {len(ids)} | {_esc(reasons.get(k, ''))} |")
+            w("")
+            for k, ids in groups.items():
+                w(f"- `{k}`: " + ", ".join(f"`{x}`" for x in ids))
             w("")
     else:
         w("## Thumbor answers\n")
