@@ -148,6 +148,7 @@ def summarize(ans: dict) -> dict:
                 d = decode(body)
                 s.update(d["info"])
                 ans["_frames"] = d["frames"]
+                ans["_frame_count"] = d["info"]["frames"]
             except Exception as exc:  # the server said image but sent something else
                 s["decode_error"] = f"{type(exc).__name__}: {exc}"
         elif ct in ("application/json", "text/javascript"):
@@ -223,23 +224,26 @@ def status_class(st) -> str:
 
 
 def similarity(t_ans: dict, p_ans: dict) -> float | None:
-    """Minimum SSIM over the compared frames (same frame indices on both sides)."""
+    """Minimum SSIM over Thumbor's compared frames.
+
+    Same frame count: frame i against frame i. Different counts (one side merged or dropped
+    frames): each Thumbor frame against its best match among pictor's decoded frames."""
     tf, pf = t_ans.get("_frames"), p_ans.get("_frames")
     if not tf or not pf:
         return None
+    same_count = t_ans.get("_frame_count") == p_ans.get("_frame_count")
     pmap = dict(pf)
     vals = []
     for i, a in tf:
-        b = pmap.get(i)
-        if b is None or a.shape != b.shape:
-            continue
-        vals.append(ssim(a, b))
-    if not vals:  # frame counts differ: compare first frames
-        a, b = tf[0][1], pf[0][1]
-        if a.shape != b.shape:
-            return None
-        vals.append(ssim(a, b))
-    return min(vals)
+        if same_count:
+            b = pmap.get(i)
+            if b is not None and a.shape == b.shape:
+                vals.append(ssim(a, b))
+        else:
+            cands = [ssim(a, b) for _, b in pf if a.shape == b.shape]
+            if cands:
+                vals.append(max(cands))
+    return min(vals) if vals else None
 
 
 def compare(case: dict, t: dict, p: dict, t_ans: dict, p_ans: dict) -> tuple[list[dict], float | None]:

@@ -12,7 +12,8 @@ Usage (from anywhere; any Python >= 3.9 can launch it, it re-executes itself in 
 
 Other options: --corpus DIR (default $PICTOR_CORPUS, else <repo>/../shared/corpus, else
 <repo>/../../shared/corpus), --jobs N (parallel requests, default 4), --timeout S (per request,
-default 30), --report PATH (default compat/REPORT.md).
+default 30), --report PATH (default compat/REPORT.md), --save-bodies (write both answers of every
+differing case to compat/out/bodies/ for inspection).
 
 What it does: creates compat/.venv on first use (pip install thumbor==7.8.0 numpy; skipped when
 already installed), then for each configuration profile used by the cases (cases.py: PROFILES)
@@ -421,24 +422,32 @@ def _entry_applies(entry: dict, case: dict, t: dict) -> bool:
     return True
 
 
-def _expect_holds(entry: dict, p: dict) -> bool:
+def _expect_holds(entry: dict, t: dict, p: dict, sim: float | None) -> bool:
+    """What pictor must answer for the entry to apply (so that pictor regressions still show)."""
     for k, v in entry.get("expect", {}).items():
         if k == "status":
             if not _status_matches(v, p["status"]):
+                return False
+        elif k == "min_similarity":
+            if sim is None or sim < v:
+                return False
+        elif k == "frames_ge_thumbor":
+            if (p.get("frames") or 0) < (t.get("frames") or 0):
                 return False
         elif p.get(k) != v:
             return False
     return True
 
 
-def classify(case: dict, t: dict, p: dict, diffs: list[dict], entries: list[dict]) -> tuple[str, list[str]]:
+def classify(case: dict, t: dict, p: dict, diffs: list[dict], sim: float | None,
+             entries: list[dict]) -> tuple[str, list[str]]:
     if not diffs:
         return "agree", []
     used = []
     for dd in diffs:
         ok = False
         for e in entries:
-            if dd["aspect"] in e["aspects"] and _entry_applies(e, case, t) and _expect_holds(e, p):
+            if dd["aspect"] in e["aspects"] and _entry_applies(e, case, t) and _expect_holds(e, t, p, sim):
                 if e["id"] not in used:
                     used.append(e["id"])
                 ok = True
@@ -496,6 +505,8 @@ def run_profile(name: str, cases: list[dict], args, corpus: str, results: dict, 
                 res.update(pictor=p, diffs=diffs, similarity=sim)
             if case.get("expect"):
                 res["selftest"] = compare.check_expect(case["expect"], t)
+            if args.save_bodies and (p_ans is None or res.get("diffs")):
+                save_bodies(case["id"], t_ans, p_ans)
             return res
 
         with cf.ThreadPoolExecutor(max_workers=args.jobs) as pool:
@@ -511,6 +522,22 @@ def run_profile(name: str, cases: list[dict], args, corpus: str, results: dict, 
             pictor.stop()
 
 
+EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp",
+              "image/avif": "avif", "application/json": "json", "text/javascript": "js"}
+
+
+def save_bodies(case_id: str, t_ans: dict, p_ans: dict | None) -> None:
+    """Write both bodies of a case to out/bodies/ for inspection (differing cases only)."""
+    d = os.path.join(OUT, "bodies")
+    os.makedirs(d, exist_ok=True)
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", case_id)[:150]
+    for who, ans in (("thumbor", t_ans), ("pictor", p_ans)):
+        if ans and ans.get("body"):
+            ct = compare._ctype(ans.get("headers") or {}) or ""
+            with open(os.path.join(d, f"{stem}.{who}.{EXTENSIONS.get(ct, 'bin')}"), "wb") as f:
+                f.write(ans["body"])
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description="pictor vs Thumbor 7.8.0 differential conformance")
     ap.add_argument("--pictor-bin", default=os.path.join(REPO, "target", "release", "pictor"))
@@ -522,6 +549,8 @@ def main() -> int:
     ap.add_argument("--report", default=os.path.join(HERE, "REPORT.md"))
     ap.add_argument("--update-baseline", action="store_true")
     ap.add_argument("--list", action="store_true")
+    ap.add_argument("--save-bodies", action="store_true",
+                    help="write both bodies of every differing case to compat/out/bodies/")
     args = ap.parse_args()
 
     all_cases = cases_mod.build_cases()
@@ -571,7 +600,8 @@ def main() -> int:
     ordered = [results[c["id"]] for c in all_cases]
     if not args.thumbor_only:
         for r in ordered:
-            r["verdict"], r["known"] = classify(r["case"], r["thumbor"], r["pictor"], r["diffs"], entries)
+            r["verdict"], r["known"] = classify(r["case"], r["thumbor"], r["pictor"], r["diffs"], r["similarity"],
+                                                entries)
     selftest_failures = [(r["case"]["id"], r["selftest"]) for r in ordered if r.get("selftest")]
 
     baseline_path = os.path.join(HERE, "baseline.json")
