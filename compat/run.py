@@ -538,6 +538,14 @@ def save_bodies(case_id: str, t_ans: dict, p_ans: dict | None) -> None:
                 f.write(ans["body"])
 
 
+def pictor_version(binary: str) -> str:
+    try:
+        r = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10)
+        return (r.stdout or r.stderr).strip().splitlines()[0] if (r.stdout or r.stderr).strip() else "?"
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description="pictor vs Thumbor 7.8.0 differential conformance")
     ap.add_argument("--pictor-bin", default=os.path.join(REPO, "target", "release", "pictor"))
@@ -613,6 +621,7 @@ def main() -> int:
     meta = {
         "mode": "thumbor-only" if args.thumbor_only else "full",
         "pictor_bin": None if args.thumbor_only else args.pictor_bin,
+        "pictor_version": None if args.thumbor_only else pictor_version(args.pictor_bin),
         "corpus": corpus,
         "elapsed_s": round(elapsed, 1),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
