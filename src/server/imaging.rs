@@ -55,6 +55,23 @@ pub async fn process_image(
         .await
 }
 
+/// A meta answer wrapped as JSONP: `callback({...});` served as `text/javascript`.
+pub fn wrap_jsonp(rendered: &Rendered, callback: &str) -> Rendered {
+    let mut body = Vec::with_capacity(rendered.body.len() + callback.len() + 3);
+    body.extend_from_slice(callback.as_bytes());
+    body.push(b'(');
+    body.extend_from_slice(&rendered.body);
+    body.extend_from_slice(b");");
+    let body = Bytes::from(body);
+    Rendered {
+        etag: format!("\"{:x}\"", Sha1::digest(&body)),
+        body,
+        content_type: "text/javascript",
+        vary_accept: rendered.vary_accept,
+        max_age: rendered.max_age,
+    }
+}
+
 /// The same path can render differently only by the negotiated format.
 fn cache_key(request: &ImageRequest, accepts_webp: bool) -> String {
     let mut key = String::with_capacity(request.signed_path.len() + 6);

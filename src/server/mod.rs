@@ -154,6 +154,24 @@ impl App {
     }
 }
 
+/// The JSONP callback for meta answers: `?callback=` or META_CALLBACK_NAME. Only plain
+/// JavaScript identifiers are used, so the name cannot inject script.
+fn jsonp_callback<'a>(query: Option<&'a str>, config: &'a Config) -> Option<&'a str> {
+    let from_query = query.and_then(|q| {
+        q.split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(k, _)| *k == "callback")
+            .map(|(_, v)| v)
+    });
+    from_query
+        .filter(|name| !name.is_empty())
+        .or(config.meta_callback_name.as_deref())
+        .filter(|name| {
+            name.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '$' | '.'))
+        })
+}
+
 /// Routes one request and writes the access-log line.
 async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
     let started = Instant::now();
@@ -214,7 +232,16 @@ async fn route(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let accept = header(http::header::ACCEPT);
     let if_none_match = header(http::header::IF_NONE_MATCH);
     match imaging::process_image(app, path, accept, from_verified_origin).await {
-        Ok(rendered) => response::image(&app.config, &rendered, head, if_none_match),
+        Ok(rendered) => {
+            let callback = jsonp_callback(req.uri().query(), &app.config);
+            match callback.filter(|_| rendered.content_type == "application/json") {
+                Some(callback) => {
+                    let wrapped = imaging::wrap_jsonp(&rendered, callback);
+                    response::image(&app.config, &wrapped, head, if_none_match)
+                }
+                None => response::image(&app.config, &rendered, head, if_none_match),
+            }
+        }
         Err(e) => {
             if matches!(e, PictorError::TooLarge(_)) {
                 crate::metrics::METRICS.record_refusal(crate::metrics::Refusal::TooLarge);
