@@ -526,3 +526,40 @@ fn every_frame_is_filtered() {
     run(&mut single, "brightness(20):rotate(90):fill(red)");
     assert_eq!(single.frames[0], image.frames[0]);
 }
+
+/// The server path: watermark and frame images arrive as bytes in `ctx.assets` and are
+/// decoded by `decode::decode`.
+#[test]
+fn watermark_from_asset_bytes() {
+    let mut assets = HashMap::new();
+    let bytes = std::fs::read(fixture_path("watermark.png")).unwrap();
+    assets.insert("watermark.png".to_string(), bytes::Bytes::from(bytes));
+    assets.insert(
+        "broken.png".to_string(),
+        bytes::Bytes::from_static(b"not an image"),
+    );
+    let ctx = PostTransformContext {
+        request: RequestSize::default(),
+        fit_in: false,
+        assets: &assets,
+        focal_points: &[],
+    };
+    let mut image = load("source.jpg");
+    FilterList::parse("watermark(watermark.png,center,center,60)")
+        .post_transform(&mut image, &ctx)
+        .unwrap();
+    assert_similar(&image, "watermarkCenter.jpg", 0.98, Compare::Rgb);
+
+    for filters in [
+        "watermark(broken.png,0,0,0)",
+        "watermark(missing.png,0,0,0)",
+        "frame(missing.png)",
+    ] {
+        let mut image = load("source.jpg");
+        let result = FilterList::parse(filters).post_transform(&mut image, &ctx);
+        assert!(
+            matches!(result, Err(ImagingError::BadRequest(_))),
+            "{filters}: {result:?}"
+        );
+    }
+}
