@@ -3,10 +3,10 @@
 //! at a reduced DCT scale for JPEG when the caller asks for it.
 //!
 //! Per format: JPEG through mozjpeg (libjpeg-turbo; DCT scaling, CMYK through moxcms), PNG
-//! through the `png` crate, GIF through the `gif` crate (frames composited here), WebP through
-//! libwebp (`webp` crate, animated included), TIFF and BMP through `image`. AVIF, HEIF, JPEG 2000
-//! and SVG are recognised by `sniff` but not decodable yet: they fail as `Undecodable` (Thumbor
-//! without its optional plugins answers 400 for them too).
+//! through the `png` crate, GIF through the `gif` crate (frames composited here), still WebP
+//! through libwebp (`webp` crate) and animated WebP through image-webp, TIFF and BMP through
+//! `image`. AVIF, HEIF, JPEG 2000 and SVG are recognised by `sniff` but not decodable yet: they
+//! fail as `Undecodable` (Thumbor without its optional plugins answers 400 for them too).
 
 mod exif;
 mod gif;
