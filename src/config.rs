@@ -1,1 +1,645 @@
-//! Typed configuration from Thumbor-named environment variables and flags.
+//! Typed configuration: Thumbor's key names and defaults, read from a Thumbor-style config file
+//! (`KEY = value` lines) and environment variables (which win), validated once at start-up.
+
+use crate::imaging::pipeline::ImagingSettings;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// A configuration value that could not be used. The message names the key and the value.
+#[derive(Debug, thiserror::Error)]
+#[error("config error: {key}={value:?}: {reason}")]
+pub struct ConfigError {
+    pub key: String,
+    pub value: String,
+    pub reason: String,
+}
+
+/// An application allowed to use the signing endpoint (`SIGNING_API_KEYS`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningApp {
+    pub name: String,
+    pub key: String,
+    /// Images this app may sign must start with this prefix (`<name>/` by default; empty
+    /// means any image).
+    pub image_prefix: String,
+}
+
+/// One entry of `ALLOWED_SIZES`: a fit-in mode (or none) and a width x height.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AllowedSize {
+    pub fit_in: Option<crate::url::FitIn>,
+    pub width: crate::url::Dimension,
+    pub height: crate::url::Dimension,
+}
+
+/// Where originals come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoaderKind {
+    File,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// SECURITY_KEY: the HMAC key of URL signatures.
+    pub security_key: String,
+    /// SECURITY_KEYS_PREVIOUS: older keys still accepted when verifying (key rotation).
+    pub security_keys_previous: Vec<String>,
+    /// SIGNING_API_KEYS: apps allowed to use `/sign` (off when empty).
+    pub signing_apps: Vec<SigningApp>,
+    /// PUBLIC_BASE_URL: when set, `/sign` also answers full URLs.
+    pub public_base_url: Option<String>,
+    /// ORIGIN_VERIFY_HEADER / ORIGIN_VERIFY_SECRET: image requests must carry this header
+    /// with this value (added by the CDN), else 403.
+    pub origin_verify: Option<(http::HeaderName, String)>,
+    /// SIGN_ON_BEHALF: unsigned paths are accepted from the verified origin (the CDN).
+    pub sign_on_behalf: bool,
+    /// ALLOWED_SIZES: when set, every other size is a 400.
+    pub allowed_sizes: Option<Vec<AllowedSize>>,
+    /// ALLOW_UNSAFE_URL: accept `/unsafe/...` paths.
+    pub allow_unsafe_url: bool,
+    /// LOADER: `file` (also `thumbor.loaders.file_loader`).
+    pub loader: LoaderKind,
+    /// FILE_LOADER_ROOT_PATH: the folder the file loader serves (`~` expanded).
+    pub file_loader_root_path: PathBuf,
+    /// MAX_AGE: `Cache-Control: max-age` of results; 0 sends no caching headers.
+    pub max_age: u32,
+    /// MAX_AGE_TEMP_IMAGE: max-age of temporary results (failed smart detection).
+    pub max_age_temp_image: u32,
+    /// ENABLE_ETAGS: send an ETag and honour If-None-Match.
+    pub enable_etags: bool,
+    /// HEALTHCHECK_ROUTE: Thumbor's route pattern (default `/healthcheck/?`).
+    pub healthcheck_route: String,
+    /// MEMORY_CACHE_MB: size of the in-memory result cache; 0 turns it off.
+    pub memory_cache_mb: u64,
+    /// MAX_CONCURRENT_RENDERS: renders running at once (default: number of cores).
+    pub max_concurrent_renders: usize,
+    /// MAX_QUEUED_RENDERS: renders that may wait for a slot; more are a 503 (default 4 x cores).
+    pub max_queued_renders: usize,
+    /// RENDER_MEMORY_MB: memory budget shared by running renders (estimated from headers).
+    pub render_memory_mb: u64,
+    /// REQUEST_TIMEOUT_SECONDS: deadline for load + queue + render; past it, 504.
+    pub request_timeout_seconds: u64,
+    /// METRICS_BIND: address of the Prometheus `/metrics` listener (off when unset).
+    pub metrics_bind: Option<std::net::SocketAddr>,
+    /// Everything that shapes the image itself.
+    pub imaging: ImagingSettings,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            security_key: "MY_SECURE_KEY".to_string(),
+            security_keys_previous: Vec::new(),
+            signing_apps: Vec::new(),
+            public_base_url: None,
+            origin_verify: None,
+            sign_on_behalf: false,
+            allowed_sizes: None,
+            allow_unsafe_url: true,
+            loader: LoaderKind::File,
+            file_loader_root_path: expand_home("~"),
+            max_age: 86_400,
+            max_age_temp_image: 0,
+            enable_etags: true,
+            healthcheck_route: "/healthcheck/?".to_string(),
+            memory_cache_mb: 256,
+            max_concurrent_renders: default_concurrency(),
+            max_queued_renders: 4 * default_concurrency(),
+            render_memory_mb: 1024,
+            request_timeout_seconds: 30,
+            metrics_bind: None,
+            imaging: ImagingSettings::default(),
+        }
+    }
+}
+
+fn default_concurrency() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+fn expand_home(path: &str) -> PathBuf {
+    match path.strip_prefix('~') {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => {
+            let home = std::env::var("HOME").unwrap_or_else(|_| "/".to_string());
+            PathBuf::from(format!("{home}{rest}"))
+        }
+        _ => PathBuf::from(path),
+    }
+}
+
+/// Raw `KEY -> value` pairs from the file and the environment; the environment wins.
+#[derive(Debug, Default, Clone)]
+pub struct ConfigSource {
+    values: HashMap<String, String>,
+}
+
+impl ConfigSource {
+    /// The process environment over an optional Thumbor-style config file.
+    pub fn from_env_and_file(file: Option<&Path>) -> Result<ConfigSource, ConfigError> {
+        let mut source = ConfigSource::default();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+                key: "--config".into(),
+                value: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+            source.values.extend(parse_config_file(&text));
+        }
+        source.values.extend(std::env::vars());
+        Ok(source)
+    }
+
+    /// Only the given pairs (tests, embedding).
+    pub fn from_pairs<I, K, V>(pairs: I) -> ConfigSource
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        ConfigSource {
+            values: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.values.get(key).map(|v| v.trim())
+    }
+}
+
+/// Reads the simple subset of Thumbor's Python config files that real deployments use:
+/// `KEY = 'text'`, `KEY = "text"`, `KEY = True`, `KEY = 80`, `KEY = None`, `# comments`.
+/// Lines that are not assignments to an upper-case key are ignored.
+pub fn parse_config_file(text: &str) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let key = key.trim();
+        if key.is_empty()
+            || !key
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        {
+            continue;
+        }
+        let value = strip_trailing_comment(value.trim());
+        if value == "None" {
+            continue;
+        }
+        pairs.push((key.to_string(), unquote_python_literal(value).to_string()));
+    }
+    pairs
+}
+
+fn strip_trailing_comment(value: &str) -> &str {
+    let mut quote: Option<char> = None;
+    for (i, c) in value.char_indices() {
+        match (quote, c) {
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '#') => return value[..i].trim_end(),
+            _ => {}
+        }
+    }
+    value
+}
+
+fn unquote_python_literal(value: &str) -> &str {
+    for q in ['\'', '"'] {
+        if let Some(inner) = value.strip_prefix(q).and_then(|v| v.strip_suffix(q)) {
+            return inner;
+        }
+    }
+    value
+}
+
+fn invalid(key: &str, value: &str, reason: &str) -> ConfigError {
+    ConfigError {
+        key: key.to_string(),
+        value: value.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Thumbor's boolean spellings (plus the usual yes/no/on/off).
+fn parse_bool(key: &str, value: &str) -> Result<bool, ConfigError> {
+    match value {
+        "True" | "true" | "TRUE" | "1" | "yes" | "on" => Ok(true),
+        "False" | "false" | "FALSE" | "0" | "no" | "off" => Ok(false),
+        _ => Err(invalid(key, value, "expected True or False")),
+    }
+}
+
+/// An integer, also accepting Python float spellings of whole numbers (`75e6`, `1.0e3`).
+fn parse_whole_number(key: &str, value: &str) -> Result<u64, ConfigError> {
+    let cleaned = value.replace('_', "");
+    if let Ok(n) = cleaned.parse::<u64>() {
+        return Ok(n);
+    }
+    match cleaned.parse::<f64>() {
+        Ok(f) if f >= 0.0 && f.fract() == 0.0 && f <= u64::MAX as f64 => Ok(f as u64),
+        _ => Err(invalid(key, value, "expected a whole number ≥ 0")),
+    }
+}
+
+struct Reader<'a> {
+    source: &'a ConfigSource,
+}
+
+impl Reader<'_> {
+    fn string(&self, key: &str, default: &str) -> String {
+        self.source.get(key).unwrap_or(default).to_string()
+    }
+
+    fn boolean(&self, key: &str, default: bool) -> Result<bool, ConfigError> {
+        self.source
+            .get(key)
+            .map_or(Ok(default), |v| parse_bool(key, v))
+    }
+
+    fn number(&self, key: &str, default: u64, min: u64, max: u64) -> Result<u64, ConfigError> {
+        let Some(value) = self.source.get(key) else {
+            return Ok(default);
+        };
+        let n = parse_whole_number(key, value)?;
+        if n < min || n > max {
+            return Err(invalid(
+                key,
+                value,
+                &format!("expected a number from {min} to {max}"),
+            ));
+        }
+        Ok(n)
+    }
+
+    fn optional_number(&self, key: &str, min: u64, max: u64) -> Result<Option<u64>, ConfigError> {
+        match self.source.get(key) {
+            None | Some("") => Ok(None),
+            Some(_) => self.number(key, 0, min, max).map(Some),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and validates every key; the first bad value is the error.
+    pub fn from_source(source: &ConfigSource) -> Result<Config, ConfigError> {
+        let r = Reader { source };
+        let d = Config::default();
+        let di = &d.imaging;
+
+        let loader = match r.string("LOADER", "file").as_str() {
+            "file" | "file_loader" | "thumbor.loaders.file_loader" => LoaderKind::File,
+            other => {
+                return Err(invalid(
+                    "LOADER",
+                    other,
+                    "supported loaders: file (thumbor.loaders.file_loader)",
+                ))
+            }
+        };
+        let root = r.string("FILE_LOADER_ROOT_PATH", "~");
+        let healthcheck_route = r.string("HEALTHCHECK_ROUTE", &d.healthcheck_route);
+        if !healthcheck_route.starts_with('/') {
+            return Err(invalid(
+                "HEALTHCHECK_ROUTE",
+                &healthcheck_route,
+                "must start with /",
+            ));
+        }
+        let security_key = r.string("SECURITY_KEY", &d.security_key);
+        if security_key.is_empty() {
+            return Err(invalid("SECURITY_KEY", "", "must not be empty"));
+        }
+
+        let origin_verify = origin_verify(&r)?;
+        let sign_on_behalf = r.boolean("SIGN_ON_BEHALF", false)?;
+        if sign_on_behalf && origin_verify.is_none() {
+            return Err(invalid(
+                "SIGN_ON_BEHALF",
+                "True",
+                "needs ORIGIN_VERIFY_HEADER and ORIGIN_VERIFY_SECRET, so only the CDN may send unsigned paths",
+            ));
+        }
+
+        Ok(Config {
+            security_key,
+            security_keys_previous: list(&r.string("SECURITY_KEYS_PREVIOUS", "")),
+            signing_apps: signing_apps(&r.string("SIGNING_API_KEYS", ""))?,
+            public_base_url: r
+                .source
+                .get("PUBLIC_BASE_URL")
+                .filter(|v| !v.is_empty())
+                .map(|v| v.trim_end_matches('/').to_string()),
+            origin_verify,
+            sign_on_behalf,
+            allowed_sizes: allowed_sizes(&r.string("ALLOWED_SIZES", ""))?,
+            allow_unsafe_url: r.boolean("ALLOW_UNSAFE_URL", d.allow_unsafe_url)?,
+            loader,
+            file_loader_root_path: expand_home(&root),
+            max_age: r.number("MAX_AGE", d.max_age.into(), 0, u32::MAX.into())? as u32,
+            max_age_temp_image: r.number(
+                "MAX_AGE_TEMP_IMAGE",
+                d.max_age_temp_image.into(),
+                0,
+                u32::MAX.into(),
+            )? as u32,
+            enable_etags: r.boolean("ENABLE_ETAGS", d.enable_etags)?,
+            healthcheck_route,
+            memory_cache_mb: r.number("MEMORY_CACHE_MB", d.memory_cache_mb, 0, 1 << 20)?,
+            max_concurrent_renders: r.number(
+                "MAX_CONCURRENT_RENDERS",
+                d.max_concurrent_renders as u64,
+                1,
+                4096,
+            )? as usize,
+            max_queued_renders: r.number(
+                "MAX_QUEUED_RENDERS",
+                d.max_queued_renders as u64,
+                0,
+                1 << 20,
+            )? as usize,
+            render_memory_mb: r.number("RENDER_MEMORY_MB", d.render_memory_mb, 1, 1 << 30)?,
+            request_timeout_seconds: r.number(
+                "REQUEST_TIMEOUT_SECONDS",
+                d.request_timeout_seconds,
+                1,
+                86_400,
+            )?,
+            metrics_bind: match r.string("METRICS_BIND", "").as_str() {
+                "" => None,
+                text => Some(
+                    text.parse()
+                        .map_err(|_| invalid("METRICS_BIND", text, "expected IP:PORT"))?,
+                ),
+            },
+            imaging: ImagingSettings {
+                quality: r.number("QUALITY", di.quality.into(), 1, 100)? as u8,
+                webp_quality: r.optional_number("WEBP_QUALITY", 1, 100)?.map(|q| q as u8),
+                progressive_jpeg: r.boolean("PROGRESSIVE_JPEG", di.progressive_jpeg)?,
+                png_compression_level: r.number(
+                    "PNG_COMPRESSION_LEVEL",
+                    di.png_compression_level.into(),
+                    0,
+                    9,
+                )? as u8,
+                webp_method: r.number("WEBP_METHOD", di.webp_method.into(), 0, 6)? as u8,
+                auto_webp: r.boolean("AUTO_WEBP", di.auto_webp)?,
+                auto_png_to_jpg: r.boolean("AUTO_PNG_TO_JPG", di.auto_png_to_jpg)?,
+                respect_orientation: r.boolean("RESPECT_ORIENTATION", di.respect_orientation)?,
+                max_width: r.number("MAX_WIDTH", di.max_width.into(), 0, u32::MAX.into())? as u32,
+                max_height: r.number("MAX_HEIGHT", di.max_height.into(), 0, u32::MAX.into())?
+                    as u32,
+                max_pixels: r.number("MAX_PIXELS", di.max_pixels, 1, u64::MAX)?,
+                allow_animated_gifs: r.boolean("ALLOW_ANIMATED_GIFS", di.allow_animated_gifs)?,
+            },
+        })
+    }
+
+    /// Keys that verify signatures: SECURITY_KEY first, then SECURITY_KEYS_PREVIOUS.
+    pub fn verification_keys(&self) -> Vec<&[u8]> {
+        std::iter::once(&self.security_key)
+            .chain(&self.security_keys_previous)
+            .map(|k| k.as_bytes())
+            .collect()
+    }
+
+    /// MEMORY_CACHE_MB in bytes.
+    pub fn memory_cache_bytes(&self) -> u64 {
+        self.memory_cache_mb * 1024 * 1024
+    }
+}
+
+/// A comma-separated list (also accepting a Python list literal `['a', 'b']`).
+fn list(value: &str) -> Vec<String> {
+    value
+        .trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .split(',')
+        .map(|item| unquote_python_literal(item.trim()).trim().to_string())
+        .filter(|item| !item.is_empty())
+        .collect()
+}
+
+/// `app:key` (images under `app/`), `app:key:prefix/` or `app:key:*` (any image).
+fn signing_apps(value: &str) -> Result<Vec<SigningApp>, ConfigError> {
+    list(value)
+        .into_iter()
+        .map(|entry| {
+            let mut parts = entry.splitn(3, ':');
+            let (Some(name), Some(key)) = (parts.next(), parts.next()) else {
+                return Err(invalid(
+                    "SIGNING_API_KEYS",
+                    &entry,
+                    "expected app:key[:prefix]",
+                ));
+            };
+            if name.is_empty() || key.len() < 16 {
+                return Err(invalid(
+                    "SIGNING_API_KEYS",
+                    name,
+                    "needs an app name and a key of at least 16 characters",
+                ));
+            }
+            let image_prefix = match parts.next() {
+                None => format!("{name}/"),
+                Some("*") => String::new(),
+                Some(prefix) => prefix.trim_start_matches('/').to_string(),
+            };
+            Ok(SigningApp {
+                name: name.to_string(),
+                key: key.to_string(),
+                image_prefix,
+            })
+        })
+        .collect()
+}
+
+fn origin_verify(r: &Reader<'_>) -> Result<Option<(http::HeaderName, String)>, ConfigError> {
+    let header = r.string("ORIGIN_VERIFY_HEADER", "");
+    let secret = r.string("ORIGIN_VERIFY_SECRET", "");
+    match (header.is_empty(), secret.is_empty()) {
+        (true, true) => Ok(None),
+        (false, false) => {
+            let name = http::HeaderName::from_bytes(header.as_bytes())
+                .map_err(|_| invalid("ORIGIN_VERIFY_HEADER", &header, "not a header name"))?;
+            Ok(Some((name, secret)))
+        }
+        (true, false) => Err(invalid(
+            "ORIGIN_VERIFY_HEADER",
+            "",
+            "must be set together with ORIGIN_VERIFY_SECRET",
+        )),
+        (false, true) => Err(invalid(
+            "ORIGIN_VERIFY_SECRET",
+            "",
+            "must be set together with ORIGIN_VERIFY_HEADER",
+        )),
+    }
+}
+
+/// `300x200,600x400,fit-in/1200x1200,adaptive-full-fit-in/100x100,0x0`.
+fn allowed_sizes(value: &str) -> Result<Option<Vec<AllowedSize>>, ConfigError> {
+    let entries = list(value);
+    if entries.is_empty() {
+        return Ok(None);
+    }
+    let parsed = entries
+        .iter()
+        .map(|entry| {
+            let bad = || invalid("ALLOWED_SIZES", entry, "expected [fit-in mode/]WxH");
+            // Parse it as the options of a path so the grammar is exactly Thumbor's.
+            let request =
+                crate::url::parse_path(&format!("/unsafe/{entry}/probe")).map_err(|_| bad())?;
+            let only_a_size = request.image == "probe"
+                && !request.debug
+                && !request.meta
+                && !request.smart
+                && request.trim.is_none()
+                && request.crop.is_none()
+                && request.filters.is_none()
+                && request.halign == crate::url::HAlign::Center
+                && request.valign == crate::url::VAlign::Middle;
+            if !only_a_size {
+                return Err(bad());
+            }
+            Ok(AllowedSize {
+                fit_in: request.fit_in,
+                width: request.width,
+                height: request.height,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(parsed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_source(&ConfigSource::from_pairs(pairs.iter().copied()))
+    }
+
+    #[test]
+    fn defaults_are_thumbors() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.security_key, "MY_SECURE_KEY");
+        assert!(c.allow_unsafe_url);
+        assert_eq!(c.max_age, 86_400);
+        assert_eq!(c.max_age_temp_image, 0);
+        assert!(c.enable_etags);
+        assert_eq!(c.healthcheck_route, "/healthcheck/?");
+        assert_eq!(c.memory_cache_mb, 256);
+        assert_eq!(c.imaging.quality, 80);
+        assert_eq!(c.imaging.webp_quality, None);
+        assert!(c.imaging.progressive_jpeg);
+        assert_eq!(c.imaging.png_compression_level, 6);
+        assert!(!c.imaging.auto_webp);
+        assert!(!c.imaging.respect_orientation);
+        assert_eq!(c.imaging.max_pixels, 75_000_000);
+        assert_eq!((c.imaging.max_width, c.imaging.max_height), (0, 0));
+        assert!(c.max_concurrent_renders >= 1);
+    }
+
+    #[test]
+    fn thumbor_boolean_spellings() {
+        for (text, want) in [
+            ("True", true),
+            ("true", true),
+            ("1", true),
+            ("False", false),
+            ("false", false),
+            ("0", false),
+        ] {
+            let c = config(&[("AUTO_WEBP", text)]).unwrap();
+            assert_eq!(c.imaging.auto_webp, want, "{text}");
+        }
+    }
+
+    #[test]
+    fn bad_values_name_the_key_and_value() {
+        let e = config(&[("QUALITY", "abc")]).unwrap_err();
+        assert_eq!(e.key, "QUALITY");
+        assert!(e.to_string().contains("QUALITY=\"abc\""), "{e}");
+        assert!(config(&[("QUALITY", "101")]).is_err());
+        assert!(config(&[("ALLOW_UNSAFE_URL", "maybe")]).is_err());
+        assert!(config(&[("LOADER", "thumbor.loaders.ftp_loader")]).is_err());
+        assert!(config(&[("PNG_COMPRESSION_LEVEL", "10")]).is_err());
+    }
+
+    #[test]
+    fn python_number_spellings() {
+        let c = config(&[("MAX_PIXELS", "75e6"), ("MAX_AGE", "3600")]).unwrap();
+        assert_eq!(c.imaging.max_pixels, 75_000_000);
+        assert_eq!(c.max_age, 3600);
+    }
+
+    #[test]
+    fn thumbor_config_file_subset() {
+        let pairs = parse_config_file(
+            "# thumbor.conf\nSECURITY_KEY = 'abc#def'  # the key\nALLOW_UNSAFE_URL = False\n\
+             QUALITY=90\nWEBP_QUALITY = None\nlowercase = 1\nimport os\n",
+        );
+        assert_eq!(
+            pairs,
+            vec![
+                ("SECURITY_KEY".to_string(), "abc#def".to_string()),
+                ("ALLOW_UNSAFE_URL".to_string(), "False".to_string()),
+                ("QUALITY".to_string(), "90".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn signing_and_origin_keys() {
+        let c = config(&[
+            ("SECURITY_KEYS_PREVIOUS", "old1, old2"),
+            (
+                "SIGNING_API_KEYS",
+                "blog:0123456789abcdef0123,shop:fedcba9876543210fedc:catalog/,admin:aaaaaaaaaaaaaaaaaaaa:*",
+            ),
+            ("ORIGIN_VERIFY_HEADER", "X-Origin-Verify"),
+            ("ORIGIN_VERIFY_SECRET", "s3cret"),
+            ("SIGN_ON_BEHALF", "true"),
+            ("ALLOWED_SIZES", "300x200, fit-in/1200x1200,0x0"),
+        ])
+        .unwrap();
+        assert_eq!(c.verification_keys().len(), 3);
+        assert_eq!(c.signing_apps[0].image_prefix, "blog/");
+        assert_eq!(c.signing_apps[1].image_prefix, "catalog/");
+        assert_eq!(c.signing_apps[2].image_prefix, "");
+        assert_eq!(
+            c.origin_verify.as_ref().unwrap().0.as_str(),
+            "x-origin-verify"
+        );
+        assert!(c.sign_on_behalf);
+        let sizes = c.allowed_sizes.unwrap();
+        assert_eq!(sizes.len(), 3);
+        assert!(sizes[1].fit_in.is_some());
+        assert_eq!(sizes[2].width, crate::url::Dimension::Px(0));
+
+        assert!(config(&[("SIGN_ON_BEHALF", "true")]).is_err());
+        assert!(config(&[("ORIGIN_VERIFY_HEADER", "X-A")]).is_err());
+        assert!(config(&[("SIGNING_API_KEYS", "blog:short")]).is_err());
+        assert!(config(&[("ALLOWED_SIZES", "300x200/left")]).is_err());
+        assert!(config(&[("ALLOWED_SIZES", "big")]).is_err());
+    }
+
+    #[test]
+    fn home_is_expanded() {
+        let c = config(&[("FILE_LOADER_ROOT_PATH", "/srv/images")]).unwrap();
+        assert_eq!(c.file_loader_root_path, PathBuf::from("/srv/images"));
+        assert!(!expand_home("~/x").starts_with("~"));
+    }
+}

@@ -5,7 +5,9 @@
 pub mod cache;
 pub mod config;
 pub mod error;
+pub mod fuzzing;
 pub mod imaging;
+pub mod metrics;
 pub mod server;
 pub mod source;
 pub mod url;

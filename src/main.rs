@@ -1,1 +1,299 @@
-fn main(){}
+//! The `pictor` command line: `serve` (the HTTP server), `sign` (print a signed Thumbor path)
+//! and `render` (run one URL through the pipeline without a server).
+
+use clap::{Parser, Subcommand};
+use pictor::config::{Config, ConfigSource};
+use pictor::server::{self, App};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "pictor",
+    version,
+    about = "A fast, drop-in replacement for Thumbor"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the image server. Configuration comes from Thumbor-named environment variables
+    /// (SECURITY_KEY, FILE_LOADER_ROOT_PATH, ...) over an optional Thumbor-style config file.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8888")]
+        bind: SocketAddr,
+        /// A Thumbor-style config file (`KEY = value` lines); environment variables win.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Print the signed path for PATH (e.g. `300x200/smart/cat.jpg`), as libthumbor does, or
+    /// build it from options (`--image cat.jpg --width 300 --height 200 --smart`).
+    Sign {
+        /// The signing key (default: SECURITY_KEY from the environment).
+        #[arg(long, env = "SECURITY_KEY", hide_env_values = true)]
+        key: String,
+        /// The path to sign, without signature (a leading `/` is ignored).
+        #[arg(required_unless_present = "image", conflicts_with = "image")]
+        path: Option<String>,
+        #[command(flatten)]
+        options: SignOptions,
+    },
+    /// Run one imaging path (e.g. `/unsafe/300x200/cat.jpg`) through the pipeline and write
+    /// the result to a file, using the same configuration as `serve`.
+    Render {
+        /// The imaging path, as a client would request it.
+        path: String,
+        /// Where to write the rendered bytes.
+        #[arg(long)]
+        out: PathBuf,
+        /// A Thumbor-style config file; environment variables win.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The Accept header to negotiate with (matters with AUTO_WEBP).
+        #[arg(long)]
+        accept: Option<String>,
+    },
+}
+
+/// Structured options for `pictor sign`, in libthumbor's terms (same as `POST /sign`).
+#[derive(clap::Args)]
+struct SignOptions {
+    /// The image (a plain name: it is percent-encoded as needed).
+    #[arg(long)]
+    image: Option<String>,
+    /// Width in pixels, or `orig`.
+    #[arg(long)]
+    width: Option<String>,
+    /// Height in pixels, or `orig`.
+    #[arg(long)]
+    height: Option<String>,
+    #[arg(long)]
+    fit_in: bool,
+    #[arg(long)]
+    full_fit_in: bool,
+    #[arg(long)]
+    adaptive_fit_in: bool,
+    #[arg(long)]
+    adaptive_full_fit_in: bool,
+    #[arg(long)]
+    horizontal_flip: bool,
+    #[arg(long)]
+    vertical_flip: bool,
+    /// left, center or right.
+    #[arg(long)]
+    halign: Option<String>,
+    /// top, middle or bottom.
+    #[arg(long)]
+    valign: Option<String>,
+    #[arg(long)]
+    smart: bool,
+    #[arg(long)]
+    meta: bool,
+    /// Trim borders: `top-left`, `bottom-right`, optionally `:tolerance`.
+    #[arg(long)]
+    trim: Option<String>,
+    /// Manual crop `LEFT,TOP,RIGHT,BOTTOM`.
+    #[arg(long, value_delimiter = ',')]
+    crop: Option<Vec<u32>>,
+    /// A filter call, e.g. `quality(80)`; repeat for more.
+    #[arg(long = "filter")]
+    filters: Vec<String>,
+}
+
+impl SignOptions {
+    fn to_path(&self) -> Result<String, String> {
+        use pictor::url::build::{OrigKeyword, SizeValue, StructuredOptions, TrimValue};
+        let size = |text: &Option<String>| -> Result<Option<SizeValue>, String> {
+            match text.as_deref() {
+                None => Ok(None),
+                Some("orig") => Ok(Some(SizeValue::Named(OrigKeyword::Orig))),
+                Some(n) => n
+                    .parse()
+                    .map(|n| Some(SizeValue::Px(n)))
+                    .map_err(|_| format!("size {n:?}: expected pixels or orig")),
+            }
+        };
+        let options = StructuredOptions {
+            image: self.image.clone().unwrap_or_default(),
+            width: size(&self.width)?,
+            height: size(&self.height)?,
+            fit_in: self.fit_in,
+            full_fit_in: self.full_fit_in,
+            adaptive_fit_in: self.adaptive_fit_in,
+            adaptive_full_fit_in: self.adaptive_full_fit_in,
+            horizontal_flip: self.horizontal_flip,
+            vertical_flip: self.vertical_flip,
+            halign: self.halign.clone(),
+            valign: self.valign.clone(),
+            smart: self.smart,
+            meta: self.meta,
+            debug: false,
+            trim: self.trim.clone().map(TrimValue::Spec),
+            crop: match self.crop.as_deref() {
+                None => None,
+                Some(&[left, top, right, bottom]) => Some([left, top, right, bottom]),
+                Some(_) => return Err("--crop takes LEFT,TOP,RIGHT,BOTTOM".into()),
+            },
+            filters: self.filters.clone(),
+        };
+        Ok(pictor::url::build::build_path(&options.to_url_options()?))
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    match cli.command {
+        Command::Sign { key, path, options } => {
+            let path = match path {
+                Some(path) => path.trim_start_matches('/').to_string(),
+                None => match options.to_path() {
+                    Ok(path) => path,
+                    Err(message) => {
+                        eprintln!("{message}");
+                        return ExitCode::from(2);
+                    }
+                },
+            };
+            println!(
+                "/{}/{}",
+                pictor::url::signature::sign(key.as_bytes(), &path),
+                path
+            );
+            ExitCode::SUCCESS
+        }
+        Command::Serve { bind, config } => match load_config(config) {
+            Ok(config) => run(serve(config, bind)),
+            Err(code) => code,
+        },
+        Command::Render {
+            path,
+            out,
+            config,
+            accept,
+        } => match load_config(config) {
+            Ok(config) => run(render(config, path, out, accept)),
+            Err(code) => code,
+        },
+    }
+}
+
+/// Logs go to stderr filtered by RUST_LOG; stage timings for /metrics see every span.
+fn init_logging() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(filter),
+        )
+        .with(pictor::metrics::StageTimingLayer)
+        .init();
+}
+
+fn load_config(file: Option<PathBuf>) -> Result<Config, ExitCode> {
+    ConfigSource::from_env_and_file(file.as_deref())
+        .and_then(|source| Config::from_source(&source))
+        .map_err(|e| {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        })
+}
+
+fn run(work: impl std::future::Future<Output = Result<(), String>>) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(work) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config, bind: SocketAddr) -> Result<(), String> {
+    let app = App::new(config).map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    if let Some(metrics_bind) = app.config.metrics_bind {
+        let metrics_listener = tokio::net::TcpListener::bind(metrics_bind)
+            .await
+            .map_err(|e| format!("cannot listen on METRICS_BIND {metrics_bind}: {e}"))?;
+        let metrics_addr = metrics_listener.local_addr().map_err(|e| e.to_string())?;
+        println!("pictor metrics on http://{metrics_addr}/metrics");
+        tokio::spawn(server::serve_metrics(app.clone(), metrics_listener));
+    }
+    // Tests and scripts read this line to find the port when binding to port 0.
+    println!("pictor listening on http://{addr}");
+    tracing::info!(%addr, root = %app.config.file_loader_root_path.display(), "serving");
+    server::serve(app, listener, shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+async fn render(
+    config: Config,
+    path: String,
+    out: PathBuf,
+    accept: Option<String>,
+) -> Result<(), String> {
+    let app = App::new(config).map_err(|e| e.to_string())?;
+    let path = if path.starts_with('/') {
+        path
+    } else {
+        format!("/{path}")
+    };
+    let rendered = server::imaging::process_image(&app, &path, accept.as_deref(), true)
+        .await
+        .map_err(|e| format!("{} ({})", e, e.status()))?;
+    std::fs::write(&out, &rendered.body)
+        .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    eprintln!(
+        "{} bytes of {} written to {}",
+        rendered.body.len(),
+        rendered.content_type,
+        out.display()
+    );
+    Ok(())
+}

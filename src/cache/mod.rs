@@ -1,1 +1,150 @@
-//! The in-memory result cache.
+//! The in-memory result cache: rendered responses keyed by request path and negotiated format,
+//! weighted by their bytes, with concurrent identical requests merged into one render.
+
+use crate::error::PictorError;
+use bytes::Bytes;
+use std::future::Future;
+use std::sync::Arc;
+
+/// A rendered response body with everything needed to answer it again without image work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub body: Bytes,
+    pub content_type: &'static str,
+    pub vary_accept: bool,
+    /// `max_age()` filter override of MAX_AGE.
+    pub max_age: Option<u32>,
+    /// Strong ETag value, quoted (`"<sha1 hex>"`), computed once.
+    pub etag: String,
+}
+
+/// Result cache. With a capacity of 0 it is a pass-through (no caching, no merging).
+#[derive(Clone)]
+pub struct ResultCache {
+    inner: Option<moka::future::Cache<String, Arc<Rendered>>>,
+}
+
+impl ResultCache {
+    pub fn new(capacity_bytes: u64) -> ResultCache {
+        let inner = (capacity_bytes > 0).then(|| {
+            moka::future::Cache::builder()
+                .max_capacity(capacity_bytes)
+                .weigher(|key: &String, value: &Arc<Rendered>| {
+                    let bytes = key.len() + value.body.len() + value.etag.len() + 64;
+                    u32::try_from(bytes).unwrap_or(u32::MAX)
+                })
+                .build()
+        });
+        ResultCache { inner }
+    }
+
+    /// A cached response, if any.
+    pub async fn get(&self, key: &str) -> Option<Arc<Rendered>> {
+        match &self.inner {
+            Some(cache) => cache.get(key).await,
+            None => None,
+        }
+    }
+
+    /// Returns the cached value or runs `render` once for all concurrent callers of `key`,
+    /// caching a success. Errors are shared with the waiting callers but not cached.
+    pub async fn get_or_render<F>(
+        &self,
+        key: String,
+        render: F,
+    ) -> Result<Arc<Rendered>, PictorError>
+    where
+        F: Future<Output = Result<Rendered, PictorError>>,
+    {
+        match &self.inner {
+            Some(cache) => cache
+                .try_get_with(key, async { render.await.map(Arc::new) })
+                .await
+                .map_err(|shared: Arc<PictorError>| clone_error(&shared)),
+            None => render.await.map(Arc::new),
+        }
+    }
+
+    /// Bytes held (the weigher's total).
+    pub fn weighted_size(&self) -> u64 {
+        self.inner.as_ref().map_or(0, |c| c.weighted_size())
+    }
+
+    pub fn entry_count(&self) -> u64 {
+        self.inner.as_ref().map_or(0, |c| c.entry_count())
+    }
+}
+
+/// Errors are not `Clone` (they may wrap sources one day); merged waiters get an equal copy.
+fn clone_error(e: &PictorError) -> PictorError {
+    match e {
+        PictorError::BadUrl(m) => PictorError::BadUrl(m.clone()),
+        PictorError::BadSignature => PictorError::BadSignature,
+        PictorError::UnsafeDisabled => PictorError::UnsafeDisabled,
+        PictorError::NotFound(m) => PictorError::NotFound(m.clone()),
+        PictorError::Undecodable(m) => PictorError::Undecodable(m.clone()),
+        PictorError::TooLarge(m) => PictorError::TooLarge(m.clone()),
+        PictorError::BadRequest(m) => PictorError::BadRequest(m.clone()),
+        PictorError::BadGateway(m) => PictorError::BadGateway(m.clone()),
+        PictorError::GatewayTimeout(m) => PictorError::GatewayTimeout(m.clone()),
+        PictorError::Overloaded(m) => PictorError::Overloaded(m.clone()),
+        PictorError::Internal(m) => PictorError::Internal(m.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn rendered(body: &'static [u8]) -> Rendered {
+        Rendered {
+            body: Bytes::from_static(body),
+            content_type: "image/jpeg",
+            vary_accept: false,
+            max_age: None,
+            etag: "\"x\"".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn caches_and_merges() {
+        let cache = ResultCache::new(1 << 20);
+        let calls = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let cache = cache.clone();
+            let calls = calls.clone();
+            tasks.push(tokio::spawn(async move {
+                cache
+                    .get_or_render("k".into(), async {
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        Ok(rendered(b"abc"))
+                    })
+                    .await
+            }));
+        }
+        for t in tasks {
+            assert_eq!(&t.await.unwrap().unwrap().body[..], b"abc");
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert!(cache.get("k").await.is_some());
+    }
+
+    #[tokio::test]
+    async fn errors_are_not_cached_and_zero_capacity_passes_through() {
+        let cache = ResultCache::new(1 << 20);
+        let r = cache
+            .get_or_render("k".into(), async { Err(PictorError::NotFound("x".into())) })
+            .await;
+        assert!(matches!(r, Err(PictorError::NotFound(_))));
+        assert!(cache.get("k").await.is_none());
+
+        let off = ResultCache::new(0);
+        off.get_or_render("k".into(), async { Ok(rendered(b"a")) })
+            .await
+            .unwrap();
+        assert!(off.get("k").await.is_none());
+    }
+}

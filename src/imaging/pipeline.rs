@@ -1,10 +1,19 @@
-//! The ordered list of steps a render walks: decode (with shrink-on-load), orientation, trim,
-//! manual crop, target size, focal point, auto-crop or fit-in, resize, flip, post-transform
-//! filters, format choice and encode — or the meta JSON instead of the encode.
+//! The ordered list of steps a render walks: probe the header (limits before pixels), plan the
+//! whole geometry (`geometry::plan`), decode (with shrink-on-load), orientation, trim, one
+//! crop + resize pass, debug outlines, flips, post-transform filters, format choice and
+//! encode — or the meta JSON instead of the encode.
 
-use super::filters::FilterList;
-use super::ImagingError;
-use crate::url::ImageRequest;
+use super::decode::{self, DecodeOptions, Probe};
+use super::encode::{self, EncodeSettings, FormatContext};
+use super::filters::{
+    FilterList, FocalPoint, OutputOverrides, PostTransformContext, PreLoadEffects,
+};
+use super::geometry::{
+    self, ManualCrop, MetaOperation, PixelRect, Plan, PlanInput, PyNumber, Size,
+};
+use super::transform::{self, Region};
+use super::{Image, ImageFormat, ImagingError};
+use crate::url::{Dimension, ImageRequest};
 use std::collections::HashMap;
 
 /// Configuration that shapes renders (built from `crate::config::Config`).
@@ -79,6 +88,734 @@ pub struct RenderOutput {
 
 /// Runs one request through the pipeline.
 pub fn render(source: &[u8], job: &RenderJob<'_>) -> Result<RenderOutput, ImagingError> {
-    let _ = (source, job);
-    todo!("pipeline::render")
+    let header = probe_header(source, job.settings)?;
+    let mut setup = prepare_geometry(&header, job);
+
+    let (plan, pixels) = if job.request.trim.is_some() {
+        // Trim needs the pixels before the geometry can be planned.
+        let pixels = decode_orient_and_trim(source, &mut setup, job)?;
+        let plan = plan_geometry(&setup, pixels.plan_space_oriented(), job.request);
+        refuse_oversized_output(&plan, job.settings)?;
+        (plan, pixels)
+    } else {
+        let plan = plan_geometry(&setup, setup.working_size(), job.request);
+        refuse_oversized_output(&plan, job.settings)?;
+        let shrink = choose_shrink_on_load(&header, &setup, &plan, job.request);
+        let pixels = decode_for_plan(source, &header, &setup, shrink, job)?;
+        (plan, pixels)
+    };
+
+    let mut image = apply_geometry(pixels, &plan)?;
+    apply_post_transform_filters(&mut image, &plan, job)?;
+    let overrides = job.filters.output_overrides();
+    if job.request.meta {
+        meta_output(&image, &header, &setup, &plan, &overrides, job)
+    } else {
+        encode_output(&image, &header, &overrides, job)
+    }
 }
+
+/// Reads format, size and orientation from the header and refuses originals over MAX_PIXELS
+/// before a single pixel is allocated (Thumbor: PIL's decompression-bomb check, a 400).
+fn probe_header(source: &[u8], settings: &ImagingSettings) -> Result<Probe, ImagingError> {
+    let _span = tracing::info_span!("probe").entered();
+    let header = decode::probe(source)?;
+    let pixels = u64::from(header.width) * u64::from(header.height);
+    if pixels > settings.max_pixels {
+        return Err(ImagingError::TooLarge(format!(
+            "source is {}x{}, over MAX_PIXELS {}",
+            header.width, header.height, settings.max_pixels
+        )));
+    }
+    Ok(header)
+}
+
+/// What the request becomes before the transformer runs (spec §3.1 steps 5–10), plus the
+/// operations meta records before `img_operation_worker` (orientation flips, trim).
+struct GeometrySetup {
+    /// The original's size as stored.
+    stored: Size,
+    /// `normalize()`'s downscale of the stored size, if any (stored orientation).
+    normalized: Option<Size>,
+    /// The EXIF orientation pictor applies (1 unless RESPECT_ORIENTATION).
+    orientation: u8,
+    width: Dimension,
+    height: Dimension,
+    manual_crop: Option<ManualCrop>,
+    pre_load: PreLoadEffects,
+    /// Meta operations recorded before the transformer's own (orientation flips, trim crop).
+    leading_operations: Vec<MetaOperation>,
+}
+
+impl GeometrySetup {
+    /// The stored-orientation size the plan's coordinates live in, before trim.
+    fn stored_working_size(&self) -> Size {
+        self.normalized.unwrap_or(self.stored)
+    }
+
+    /// The size the transformer starts from when there is no trim.
+    fn working_size(&self) -> Size {
+        oriented_size(self.stored_working_size(), self.orientation)
+    }
+}
+
+fn oriented_size(size: Size, orientation: u8) -> Size {
+    if transform::orientation_swaps_axes(orientation) {
+        size.transposed()
+    } else {
+        size
+    }
+}
+
+/// Request clamp to MAX_WIDTH/MAX_HEIGHT, pre-load filters, `normalize()`, `no_upscale()`
+/// and `normalize_crops`, in Thumbor's order.
+fn prepare_geometry(header: &Probe, job: &RenderJob<'_>) -> GeometrySetup {
+    let settings = job.settings;
+    let request = job.request;
+    let width = geometry::clamp_request_dimension(request.width, settings.max_width);
+    let height = geometry::clamp_request_dimension(request.height, settings.max_height);
+    let pre_load = job.filters.pre_load();
+
+    let stored = Size::new(header.width, header.height);
+    let normalized = geometry::normalize_size(stored, settings.max_width, settings.max_height);
+    let orientation = if settings.respect_orientation {
+        header.orientation
+    } else {
+        1
+    };
+    let engine_size = normalized.unwrap_or(stored);
+    let (width, height) = after_load_filters(
+        job.filters,
+        width,
+        height,
+        oriented_size(engine_size, orientation),
+    );
+    let manual_crop = request
+        .crop
+        .map(ManualCrop::from_url)
+        .map(|crop| match normalized {
+            Some(size) => geometry::normalize_crop(crop, stored, size, width, height),
+            None => crop,
+        });
+
+    let mut leading_operations = Vec::new();
+    // Thumbor's meta engine records (and does not apply) the flips of reorientate().
+    if matches!(orientation, 2 | 7) {
+        leading_operations.push(MetaOperation::FlipHorizontally);
+    }
+    if matches!(orientation, 4 | 5) {
+        leading_operations.push(MetaOperation::FlipVertically);
+    }
+    GeometrySetup {
+        stored,
+        normalized,
+        orientation,
+        width,
+        height,
+        manual_crop,
+        pre_load,
+        leading_operations,
+    }
+}
+
+/// `no_upscale()` and any other after-load filter, on numeric sides (`orig` stays `orig`).
+fn after_load_filters(
+    filters: &FilterList,
+    width: Dimension,
+    height: Dimension,
+    image_size: Size,
+) -> (Dimension, Dimension) {
+    let numeric = |dimension: Dimension, side: u32| match dimension {
+        Dimension::Px(px) => px,
+        Dimension::Orig => side,
+    };
+    let mut new_width = numeric(width, image_size.width);
+    let mut new_height = numeric(height, image_size.height);
+    filters.after_load(
+        &mut new_width,
+        &mut new_height,
+        (image_size.width, image_size.height),
+    );
+    let keep_orig = |dimension: Dimension, px: u32| match dimension {
+        Dimension::Orig => Dimension::Orig,
+        Dimension::Px(_) => Dimension::Px(px),
+    };
+    (keep_orig(width, new_width), keep_orig(height, new_height))
+}
+
+/// `geometry::plan` on the size the transformer starts from.
+fn plan_geometry(setup: &GeometrySetup, source: Size, request: &ImageRequest) -> Plan {
+    let _span = tracing::info_span!("plan").entered();
+    let plan_input = PlanInput {
+        source,
+        width: setup.width,
+        height: setup.height,
+        fit_in: request.fit_in,
+        manual_crop: setup.manual_crop,
+        halign: request.halign,
+        valign: request.valign,
+        flip_horizontal: request.flip_horizontal,
+        flip_vertical: request.flip_vertical,
+        debug: request.debug,
+        stretch: setup.pre_load.stretch,
+        focal_points: &setup.pre_load.focal_points,
+    };
+    geometry::plan(&plan_input)
+}
+
+/// Refuses outputs over MAX_PIXELS before they are allocated (`/99999x99999/` is a 400 at
+/// once, not an 80 GB allocation).
+fn refuse_oversized_output(plan: &Plan, settings: &ImagingSettings) -> Result<(), ImagingError> {
+    if plan.output.pixels() > settings.max_pixels {
+        return Err(ImagingError::TooLarge(format!(
+            "output {}x{} is over MAX_PIXELS {}",
+            plan.output.width, plan.output.height, settings.max_pixels
+        )));
+    }
+    Ok(())
+}
+
+/// Decoded pixels and how the plan's coordinates reach them.
+struct Pixels {
+    image: Image,
+    /// EXIF orientation still to apply (after the crop + resize, on the small output).
+    pending_orientation: u8,
+    /// The size of the plan's coordinate space, in stored orientation.
+    plan_space: Size,
+    /// Plan coordinates (stored orientation) to `image` pixels.
+    scale: (f64, f64),
+}
+
+impl Pixels {
+    fn plan_space_oriented(&self) -> Size {
+        oriented_size(self.plan_space, self.pending_orientation)
+    }
+}
+
+fn decode_options(job: &RenderJob<'_>, shrink: u32) -> DecodeOptions {
+    DecodeOptions {
+        max_pixels: job.settings.max_pixels,
+        shrink,
+        // cover() asks for the first frame (Thumbor can only do it with gifsicle).
+        first_frame_only: job.filters.has_cover() || !job.settings.allow_animated_gifs,
+    }
+}
+
+/// The trim path: Thumbor trims the loaded, normalized, oriented image, so all of that
+/// happens on real pixels before planning. The manual crop then refers to the trimmed image.
+fn decode_orient_and_trim(
+    source: &[u8],
+    setup: &mut GeometrySetup,
+    job: &RenderJob<'_>,
+) -> Result<Pixels, ImagingError> {
+    let mut image = {
+        let _span = tracing::info_span!("decode").entered();
+        decode::decode(source, &decode_options(job, 1))?
+    };
+    if let Some(normalized) = setup.normalized {
+        let _span = tracing::info_span!("normalize").entered();
+        let whole = Region::from_rect(PixelRect::full(Size::new(image.width, image.height)));
+        image = transform::crop_resize(&image, whole, normalized)?;
+    }
+    {
+        let _span = tracing::info_span!("orient").entered();
+        transform::orient(&mut image, setup.orientation);
+    }
+    if let Some(trim) = job.request.trim {
+        let _span = tracing::info_span!("trim").entered();
+        if let Some(rect) = transform::trim_box(&image, trim.position, trim.tolerance) {
+            image = transform::crop(&image, rect);
+            setup.manual_crop = setup.manual_crop.map(|c| c.shifted(rect.left, rect.top));
+            setup.leading_operations.push(MetaOperation::Crop {
+                left: PyNumber::Int(i64::from(rect.left)),
+                top: PyNumber::Int(i64::from(rect.top)),
+                right: PyNumber::Int(i64::from(rect.right)),
+                bottom: PyNumber::Int(i64::from(rect.bottom)),
+            });
+        }
+    }
+    let plan_space = Size::new(image.width, image.height);
+    Ok(Pixels {
+        image,
+        pending_orientation: 1,
+        plan_space,
+        scale: (1.0, 1.0),
+    })
+}
+
+/// The region of the stored original (in original pixels) the plan reads, and the output
+/// size in stored orientation.
+fn stored_read(setup: &GeometrySetup, plan: &Plan) -> (Region, Size) {
+    let space = setup.stored_working_size();
+    let oriented = oriented_size(space, setup.orientation);
+    let crop = plan.crop.unwrap_or(PixelRect::full(oriented));
+    let region = transform::unorient_region(
+        Region::from_rect(crop),
+        setup.orientation,
+        (f64::from(space.width), f64::from(space.height)),
+    );
+    let to_original = (
+        f64::from(setup.stored.width) / f64::from(space.width),
+        f64::from(setup.stored.height) / f64::from(space.height),
+    );
+    (
+        region.scaled(to_original.0, to_original.1),
+        oriented_size(plan.output, setup.orientation),
+    )
+}
+
+/// Shrink-on-load (JPEG DCT scaling): libvips' rule, keeping at least 2x the output for the
+/// final Lanczos pass, so only a resize that shrinks at least 4x on both axes gets 1/2,
+/// 8x gets 1/4, 16x gets 1/8. Never with trim or debug (they need full-size pixels).
+fn choose_shrink_on_load(
+    header: &Probe,
+    setup: &GeometrySetup,
+    plan: &Plan,
+    request: &ImageRequest,
+) -> u32 {
+    if header.format != ImageFormat::Jpeg || request.trim.is_some() || request.debug {
+        return 1;
+    }
+    let (region, output) = stored_read(setup, plan);
+    let factor =
+        (region.width / f64::from(output.width)).min(region.height / f64::from(output.height));
+    [8, 4, 2]
+        .into_iter()
+        .find(|&shrink| factor >= f64::from(2 * shrink))
+        .unwrap_or(1)
+}
+
+/// The no-trim path: decode (maybe shrunk), leaving orientation for the small output.
+fn decode_for_plan(
+    source: &[u8],
+    header: &Probe,
+    setup: &GeometrySetup,
+    shrink: u32,
+    job: &RenderJob<'_>,
+) -> Result<Pixels, ImagingError> {
+    let _span = tracing::info_span!("decode", shrink).entered();
+    let image = decode::decode(source, &decode_options(job, shrink))?;
+    let space = setup.stored_working_size();
+    let decode_scale = |decoded: u32, stored: u32| {
+        if decoded == stored {
+            1.0
+        } else if decoded == stored.div_ceil(shrink) {
+            // libjpeg's scaled pixel i covers original pixels [i*s, (i+1)*s).
+            1.0 / f64::from(shrink)
+        } else {
+            f64::from(decoded) / f64::from(stored)
+        }
+    };
+    let scale_x =
+        f64::from(header.width) / f64::from(space.width) * decode_scale(image.width, header.width);
+    let scale_y = f64::from(header.height) / f64::from(space.height)
+        * decode_scale(image.height, header.height);
+    Ok(Pixels {
+        image,
+        pending_orientation: setup.orientation,
+        plan_space: space,
+        scale: (scale_x, scale_y),
+    })
+}
+
+/// Crop + resize in one pass on the decoded pixels, then orientation (on the output),
+/// debug outlines and flips.
+fn apply_geometry(pixels: Pixels, plan: &Plan) -> Result<Image, ImagingError> {
+    let Pixels {
+        image,
+        pending_orientation,
+        plan_space,
+        scale,
+    } = pixels;
+    let oriented_space = oriented_size(plan_space, pending_orientation);
+    let crop = plan.crop.unwrap_or(PixelRect::full(oriented_space));
+    let region = transform::unorient_region(
+        Region::from_rect(crop),
+        pending_orientation,
+        (f64::from(plan_space.width), f64::from(plan_space.height)),
+    )
+    .scaled(scale.0, scale.1);
+    let stored_output = oriented_size(plan.output, pending_orientation);
+
+    let whole = PixelRect::full(Size::new(image.width, image.height));
+    let untouched = region.as_exact_rect() == Some(whole) && stored_output == whole.size();
+    let mut image = if untouched {
+        image
+    } else {
+        let _span = tracing::info_span!("crop_resize").entered();
+        transform::crop_resize(&image, region, stored_output)?
+    };
+    {
+        let _span = tracing::info_span!("orient").entered();
+        transform::orient(&mut image, pending_orientation);
+    }
+    for rectangle in &plan.debug_rectangles {
+        transform::draw_outline(&mut image, rectangle);
+    }
+    if plan.flip_horizontal {
+        transform::flip_horizontal(&mut image);
+    }
+    if plan.flip_vertical {
+        transform::flip_vertical(&mut image);
+    }
+    Ok(image)
+}
+
+/// Post-transform filters in URL order. Thumbor skips them for GIF sources; pictor applies
+/// them (a documented difference).
+fn apply_post_transform_filters(
+    image: &mut Image,
+    plan: &Plan,
+    job: &RenderJob<'_>,
+) -> Result<(), ImagingError> {
+    let _span = tracing::info_span!("filters").entered();
+    let context = PostTransformContext {
+        request: plan.request,
+        fit_in: job.request.fit_in.is_some(),
+        assets: job.assets,
+        focal_points: &plan.focal_points,
+    };
+    job.filters.post_transform(image, &context)
+}
+
+/// AUTO_PNG_TO_JPG or its `autojpg` override, with 7.8.0's quirk: when the config is on,
+/// *any* autojpg filter (even `autojpg(true)`) turns the conversion off.
+fn png_to_jpg_enabled(settings: &ImagingSettings, overrides: &OutputOverrides) -> bool {
+    match overrides.autojpg {
+        None => settings.auto_png_to_jpg,
+        Some(_) if settings.auto_png_to_jpg => false,
+        Some(value) => value,
+    }
+}
+
+fn choose_format(
+    image: &Image,
+    header: &Probe,
+    overrides: &OutputOverrides,
+    job: &RenderJob<'_>,
+) -> (ImageFormat, bool) {
+    let png_to_jpg = png_to_jpg_enabled(job.settings, overrides) && !image.has_transparency();
+    let format = encode::choose_output_format(&FormatContext {
+        requested: overrides.format,
+        source: header.format,
+        animated: image.is_animated(),
+        width: image.width,
+        height: image.height,
+        auto_webp: job.settings.auto_webp,
+        accepts_webp: job.accepts_webp,
+        png_to_jpg,
+    });
+    let converted_png = overrides.format.is_none()
+        && png_to_jpg
+        && header.format == ImageFormat::Png
+        && format == ImageFormat::Jpeg;
+    (format, converted_png)
+}
+
+/// quality() filter, else WEBP_QUALITY for WebP, else QUALITY.
+fn encode_quality(
+    format: ImageFormat,
+    overrides: &OutputOverrides,
+    settings: &ImagingSettings,
+) -> u8 {
+    match (overrides.quality, format) {
+        (Some(quality), _) => quality,
+        (None, ImageFormat::Webp) => settings.webp_quality.unwrap_or(settings.quality),
+        (None, _) => settings.quality,
+    }
+}
+
+fn encode_output(
+    image: &Image,
+    header: &Probe,
+    overrides: &OutputOverrides,
+    job: &RenderJob<'_>,
+) -> Result<RenderOutput, ImagingError> {
+    let (format, _) = choose_format(image, header, overrides, job);
+    let settings = EncodeSettings {
+        quality: encode_quality(format, overrides, job.settings),
+        progressive_jpeg: job.settings.progressive_jpeg,
+        png_compression_level: job.settings.png_compression_level,
+        webp_method: job.settings.webp_method,
+        keep_icc: !overrides.strip_icc,
+    };
+    let body = {
+        let _span = tracing::info_span!("encode", format = format.name()).entered();
+        match overrides.max_bytes {
+            Some(max_bytes) => encode_within(image, format, settings, max_bytes)?,
+            None => encode::encode(image, format, &settings)?,
+        }
+    };
+    let animated_gif = format == ImageFormat::Gif && image.is_animated();
+    Ok(RenderOutput {
+        body,
+        content_type: format.mime(),
+        vary_accept: job.settings.auto_webp && !overrides.format_is_valid && !animated_gif,
+        max_age: overrides.max_age,
+    })
+}
+
+/// `max_bytes(n)` for JPEG and WebP: lower the quality by 25 % steps until it fits; below
+/// quality 10, give up and keep the first encode. (Thumbor then tries to climb back, but
+/// its climb always lands on the initial quality, which did not fit, so the first fitting
+/// encode is what it returns.)
+fn encode_within(
+    image: &Image,
+    format: ImageFormat,
+    settings: EncodeSettings,
+    max_bytes: u64,
+) -> Result<Vec<u8>, ImagingError> {
+    let initial = encode::encode(image, format, &settings)?;
+    let fits = |bytes: &[u8]| bytes.len() as u64 <= max_bytes;
+    if !matches!(format, ImageFormat::Jpeg | ImageFormat::Webp) || fits(&initial) {
+        return Ok(initial);
+    }
+    let mut quality = u32::from(settings.quality);
+    loop {
+        quality = quality * 3 / 4;
+        if quality < 10 {
+            return Ok(initial);
+        }
+        let attempt = EncodeSettings {
+            quality: quality as u8,
+            ..settings.clone()
+        };
+        let bytes = encode::encode(image, format, &attempt)?;
+        if fits(&bytes) {
+            return Ok(bytes);
+        }
+    }
+}
+
+/// The meta answer (§5.7): Thumbor's JSON, byte for byte (Python's `json.dumps` layout).
+fn meta_output(
+    image: &Image,
+    header: &Probe,
+    setup: &GeometrySetup,
+    plan: &Plan,
+    overrides: &OutputOverrides,
+    job: &RenderJob<'_>,
+) -> Result<RenderOutput, ImagingError> {
+    let _span = tracing::info_span!("meta").entered();
+    let mut operations = setup.leading_operations.clone();
+    operations.extend(plan.operations.iter().copied());
+    let (_, converted_png) = choose_format(image, header, overrides, job);
+    if converted_png {
+        operations.push(MetaOperation::AutoPngToJpgConversion);
+    }
+    let size = Size::new(image.width, image.height);
+    let target = geometry::meta_target(&operations, size);
+
+    let mut thumbor = vec![
+        (
+            "source",
+            Json::Object(vec![
+                ("url", Json::Str(job.request.image_url())),
+                ("width", Json::Int(i64::from(size.width))),
+                ("height", Json::Int(i64::from(size.height))),
+                ("frameCount", Json::Int(image.frames.len() as i64)),
+            ]),
+        ),
+        (
+            "operations",
+            Json::Array(operations.iter().map(operation_json).collect()),
+        ),
+        (
+            "target",
+            Json::Object(vec![
+                ("width", number_json(target.0)),
+                ("height", number_json(target.1)),
+            ]),
+        ),
+    ];
+    if !plan.focal_points.is_empty() {
+        thumbor.push((
+            "focal_points",
+            Json::Array(plan.focal_points.iter().map(focal_point_json).collect()),
+        ));
+    }
+    let document = Json::Object(vec![("thumbor", Json::Object(thumbor))]);
+    let mut body = String::new();
+    document.write(&mut body);
+    Ok(RenderOutput {
+        body: body.into_bytes(),
+        content_type: "application/json",
+        vary_accept: false,
+        max_age: overrides.max_age,
+    })
+}
+
+fn operation_json(operation: &MetaOperation) -> Json {
+    let kind = |name: &str| ("type", Json::Str(name.to_string()));
+    match *operation {
+        MetaOperation::Crop {
+            left,
+            top,
+            right,
+            bottom,
+        } => Json::Object(vec![
+            kind("crop"),
+            ("left", number_json(left)),
+            ("top", number_json(top)),
+            ("right", number_json(right)),
+            ("bottom", number_json(bottom)),
+        ]),
+        MetaOperation::Resize { width, height } => Json::Object(vec![
+            kind("resize"),
+            ("width", number_json(width)),
+            ("height", number_json(height)),
+        ]),
+        MetaOperation::FlipHorizontally => Json::Object(vec![kind("flip_horizontally")]),
+        MetaOperation::FlipVertically => Json::Object(vec![kind("flip_vertically")]),
+        MetaOperation::AutoPngToJpgConversion => {
+            Json::Object(vec![kind("auto_png_to_jpg_conversion")])
+        }
+    }
+}
+
+/// Thumbor's `FocalPoint.to_dict()`: integer coordinates and sizes; the weight is the float
+/// 1.0 for alignment points and an integer (w*h) for the others.
+fn focal_point_json(point: &FocalPoint) -> Json {
+    let weight = if point.origin == "alignment" || point.weight.fract() != 0.0 {
+        Json::Float(point.weight)
+    } else {
+        Json::Int(point.weight as i64)
+    };
+    Json::Object(vec![
+        ("x", Json::Int(point.x.trunc() as i64)),
+        ("y", Json::Int(point.y.trunc() as i64)),
+        ("z", weight),
+        ("height", Json::Int(point.height.trunc() as i64)),
+        ("width", Json::Int(point.width.trunc() as i64)),
+        ("origin", Json::Str(point.origin.to_string())),
+    ])
+}
+
+fn number_json(number: PyNumber) -> Json {
+    match number {
+        PyNumber::Int(i) => Json::Int(i),
+        PyNumber::Float(f) => Json::Float(f),
+    }
+}
+
+/// Just enough JSON to write what Python's `json.dumps` writes: keys in insertion order,
+/// `", "` and `": "` separators, floats as `repr`, non-ASCII escaped.
+enum Json {
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Array(Vec<Json>),
+    Object(Vec<(&'static str, Json)>),
+}
+
+impl Json {
+    fn write(&self, out: &mut String) {
+        match self {
+            Json::Int(i) => out.push_str(&i.to_string()),
+            Json::Float(f) => out.push_str(&python_float_repr(*f)),
+            Json::Str(s) => write_json_string(s, out),
+            Json::Array(items) => {
+                out.push('[');
+                for (index, item) in items.iter().enumerate() {
+                    if index > 0 {
+                        out.push_str(", ");
+                    }
+                    item.write(out);
+                }
+                out.push(']');
+            }
+            Json::Object(fields) => {
+                out.push('{');
+                for (index, (key, value)) in fields.iter().enumerate() {
+                    if index > 0 {
+                        out.push_str(", ");
+                    }
+                    write_json_string(key, out);
+                    out.push_str(": ");
+                    value.write(out);
+                }
+                out.push('}');
+            }
+        }
+    }
+}
+
+/// Python's `json.dumps` string escaping with `ensure_ascii=True`.
+fn write_json_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            ' '..='~' => out.push(c),
+            _ => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+        }
+    }
+    out.push('"');
+}
+
+/// Python's `repr(float)`: the shortest round-trip digits, positional for exponents
+/// -4..16 (always with a fractional part), else `d.ddde+XX`.
+fn python_float_repr(value: f64) -> String {
+    if !value.is_finite() {
+        return if value.is_nan() {
+            "NaN".into()
+        } else if value > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
+    }
+    if value == 0.0 {
+        return if value.is_sign_negative() {
+            "-0.0"
+        } else {
+            "0.0"
+        }
+        .into();
+    }
+    // `{:e}` gives the shortest round-trip digits: "-1.2345e-7".
+    let scientific = format!("{value:e}");
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", mantissa),
+    };
+    let digits: String = mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
+    if (-4..16).contains(&exponent) {
+        let point = exponent + 1;
+        let text = if point <= 0 {
+            format!("0.{}{}", "0".repeat((-point) as usize), digits)
+        } else if point as usize >= digits.len() {
+            format!("{}{}.0", digits, "0".repeat(point as usize - digits.len()))
+        } else {
+            let (whole, fraction) = digits.split_at(point as usize);
+            format!("{whole}.{fraction}")
+        };
+        format!("{sign}{text}")
+    } else {
+        let (first, rest) = digits.split_at(1);
+        let mantissa = if rest.is_empty() {
+            first.to_string()
+        } else {
+            format!("{first}.{rest}")
+        };
+        let exponent_sign = if exponent < 0 { '-' } else { '+' };
+        format!("{sign}{mantissa}e{exponent_sign}{:02}", exponent.abs())
+    }
+}
+
+#[cfg(test)]
+#[path = "pipeline_tests.rs"]
+mod tests;

@@ -1,1 +1,233 @@
-//! The HTTP side: routes, handlers, response headers, error -> status mapping.
+//! The HTTP side: the shared [`App`] state, the accept loop (HTTP/1.1 keep-alive and h2c),
+//! routing to the healthcheck and imaging handlers, and graceful shutdown.
+
+pub mod access;
+pub mod admission;
+pub mod imaging;
+pub mod response;
+pub mod signing;
+
+use crate::cache::ResultCache;
+use crate::config::Config;
+use crate::error::PictorError;
+use crate::source::Loader;
+use bytes::Bytes;
+use futures_util::FutureExt;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+
+/// State shared by every request.
+pub struct App {
+    pub config: Config,
+    pub loader: Loader,
+    pub cache: ResultCache,
+    /// Bounds CPU work and memory: MAX_CONCURRENT_RENDERS, MAX_QUEUED_RENDERS, RENDER_MEMORY_MB.
+    pub admission: admission::Admission,
+    healthcheck: regex::Regex,
+}
+
+impl App {
+    pub fn new(config: Config) -> Result<Arc<App>, PictorError> {
+        let loader = Loader::from_config(&config)?;
+        let healthcheck = regex::Regex::new(&format!("^(?:{})$", config.healthcheck_route))
+            .map_err(|e| {
+                PictorError::Internal(format!("HEALTHCHECK_ROUTE is not a valid pattern: {e}"))
+            })?;
+        Ok(Arc::new(App {
+            cache: ResultCache::new(config.memory_cache_bytes()),
+            admission: admission::Admission::new(
+                config.max_concurrent_renders,
+                config.max_queued_renders,
+                config.render_memory_mb * 1024 * 1024,
+            ),
+            loader,
+            healthcheck,
+            config,
+        }))
+    }
+}
+
+/// How long in-flight requests may take to finish after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Serves `app` on `listener` until `shutdown` resolves, then stops accepting and lets
+/// in-flight requests finish (up to a grace period).
+pub async fn serve(
+    app: Arc<App>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(conn) => conn,
+                    Err(e) => {
+                        // Out of file descriptors and the like: keep serving the others.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let app = app.clone();
+                let service = hyper::service::service_fn(move |req| {
+                    let app = app.clone();
+                    async move { Ok::<_, Infallible>(handle(app, req, peer).await) }
+                });
+                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                let conn = graceful.watch(conn.into_owned());
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "connection closed with error");
+                    }
+                });
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    tracing::info!("shutting down: draining in-flight requests");
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("grace period over; closing remaining connections");
+    }
+    Ok(())
+}
+
+/// Serves `GET /metrics` (Prometheus text format) on its own listener, off the public port.
+pub async fn serve_metrics(app: Arc<App>, listener: TcpListener) {
+    let builder = auto::Builder::new(TokioExecutor::new());
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+            let app = app.clone();
+            async move {
+                Ok::<_, Infallible>(if req.uri().path() == "/metrics" {
+                    response::metrics(&app.metrics_text())
+                } else {
+                    response::plain(StatusCode::NOT_FOUND, "not found")
+                })
+            }
+        });
+        let conn = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+    }
+}
+
+impl App {
+    /// Current gauges plus every counter, in Prometheus text format.
+    pub fn metrics_text(&self) -> String {
+        use std::sync::atomic::Ordering::Relaxed;
+        let m = &crate::metrics::METRICS;
+        m.memory_cache_bytes
+            .store(self.cache.weighted_size(), Relaxed);
+        m.queued_renders
+            .store(self.admission.queued() as u64, Relaxed);
+        m.running_renders.store(
+            self.admission.running(self.config.max_concurrent_renders) as u64,
+            Relaxed,
+        );
+        m.render()
+    }
+}
+
+/// Routes one request and writes the access-log line.
+async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    // A panic anywhere in the handler is this request's 500, never a dropped connection.
+    let response = match std::panic::AssertUnwindSafe(route(&app, req))
+        .catch_unwind()
+        .await
+    {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::error!(path = %path, "handler panicked");
+            response::plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        }
+    };
+    crate::metrics::METRICS
+        .record_request(response.status().as_u16(), started.elapsed().as_secs_f64());
+    let bytes = response
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("0")
+        .to_string();
+    tracing::info!(
+        target: "pictor::access",
+        %peer,
+        %method,
+        path = %path,
+        status = response.status().as_u16(),
+        bytes = %bytes,
+        ms = format_args!("{:.1}", started.elapsed().as_secs_f64() * 1000.0),
+    );
+    response
+}
+
+async fn route(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let path = req.uri().path();
+    let head = req.method() == Method::HEAD;
+    if app.healthcheck.is_match(path) {
+        return match *req.method() {
+            Method::GET | Method::HEAD => response::healthcheck(head),
+            _ => response::plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
+        };
+    }
+    if path == "/sign" && !app.config.signing_apps.is_empty() {
+        return signing::handle(&app.config, req).await;
+    }
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return response::plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+    }
+    let from_verified_origin = access::origin_verified(&app.config, req.headers());
+    if app.config.origin_verify.is_some() && !from_verified_origin {
+        return response::plain(StatusCode::FORBIDDEN, "requests must come through the CDN");
+    }
+    let header =
+        |name: http::header::HeaderName| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let accept = header(http::header::ACCEPT);
+    let if_none_match = header(http::header::IF_NONE_MATCH);
+    match imaging::process_image(app, path, accept, from_verified_origin).await {
+        Ok(rendered) => response::image(&app.config, &rendered, head, if_none_match),
+        Err(e) => {
+            if matches!(e, PictorError::TooLarge(_)) {
+                crate::metrics::METRICS.record_refusal(crate::metrics::Refusal::TooLarge);
+            }
+            let status = e.status();
+            if status == StatusCode::INTERNAL_SERVER_ERROR {
+                tracing::error!(path, error = %e, "request failed");
+            } else if status.is_server_error() {
+                tracing::warn!(path, error = %e, "request not served");
+            } else {
+                tracing::info!(path, error = %e, "request refused");
+            }
+            response::error(&e)
+        }
+    }
+}

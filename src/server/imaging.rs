@@ -1,0 +1,194 @@
+//! The imaging handler: parse and authorize the path, answer from the cache, or load the
+//! original (and filter assets), render it on the bounded CPU pool, and cache the result.
+
+use super::App;
+use crate::cache::Rendered;
+use crate::error::PictorError;
+use crate::imaging::filters::FilterList;
+use crate::imaging::{self, RenderJob};
+use crate::metrics::Refusal;
+use crate::url::{self, ImageRequest};
+use bytes::Bytes;
+use sha1::{Digest, Sha1};
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::Instrument;
+
+/// Answers one imaging path. `accept` is the client's Accept header; `from_verified_origin`
+/// says the request came through the CDN (see `access`).
+pub async fn process_image(
+    app: &App,
+    path: &str,
+    accept: Option<&str>,
+    from_verified_origin: bool,
+) -> Result<Arc<Rendered>, PictorError> {
+    let request = super::access::authorized_request(&app.config, path, from_verified_origin)?;
+    // Thumbor 7.8 tests Accept with a substring match (q-values ignored).
+    let accepts_webp =
+        app.config.imaging.auto_webp && accept.is_some_and(|a| a.contains("image/webp"));
+    let key = cache_key(&request, accepts_webp);
+    let metrics = &crate::metrics::METRICS;
+    if let Some(hit) = app.cache.get(&key).await {
+        metrics.memory_cache_hits.fetch_add(1, Ordering::Relaxed);
+        return Ok(hit);
+    }
+    metrics.memory_cache_misses.fetch_add(1, Ordering::Relaxed);
+    let deadline = Duration::from_secs(app.config.request_timeout_seconds);
+    app.cache
+        .get_or_render(key, async {
+            tokio::time::timeout(deadline, render_uncached(app, request, accepts_webp))
+                .await
+                .unwrap_or_else(|_| {
+                    metrics.record_refusal(Refusal::Deadline);
+                    Err(PictorError::GatewayTimeout(format!(
+                        "not done within REQUEST_TIMEOUT_SECONDS={}",
+                        deadline.as_secs()
+                    )))
+                })
+        })
+        .await
+}
+
+/// The same path can render differently only by the negotiated format.
+fn cache_key(request: &ImageRequest, accepts_webp: bool) -> String {
+    let mut key = String::with_capacity(request.signed_path.len() + 6);
+    key.push_str(&request.signed_path);
+    if accepts_webp {
+        key.push_str("|webp");
+    }
+    key
+}
+
+async fn render_uncached(
+    app: &App,
+    request: ImageRequest,
+    accepts_webp: bool,
+) -> Result<Rendered, PictorError> {
+    let filters = FilterList::parse(request.filters.as_deref().unwrap_or(""));
+    let image_url = request.image_url();
+    let source = app
+        .loader
+        .load(&image_url)
+        .instrument(tracing::info_span!("load", image = %image_url))
+        .await?;
+    let metrics = &crate::metrics::METRICS;
+    metrics.origin_fetches.fetch_add(1, Ordering::Relaxed);
+    metrics
+        .origin_bytes
+        .fetch_add(source.len() as u64, Ordering::Relaxed);
+    let assets = load_assets(app, &filters).await?;
+    let output = render_on_pool(app, source, request, filters, accepts_webp, assets).await?;
+    let body = Bytes::from(output.body);
+    let etag = format!("\"{:x}\"", Sha1::digest(&body));
+    Ok(Rendered {
+        body,
+        content_type: output.content_type,
+        vary_accept: output.vary_accept,
+        max_age: output.max_age,
+        etag,
+    })
+}
+
+/// Images that filters need (watermark, frame), loaded with the same loader. A watermark
+/// that cannot be loaded is the client's problem: 400, as Thumbor.
+async fn load_assets(
+    app: &App,
+    filters: &FilterList,
+) -> Result<HashMap<String, Bytes>, PictorError> {
+    let mut assets = HashMap::new();
+    for url in filters.asset_urls() {
+        if assets.contains_key(&url) {
+            continue;
+        }
+        let quoted = url::parse::python_quote(&url, b"/");
+        match app.loader.load(&quoted).await {
+            Ok(bytes) => {
+                assets.insert(url, bytes);
+            }
+            Err(e) => {
+                return Err(PictorError::BadRequest(format!(
+                    "filter image {url} could not be loaded: {e}"
+                )))
+            }
+        }
+    }
+    Ok(assets)
+}
+
+/// What a render of this source may hold in memory at its peak: the decoded frame plus a
+/// working copy, and the output with its encode buffer (RGBA, 4 bytes a pixel). Read from the
+/// header only, so it is known before any pixel memory is spent.
+fn estimated_render_bytes(source: &[u8], request: &ImageRequest) -> Result<u64, PictorError> {
+    let probe = crate::imaging::decode::probe(source)?;
+    let decoded = u64::from(probe.width)
+        .saturating_mul(u64::from(probe.height))
+        .saturating_mul(4);
+    let side = |d: url::Dimension, source: u32| match d {
+        url::Dimension::Px(0) | url::Dimension::Orig => u64::from(source),
+        url::Dimension::Px(px) => u64::from(px),
+    };
+    let output = side(request.width, probe.width)
+        .saturating_mul(side(request.height, probe.height))
+        .saturating_mul(4);
+    Ok(decoded
+        .saturating_mul(2)
+        .saturating_add(output.saturating_mul(2)))
+}
+
+/// Runs the CPU-bound render on the blocking pool once admission control lets it in.
+/// A panic inside the render becomes a 500 for this request only.
+async fn render_on_pool(
+    app: &App,
+    source: Bytes,
+    request: ImageRequest,
+    filters: FilterList,
+    accepts_webp: bool,
+    assets: HashMap<String, Bytes>,
+) -> Result<imaging::RenderOutput, PictorError> {
+    let estimate = estimated_render_bytes(&source, &request)?;
+    let permit = app
+        .admission
+        .admit(estimate)
+        .instrument(tracing::info_span!("queue"))
+        .await?;
+    let settings = app.config.imaging.clone();
+    let span = tracing::info_span!("render");
+    let task = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let _entered = span.enter();
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            imaging::render(
+                &source,
+                &RenderJob {
+                    request: &request,
+                    filters: &filters,
+                    settings: &settings,
+                    accepts_webp,
+                    assets: &assets,
+                },
+            )
+        }))
+    });
+    match task.await {
+        Ok(Ok(result)) => result.map_err(PictorError::from),
+        Ok(Err(panic)) => Err(PictorError::Internal(format!(
+            "render panicked: {}",
+            panic_message(&panic)
+        ))),
+        Err(join_error) => Err(PictorError::Internal(format!(
+            "render task failed: {join_error}"
+        ))),
+    }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_string()
+    }
+}

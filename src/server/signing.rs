@@ -1,0 +1,214 @@
+//! The signing endpoint (`GET`/`POST /sign`): apps holding an API key get signed Thumbor paths
+//! without ever holding SECURITY_KEY, each app limited to its own image prefix.
+
+use super::response;
+use crate::config::{Config, SigningApp};
+use crate::url::build::{build_path, StructuredOptions};
+use crate::url::{self, signature};
+use bytes::Bytes;
+use http::{header, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use subtle::ConstantTimeEq;
+
+/// Largest request body accepted by `POST /sign`.
+const MAX_BODY_BYTES: usize = 256 * 1024;
+/// Most URLs signed in one request.
+const MAX_URLS: usize = 1000;
+
+/// One thing to sign: path text (`300x200/smart/cat.jpg`) or structured options.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum SignItem {
+    Path(String),
+    Structured(StructuredOptions),
+}
+
+/// The body forms of `POST /sign`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum SignBody {
+    One { url: String },
+    Many { urls: Vec<SignItem> },
+    Structured(StructuredOptions),
+}
+
+/// A refusal: status plus the JSON error message.
+struct Refusal(StatusCode, String);
+
+pub async fn handle<B>(config: &Config, req: Request<B>) -> Response<Full<Bytes>>
+where
+    B: hyper::body::Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    match sign_request(config, req).await {
+        Ok(body) => response::json(StatusCode::OK, &body),
+        Err(Refusal(status, message)) => {
+            let mut r = response::json(status, &json!({ "error": message }));
+            if status == StatusCode::UNAUTHORIZED {
+                r.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static("Bearer"),
+                );
+            }
+            r
+        }
+    }
+}
+
+async fn sign_request<B>(config: &Config, req: Request<B>) -> Result<Value, Refusal>
+where
+    B: hyper::body::Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let app = authenticate(config, req.headers())?;
+    let (batch, items) = match *req.method() {
+        Method::GET => (false, vec![SignItem::Path(query_url(req.uri().query())?)]),
+        Method::POST => read_body(req).await?,
+        _ => {
+            return Err(Refusal(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "use GET /sign?url=... or POST /sign".into(),
+            ))
+        }
+    };
+    if items.len() > MAX_URLS {
+        return Err(bad(format!("at most {MAX_URLS} urls per request")));
+    }
+    let mut signed = Vec::with_capacity(items.len());
+    for item in items {
+        let path = item_path(item)?;
+        check_image_prefix(app, &path)?;
+        signed.push(format!(
+            "/{}/{}",
+            signature::sign(config.security_key.as_bytes(), &path),
+            path
+        ));
+    }
+    let full = |s: &String| {
+        config
+            .public_base_url
+            .as_ref()
+            .map(|base| format!("{base}{s}"))
+    };
+    Ok(if batch {
+        let mut body = json!({ "signed": signed });
+        if config.public_base_url.is_some() {
+            body["urls"] = json!(signed.iter().filter_map(full).collect::<Vec<_>>());
+        }
+        body
+    } else {
+        let one = &signed[0];
+        let mut body = json!({ "signed": one });
+        if let Some(url) = full(one) {
+            body["url"] = json!(url);
+        }
+        body
+    })
+}
+
+fn bad(message: String) -> Refusal {
+    Refusal(StatusCode::BAD_REQUEST, message)
+}
+
+/// `Authorization: Bearer <key>`, compared in constant time against every app's key.
+fn authenticate<'c>(
+    config: &'c Config,
+    headers: &http::HeaderMap,
+) -> Result<&'c SigningApp, Refusal> {
+    let unauthorized = || Refusal(StatusCode::UNAUTHORIZED, "missing or wrong API key".into());
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(unauthorized)?;
+    let mut found = None;
+    for app in &config.signing_apps {
+        if bool::from(app.key.as_bytes().ct_eq(presented.as_bytes())) {
+            found = Some(app);
+        }
+    }
+    found.ok_or_else(unauthorized)
+}
+
+fn query_url(query: Option<&str>) -> Result<String, Refusal> {
+    query
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| *k == "url")
+        .map(|(_, v)| {
+            // Query strings encode spaces as '+'; the path text itself must keep its escapes.
+            percent_encoding::percent_decode_str(&v.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .ok_or_else(|| bad("missing ?url=".into()))
+}
+
+async fn read_body<B>(req: Request<B>) -> Result<(bool, Vec<SignItem>), Refusal>
+where
+    B: hyper::body::Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let body = Limited::new(req.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+        .map_err(|e| bad(format!("cannot read body: {e}")))?
+        .to_bytes();
+    let parsed: SignBody = serde_json::from_slice(&body).map_err(|_| {
+        bad(r#"expected {"url": "..."}, {"urls": [...]} or structured options with "image""#.into())
+    })?;
+    Ok(match parsed {
+        SignBody::One { url } => (false, vec![SignItem::Path(url)]),
+        SignBody::Many { urls } => (true, urls),
+        SignBody::Structured(options) => (false, vec![SignItem::Structured(options)]),
+    })
+}
+
+/// The path text to sign (no leading `/`, no signature), validated against the grammar.
+fn item_path(item: SignItem) -> Result<String, Refusal> {
+    let path = match item {
+        SignItem::Path(text) => text.trim_start_matches('/').to_string(),
+        SignItem::Structured(options) => build_path(&options.to_url_options().map_err(bad)?),
+    };
+    if path.is_empty() {
+        return Err(bad("empty url".into()));
+    }
+    if path.starts_with("unsafe/") {
+        return Err(bad("give the path without 'unsafe/' or a signature".into()));
+    }
+    Ok(path)
+}
+
+/// The app may only sign images under its prefix; `..` can never climb out of it.
+fn check_image_prefix(app: &SigningApp, path: &str) -> Result<(), Refusal> {
+    if app.image_prefix.is_empty() {
+        return Ok(());
+    }
+    let request = url::parse_path(&format!("/unsafe/{path}"))
+        .map_err(|_| bad(format!("{path:?} is not a Thumbor path")))?;
+    let forbidden = || {
+        Refusal(
+            StatusCode::FORBIDDEN,
+            format!(
+                "app {:?} may only sign images under {:?}",
+                app.name, app.image_prefix
+            ),
+        )
+    };
+    let image = request.image.trim_start_matches('/');
+    if image
+        .split('/')
+        .any(|segment| segment == ".." || segment == ".")
+    {
+        return Err(forbidden());
+    }
+    if image.starts_with(&app.image_prefix) {
+        Ok(())
+    } else {
+        Err(forbidden())
+    }
+}
