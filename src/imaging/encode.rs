@@ -102,7 +102,8 @@ pub fn encode(
     settings: &EncodeSettings,
 ) -> Result<Vec<u8>, ImagingError> {
     check_frames(image)?;
-    match format {
+    // The C encoders report errors through their own guards; this one covers the rest.
+    std::panic::catch_unwind(|| match format {
         ImageFormat::Jpeg => jpeg::encode(image, settings),
         ImageFormat::Png => png::encode(image, settings),
         ImageFormat::Gif => gif::encode(image),
@@ -111,7 +112,13 @@ pub fn encode(
             "{} output is not supported",
             other.name()
         ))),
-    }
+    })
+    .unwrap_or_else(|_| {
+        Err(ImagingError::Encode(format!(
+            "{} encoder failed",
+            format.name()
+        )))
+    })
 }
 
 fn check_frames(image: &Image) -> Result<(), ImagingError> {
