@@ -341,7 +341,7 @@ impl ResultStorage {
 
 /// thumbor-aws's result key: `<root>[/auto_webp]/<decoded request path without leading />`.
 pub fn s3_key(root_path: &str, path: &str, accepts_webp: bool) -> String {
-    let mut prefix = root_path.to_string();
+    let mut prefix = root_path.trim_end_matches('/').to_string();
     if accepts_webp {
         prefix.push_str("/auto_webp");
     }

@@ -383,7 +383,7 @@ mod tests {
         }
         let any = loader(&[], PrivateNetworks::Refused);
         assert!(matches!(
-            any.origin_url("http%3A///a.jpg"),
+            any.origin_url("http%3A//%3A80/a.jpg"),
             Err(PictorError::BadRequest(_))
         ));
     }
@@ -394,7 +394,7 @@ mod tests {
         // Nothing listens on these; a refusal must come before any connection attempt.
         for image_url in [
             "127.0.0.1%3A9/a.jpg",
-            "http%3A//%5B%3A%3A1%5D%3A9/a.jpg",
+            "http%3A//0x7f.1%3A9/a.jpg",
             "localhost%3A9/a.jpg",
         ] {
             match l.load(image_url).await {
@@ -402,6 +402,11 @@ mod tests {
                 other => panic!("{image_url}: {other:?}"),
             }
         }
+        // As in Thumbor, the brackets of an IPv6 literal are quoted, so it is no URL at all.
+        assert!(matches!(
+            l.load("http%3A//%5B%3A%3A1%5D%3A9/a.jpg").await,
+            Err(PictorError::BadRequest(_))
+        ));
     }
 
     #[test]
