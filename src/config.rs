@@ -519,8 +519,12 @@ impl Reader<'_> {
             connect_timeout: self.seconds("HTTP_LOADER_CONNECT_TIMEOUT", d.connect_timeout)?,
             request_timeout: self.seconds("HTTP_LOADER_REQUEST_TIMEOUT", d.request_timeout)?,
             follow_redirects: self.boolean("HTTP_LOADER_FOLLOW_REDIRECTS", d.follow_redirects)?,
-            max_redirects: self.number("HTTP_LOADER_MAX_REDIRECTS", d.max_redirects as u64, 0, 100)?
-                as usize,
+            max_redirects: self.number(
+                "HTTP_LOADER_MAX_REDIRECTS",
+                d.max_redirects as u64,
+                0,
+                100,
+            )? as usize,
             user_agent: self.string("HTTP_LOADER_DEFAULT_USER_AGENT", &d.user_agent),
             allowed_sources,
             private_networks,
@@ -534,9 +538,9 @@ fn loader_kind(name: &str) -> Option<LoaderKind> {
         "file" | "file_loader" | "thumbor.loaders.file_loader" => Some(LoaderKind::File),
         "http" | "http_loader" | "thumbor.loaders.http_loader" => Some(LoaderKind::Http),
         "s3" | "thumbor_aws.loader" => Some(LoaderKind::S3),
-        "file_loader_http_fallback" | "thumbor.loaders.file_loader_http_fallback" => Some(
-            LoaderKind::Chain(vec![LoaderKind::File, LoaderKind::Http]),
-        ),
+        "file_loader_http_fallback" | "thumbor.loaders.file_loader_http_fallback" => {
+            Some(LoaderKind::Chain(vec![LoaderKind::File, LoaderKind::Http]))
+        }
         _ => None,
     }
 }
@@ -636,7 +640,8 @@ impl Config {
             source_cache_mb: r.number("SOURCE_CACHE_MB", d.source_cache_mb, 0, 1 << 20)?,
             result_storage: result_storage(&r.string("RESULT_STORAGE", ""))?,
             result_storage_s3: r.s3("AWS_RESULT_STORAGE", &d.result_storage_s3)?,
-            result_storage_file_root: match r.optional_string("RESULT_STORAGE_FILE_STORAGE_ROOT_PATH")
+            result_storage_file_root: match r
+                .optional_string("RESULT_STORAGE_FILE_STORAGE_ROOT_PATH")
             {
                 Some(path) => expand_home(&path),
                 None => d.result_storage_file_root.clone(),
@@ -1001,7 +1006,10 @@ mod tests {
             ("HTTP_LOADER_MAX_REDIRECTS", "2"),
             ("HTTP_LOADER_DEFAULT_USER_AGENT", "my-agent/1"),
             ("ALLOWED_SOURCES", "['img.example.com', '.+\\.cdn\\.net']"),
-            ("HTTP_LOADER_ALLOW_PRIVATE_NETWORKS", "10.1.0.0/16, fd00::/8"),
+            (
+                "HTTP_LOADER_ALLOW_PRIVATE_NETWORKS",
+                "10.1.0.0/16, fd00::/8",
+            ),
             ("MAX_SOURCE_BYTES", "1000"),
         ])
         .unwrap();

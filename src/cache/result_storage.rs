@@ -196,11 +196,9 @@ impl ResultStorage {
                     let object = match client.get_object().bucket(bucket).key(&key).send().await {
                         Ok(object) => object,
                         Err(e) => {
-                            let not_found = e
-                                .as_service_error()
-                                .is_some_and(|s| s.is_no_such_key())
-                                || e.raw_response()
-                                    .is_some_and(|r| r.status().as_u16() == 404);
+                            let not_found =
+                                e.as_service_error().is_some_and(|s| s.is_no_such_key())
+                                    || e.raw_response().is_some_and(|r| r.status().as_u16() == 404);
                             if not_found {
                                 return Ok(None);
                             }
@@ -218,13 +216,9 @@ impl ResultStorage {
                         })
                     });
                     let length = object.content_length();
-                    let body = crate::source::s3::read_body(
-                        &what,
-                        object.body,
-                        length,
-                        self.max_bytes,
-                    )
-                    .await?;
+                    let body =
+                        crate::source::s3::read_body(&what, object.body, length, self.max_bytes)
+                            .await?;
                     Ok(Some((body, meta, modified)))
                 };
                 match tokio::time::timeout(*request_timeout, fetch).await {
@@ -285,13 +279,15 @@ impl ResultStorage {
             Backend::Off => Ok(()),
             Backend::File(root) => {
                 let file = file_path(root, path, accepts_webp);
-                let io = |e: std::io::Error| PictorError::Internal(format!("{}: {e}", file.display()));
+                let io =
+                    |e: std::io::Error| PictorError::Internal(format!("{}: {e}", file.display()));
                 if let Some(dir) = file.parent() {
                     tokio::fs::create_dir_all(dir).await.map_err(io)?;
                 }
                 let header = serde_json::to_vec(&meta)
                     .map_err(|e| PictorError::Internal(format!("result metadata: {e}")))?;
-                let mut contents = Vec::with_capacity(FILE_MAGIC.len() + header.len() + 1 + body.len());
+                let mut contents =
+                    Vec::with_capacity(FILE_MAGIC.len() + header.len() + 1 + body.len());
                 contents.extend_from_slice(FILE_MAGIC);
                 contents.extend_from_slice(&header);
                 contents.push(b'\n');
@@ -319,7 +315,10 @@ impl ResultStorage {
                     .bucket(bucket)
                     .key(&key)
                     .content_type(&meta.content_type)
-                    .metadata("pictor-vary-accept", if meta.vary_accept { "1" } else { "0" })
+                    .metadata(
+                        "pictor-vary-accept",
+                        if meta.vary_accept { "1" } else { "0" },
+                    )
                     .body(aws_sdk_s3::primitives::ByteStream::from(body));
                 if let Some(max_age) = meta.max_age {
                     put = put.metadata("pictor-max-age", max_age.to_string());
@@ -522,8 +521,10 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let unsafe_request = crate::url::parse_path("/unsafe/a.jpg").unwrap();
         assert!(!file_storage(root.path(), &[]).applies_to(&unsafe_request));
-        assert!(file_storage(root.path(), &[("RESULT_STORAGE_STORES_UNSAFE", "True")])
-            .applies_to(&unsafe_request));
+        assert!(
+            file_storage(root.path(), &[("RESULT_STORAGE_STORES_UNSAFE", "True")])
+                .applies_to(&unsafe_request)
+        );
         let config = Config::default();
         assert!(!ResultStorage::from_config(&config).applies_to(&unsafe_request));
     }

@@ -45,15 +45,16 @@ pub async fn process_image(
                     return Ok(hit);
                 }
             }
-            let rendered = tokio::time::timeout(deadline, render_uncached(app, request, accepts_webp))
-                .await
-                .unwrap_or_else(|_| {
-                    metrics.record_refusal(Refusal::Deadline);
-                    Err(PictorError::GatewayTimeout(format!(
-                        "not done within REQUEST_TIMEOUT_SECONDS={}",
-                        deadline.as_secs()
-                    )))
-                })?;
+            let rendered =
+                tokio::time::timeout(deadline, render_uncached(app, request, accepts_webp))
+                    .await
+                    .unwrap_or_else(|_| {
+                        metrics.record_refusal(Refusal::Deadline);
+                        Err(PictorError::GatewayTimeout(format!(
+                            "not done within REQUEST_TIMEOUT_SECONDS={}",
+                            deadline.as_secs()
+                        )))
+                    })?;
             if stored {
                 app.result_storage.put(path, accepts_webp, &rendered);
             }

@@ -75,10 +75,16 @@ mod tests {
         std::fs::write(root.path().join("a.jpg"), b"original").unwrap();
         let loader = Loader::File(FileLoader::new(root.path()).unwrap());
         let cache = SourceCache::new(1 << 20);
-        assert_eq!(&cache.load(&loader, "a.jpg").await.unwrap()[..], b"original");
+        assert_eq!(
+            &cache.load(&loader, "a.jpg").await.unwrap()[..],
+            b"original"
+        );
         // Gone from disk, still served from memory.
         std::fs::remove_file(root.path().join("a.jpg")).unwrap();
-        assert_eq!(&cache.load(&loader, "a.jpg").await.unwrap()[..], b"original");
+        assert_eq!(
+            &cache.load(&loader, "a.jpg").await.unwrap()[..],
+            b"original"
+        );
         assert!(matches!(
             cache.load(&loader, "b.jpg").await,
             Err(PictorError::NotFound(_))

@@ -130,10 +130,12 @@ impl Resolve for GuardedResolver {
 /// the resolver, after resolution).
 fn check_literal(guard: &Guard, url: &Url) -> Result<(), Refused> {
     // The URL parser has already put IPv4 hosts in dotted form (`0x7f.1` is 127.0.0.1).
-    let Some(ip) = url
-        .host_str()
-        .and_then(|h| h.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok())
-    else {
+    let Some(ip) = url.host_str().and_then(|h| {
+        h.trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .ok()
+    }) else {
         return Ok(());
     };
     if guard.permits(ip) {
@@ -293,6 +295,15 @@ fn find_in_chain<'a, T: StdError + 'static>(e: &'a (dyn StdError + 'static)) -> 
         if let Some(found) = err.downcast_ref::<T>() {
             return Some(found);
         }
+        // An io::Error wrapping an error reports that error's *source*, not the error itself.
+        if let Some(inner) = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            if let Some(found) = find_in_chain::<T>(inner) {
+                return Some(found);
+            }
+        }
         current = err.source();
     }
     None
@@ -407,6 +418,13 @@ mod tests {
             l.load("http%3A//%5B%3A%3A1%5D%3A9/a.jpg").await,
             Err(PictorError::BadRequest(_))
         ));
+    }
+
+    #[test]
+    fn wrapped_causes_are_found() {
+        let wrapped = std::io::Error::other(DnsFailure("no such host".into()));
+        assert!(find_in_chain::<DnsFailure>(&wrapped).is_some());
+        assert!(find_in_chain::<Refused>(&wrapped).is_none());
     }
 
     #[test]

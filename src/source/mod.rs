@@ -38,9 +38,10 @@ impl Loader {
                 &config.http_loader,
                 config.max_source_bytes,
             )?),
-            LoaderKind::S3 => {
-                Loader::S3(s3::S3Loader::new(&config.s3_loader, config.max_source_bytes))
-            }
+            LoaderKind::S3 => Loader::S3(s3::S3Loader::new(
+                &config.s3_loader,
+                config.max_source_bytes,
+            )),
             LoaderKind::Chain(kinds) => Loader::Chain(
                 kinds
                     .iter()

@@ -55,7 +55,8 @@ pub fn client(settings: &S3Settings) -> aws_sdk_s3::Client {
 #[derive(Debug)]
 struct LazyDefaultChain {
     region: Region,
-    chain: tokio::sync::OnceCell<aws_config::default_provider::credentials::DefaultCredentialsChain>,
+    chain:
+        tokio::sync::OnceCell<aws_config::default_provider::credentials::DefaultCredentialsChain>,
 }
 
 impl ProvideCredentials for LazyDefaultChain {
@@ -145,9 +146,8 @@ pub(crate) async fn read_body(
     if let Some(n) = declared.filter(|n| *n > max_bytes) {
         return Err(too_large(n));
     }
-    let mut buffer = BytesMut::with_capacity(
-        usize::try_from(declared.unwrap_or(0).min(max_bytes)).unwrap_or(0),
-    );
+    let mut buffer =
+        BytesMut::with_capacity(usize::try_from(declared.unwrap_or(0).min(max_bytes)).unwrap_or(0));
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| {
             PictorError::BadGateway(format!(
@@ -243,5 +243,4 @@ mod tests {
             ("my-bucket".into(), "photos/cat.jpg".into())
         );
     }
-
 }
