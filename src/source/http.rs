@@ -280,9 +280,7 @@ fn classify(url: &Url, e: &reqwest::Error) -> PictorError {
     let cause = cause_chain(e);
     if find_in_chain::<Refused>(e).is_some() {
         PictorError::BadRequest(format!("{url}: {cause}"))
-    } else if e.is_timeout() {
-        PictorError::GatewayTimeout(format!("{url}: {cause}"))
-    } else if find_in_chain::<DnsFailure>(e).is_some() {
+    } else if e.is_timeout() || find_in_chain::<DnsFailure>(e).is_some() {
         PictorError::GatewayTimeout(format!("{url}: {cause}"))
     } else {
         PictorError::BadGateway(format!("{url}: {cause}"))
