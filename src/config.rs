@@ -205,6 +205,8 @@ pub struct Config {
     pub render_memory_mb: u64,
     /// REQUEST_TIMEOUT_SECONDS: deadline for load + queue + render; past it, 504.
     pub request_timeout_seconds: u64,
+    /// META_CALLBACK_NAME: JSONP callback for meta answers when the query gives none.
+    pub meta_callback_name: Option<String>,
     /// METRICS_BIND: address of the Prometheus `/metrics` listener (off when unset).
     pub metrics_bind: Option<std::net::SocketAddr>,
     /// Everything that shapes the image itself.
@@ -243,6 +245,7 @@ impl Default for Config {
             render_memory_mb: 1024,
             request_timeout_seconds: 30,
             metrics_bind: None,
+            meta_callback_name: None,
             imaging: ImagingSettings::default(),
         }
     }
@@ -685,6 +688,8 @@ impl Config {
                 1,
                 86_400,
             )?,
+            meta_callback_name: Some(r.string("META_CALLBACK_NAME", ""))
+                .filter(|name| !name.is_empty()),
             metrics_bind: match r.string("METRICS_BIND", "").as_str() {
                 "" => None,
                 text => Some(

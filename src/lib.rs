@@ -5,6 +5,7 @@
 pub mod cache;
 pub mod config;
 pub mod error;
+pub mod fuzzing;
 pub mod imaging;
 pub mod metrics;
 pub mod server;

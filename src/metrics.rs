@@ -52,8 +52,26 @@ impl Histogram {
     }
 }
 
-/// The stages timed from `tracing` spans of the same name.
-pub const STAGES: [&str; 6] = ["load", "queue", "decode", "transform", "encode", "render"];
+/// The stages of `pictor_stage_seconds`, timed from `tracing` spans (see [`stage_index`]).
+pub const STAGES: [&str; 7] = [
+    "load",
+    "queue",
+    "decode",
+    "transform",
+    "filters",
+    "encode",
+    "render",
+];
+
+/// Which stage a span belongs to: spans named like a stage, and the pipeline's geometric
+/// steps (orientation, trim, crop + resize, MAX_WIDTH normalize) as `transform`.
+fn stage_index(span_name: &str) -> Option<usize> {
+    let stage = match span_name {
+        "orient" | "trim" | "crop_resize" | "normalize" => "transform",
+        other => other,
+    };
+    STAGES.iter().position(|s| *s == stage)
+}
 
 /// Why a request was refused by a limit.
 #[derive(Debug, Clone, Copy)]
@@ -112,11 +130,9 @@ impl Metrics {
         self.refusals[why as usize].fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn stage(&self, name: &str) -> Option<&Histogram> {
-        STAGES
-            .iter()
-            .position(|s| *s == name)
-            .map(|i| &self.stage_seconds[i])
+    /// The histogram a span of this name feeds, if any.
+    pub fn stage(&self, span_name: &str) -> Option<&Histogram> {
+        stage_index(span_name).map(|i| &self.stage_seconds[i])
     }
 
     /// The Prometheus text exposition of everything above.

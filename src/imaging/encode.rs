@@ -51,7 +51,8 @@ pub const WEBP_MAX_SIDE: u32 = 16383;
 
 /// The output format for a render, by Thumbor's rules.
 pub fn choose_output_format(ctx: &FormatContext) -> ImageFormat {
-    if let Some(requested) = ctx.requested {
+    // Thumbor: "without the encoder, avif and heif fall back to the source format".
+    if let Some(requested) = ctx.requested.filter(|f| can_encode(*f)) {
         return requested;
     }
     if ctx.auto_webp
@@ -65,7 +66,7 @@ pub fn choose_output_format(ctx: &FormatContext) -> ImageFormat {
     if ctx.png_to_jpg && ctx.source == ImageFormat::Png {
         return ImageFormat::Jpeg;
     }
-    match ctx.source {
+    let from_source = match ctx.source {
         // Thumbor's PIL engine writes TIFF originals as PNG; SVG is rasterised to PNG first.
         ImageFormat::Tiff | ImageFormat::Svg => ImageFormat::Png,
         // Thumbor does not sniff BMP (nor PSD): unknown originals are served as .jpg, and so
@@ -77,7 +78,20 @@ pub fn choose_output_format(ctx: &FormatContext) -> ImageFormat {
         | ImageFormat::Webp
         | ImageFormat::Avif
         | ImageFormat::Heif) => same,
+    };
+    if can_encode(from_source) {
+        from_source
+    } else {
+        ImageFormat::Jpeg
     }
+}
+
+/// Formats [`encode`] can write.
+pub fn can_encode(format: ImageFormat) -> bool {
+    matches!(
+        format,
+        ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::Gif | ImageFormat::Webp
+    )
 }
 
 /// Encodes `image` (every frame, for GIF/animated output) in `format`. JPEG and PNG write the
@@ -88,7 +102,8 @@ pub fn encode(
     settings: &EncodeSettings,
 ) -> Result<Vec<u8>, ImagingError> {
     check_frames(image)?;
-    match format {
+    // The C encoders report errors through their own guards; this one covers the rest.
+    std::panic::catch_unwind(|| match format {
         ImageFormat::Jpeg => jpeg::encode(image, settings),
         ImageFormat::Png => png::encode(image, settings),
         ImageFormat::Gif => gif::encode(image),
@@ -97,7 +112,13 @@ pub fn encode(
             "{} output is not supported",
             other.name()
         ))),
-    }
+    })
+    .unwrap_or_else(|_| {
+        Err(ImagingError::Encode(format!(
+            "{} encoder failed",
+            format.name()
+        )))
+    })
 }
 
 fn check_frames(image: &Image) -> Result<(), ImagingError> {

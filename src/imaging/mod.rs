@@ -146,6 +146,9 @@ pub enum ImagingError {
     BadRequest(String),
     #[error("encode failed: {0}")]
     Encode(String),
+    /// The render passed its deadline and was stopped between steps.
+    #[error("render abandoned after its deadline")]
+    Abandoned,
 }
 
 impl From<ImagingError> for crate::error::PictorError {
@@ -156,6 +159,9 @@ impl From<ImagingError> for crate::error::PictorError {
             ImagingError::TooLarge(m) => PictorError::TooLarge(m),
             ImagingError::BadRequest(m) => PictorError::BadRequest(m),
             ImagingError::Encode(m) => PictorError::Internal(m),
+            ImagingError::Abandoned => {
+                PictorError::GatewayTimeout("render abandoned after its deadline".into())
+            }
         }
     }
 }

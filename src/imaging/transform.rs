@@ -56,8 +56,8 @@ impl Region {
         }
     }
 
-    /// Whole pixels, no scaling: a plain copy does the job.
-    fn as_exact_rect(self) -> Option<PixelRect> {
+    /// The region as whole pixels, when it is exactly that.
+    pub fn as_exact_rect(self) -> Option<PixelRect> {
         let whole = |v: f64| v.fract() == 0.0 && v >= 0.0;
         if !(whole(self.left) && whole(self.top) && whole(self.width) && whole(self.height)) {
             return None;

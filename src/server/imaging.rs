@@ -14,7 +14,7 @@ use sha1::{Digest, Sha1};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tracing::Instrument;
 
 /// Answers one imaging path. `accept` is the client's Accept header; `from_verified_origin`
@@ -36,7 +36,8 @@ pub async fn process_image(
         return Ok(hit);
     }
     metrics.memory_cache_misses.fetch_add(1, Ordering::Relaxed);
-    let deadline = Duration::from_secs(app.config.request_timeout_seconds);
+    let timeout = Duration::from_secs(app.config.request_timeout_seconds);
+    let deadline = Instant::now() + timeout;
     let stored = app.result_storage.applies_to(&request);
     app.cache
         .get_or_render(key, async {
@@ -45,22 +46,41 @@ pub async fn process_image(
                     return Ok(hit);
                 }
             }
-            let rendered =
-                tokio::time::timeout(deadline, render_uncached(app, request, accepts_webp))
-                    .await
-                    .unwrap_or_else(|_| {
-                        metrics.record_refusal(Refusal::Deadline);
-                        Err(PictorError::GatewayTimeout(format!(
-                            "not done within REQUEST_TIMEOUT_SECONDS={}",
-                            deadline.as_secs()
-                        )))
-                    })?;
+            let rendered = tokio::time::timeout(
+                timeout,
+                render_uncached(app, request, accepts_webp, deadline),
+            )
+            .await
+            .unwrap_or_else(|_| {
+                metrics.record_refusal(Refusal::Deadline);
+                Err(PictorError::GatewayTimeout(format!(
+                    "not done within REQUEST_TIMEOUT_SECONDS={}",
+                    timeout.as_secs()
+                )))
+            })?;
             if stored {
                 app.result_storage.put(path, accepts_webp, &rendered);
             }
             Ok(rendered)
         })
         .await
+}
+
+/// A meta answer wrapped as JSONP: `callback({...});` served as `text/javascript`.
+pub fn wrap_jsonp(rendered: &Rendered, callback: &str) -> Rendered {
+    let mut body = Vec::with_capacity(rendered.body.len() + callback.len() + 3);
+    body.extend_from_slice(callback.as_bytes());
+    body.push(b'(');
+    body.extend_from_slice(&rendered.body);
+    body.extend_from_slice(b");");
+    let body = Bytes::from(body);
+    Rendered {
+        etag: format!("\"{:x}\"", Sha1::digest(&body)),
+        body,
+        content_type: "text/javascript",
+        vary_accept: rendered.vary_accept,
+        max_age: rendered.max_age,
+    }
 }
 
 /// The same path can render differently only by the negotiated format.
@@ -77,6 +97,7 @@ async fn render_uncached(
     app: &App,
     request: ImageRequest,
     accepts_webp: bool,
+    deadline: Instant,
 ) -> Result<Rendered, PictorError> {
     let filters = FilterList::parse(request.filters.as_deref().unwrap_or(""));
     let image_url = request.image_url();
@@ -86,7 +107,16 @@ async fn render_uncached(
         .instrument(tracing::info_span!("load", image = %image_url))
         .await?;
     let assets = load_assets(app, &filters).await?;
-    let output = render_on_pool(app, source, request, filters, accepts_webp, assets).await?;
+    let output = render_on_pool(
+        app,
+        source,
+        request,
+        filters,
+        accepts_webp,
+        assets,
+        deadline,
+    )
+    .await?;
     let body = Bytes::from(output.body);
     let etag = format!("\"{:x}\"", Sha1::digest(&body));
     Ok(Rendered {
@@ -129,12 +159,16 @@ async fn load_assets(
 /// header only, so it is known before any pixel memory is spent.
 fn estimated_render_bytes(source: &[u8], request: &ImageRequest) -> Result<u64, PictorError> {
     let probe = crate::imaging::decode::probe(source)?;
-    let decoded = u64::from(probe.width) * u64::from(probe.height) * 4;
+    let decoded = u64::from(probe.width)
+        .saturating_mul(u64::from(probe.height))
+        .saturating_mul(4);
     let side = |d: url::Dimension, source: u32| match d {
         url::Dimension::Px(0) | url::Dimension::Orig => u64::from(source),
         url::Dimension::Px(px) => u64::from(px),
     };
-    let output = side(request.width, probe.width) * side(request.height, probe.height) * 4;
+    let output = side(request.width, probe.width)
+        .saturating_mul(side(request.height, probe.height))
+        .saturating_mul(4);
     Ok(decoded
         .saturating_mul(2)
         .saturating_add(output.saturating_mul(2)))
@@ -149,6 +183,7 @@ async fn render_on_pool(
     filters: FilterList,
     accepts_webp: bool,
     assets: HashMap<String, Bytes>,
+    deadline: Instant,
 ) -> Result<imaging::RenderOutput, PictorError> {
     let estimate = estimated_render_bytes(&source, &request)?;
     let permit = app
@@ -170,6 +205,7 @@ async fn render_on_pool(
                     settings: &settings,
                     accepts_webp,
                     assets: &assets,
+                    deadline: Some(deadline),
                 },
             )
         }))

@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::error::PictorError;
 use crate::source::{Loader, SourceCache};
 use bytes::Bytes;
+use futures_util::FutureExt;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -159,12 +160,40 @@ impl App {
     }
 }
 
+/// The JSONP callback for meta answers: `?callback=` or META_CALLBACK_NAME. Only plain
+/// JavaScript identifiers are used, so the name cannot inject script.
+fn jsonp_callback<'a>(query: Option<&'a str>, config: &'a Config) -> Option<&'a str> {
+    let from_query = query.and_then(|q| {
+        q.split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(k, _)| *k == "callback")
+            .map(|(_, v)| v)
+    });
+    from_query
+        .filter(|name| !name.is_empty())
+        .or(config.meta_callback_name.as_deref())
+        .filter(|name| {
+            name.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '$' | '.'))
+        })
+}
+
 /// Routes one request and writes the access-log line.
 async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let response = route(&app, req).await;
+    // A panic anywhere in the handler is this request's 500, never a dropped connection.
+    let response = match std::panic::AssertUnwindSafe(route(&app, req))
+        .catch_unwind()
+        .await
+    {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::error!(path = %path, "handler panicked");
+            response::plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        }
+    };
     crate::metrics::METRICS
         .record_request(response.status().as_u16(), started.elapsed().as_secs_f64());
     let bytes = response
@@ -209,14 +238,25 @@ async fn route(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let accept = header(http::header::ACCEPT);
     let if_none_match = header(http::header::IF_NONE_MATCH);
     match imaging::process_image(app, path, accept, from_verified_origin).await {
-        Ok(rendered) => response::image(&app.config, &rendered, head, if_none_match),
+        Ok(rendered) => {
+            let callback = jsonp_callback(req.uri().query(), &app.config);
+            match callback.filter(|_| rendered.content_type == "application/json") {
+                Some(callback) => {
+                    let wrapped = imaging::wrap_jsonp(&rendered, callback);
+                    response::image(&app.config, &wrapped, head, if_none_match)
+                }
+                None => response::image(&app.config, &rendered, head, if_none_match),
+            }
+        }
         Err(e) => {
             if matches!(e, PictorError::TooLarge(_)) {
                 crate::metrics::METRICS.record_refusal(crate::metrics::Refusal::TooLarge);
             }
             let status = e.status();
-            if status.is_server_error() {
+            if status == StatusCode::INTERNAL_SERVER_ERROR {
                 tracing::error!(path, error = %e, "request failed");
+            } else if status.is_server_error() {
+                tracing::warn!(path, error = %e, "request not served");
             } else {
                 tracing::info!(path, error = %e, "request refused");
             }

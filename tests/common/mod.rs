@@ -80,6 +80,10 @@ impl Server {
         Server::start(&env)
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends SIGTERM and waits for the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let _ = Command::new("kill")
@@ -118,7 +122,13 @@ impl Server {
 
     /// Sends raw request bytes and parses the response.
     pub fn raw(&self, request: &[u8], head: bool) -> Response {
-        let mut stream = TcpStream::connect(self.addr).unwrap();
+        send_raw(self.addr, request, head)
+    }
+}
+
+fn send_raw(addr: SocketAddr, request: &[u8], head: bool) -> Response {
+    {
+        let mut stream = TcpStream::connect(addr).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(60)))
             .unwrap();
@@ -164,6 +174,24 @@ impl Server {
             headers,
             body,
         }
+    }
+}
+
+/// A client for a server someone else started (its child is not owned).
+pub struct Client {
+    addr: SocketAddr,
+}
+
+impl Server {
+    pub fn attach(addr: SocketAddr) -> Client {
+        Client { addr }
+    }
+}
+
+impl Client {
+    pub fn get(&self, path: &str) -> Response {
+        let raw = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+        send_raw(self.addr, raw.as_bytes(), false)
     }
 }
 

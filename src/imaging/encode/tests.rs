@@ -477,3 +477,24 @@ fn unsupported_formats_and_bad_frames_are_encode_errors() {
         assert_eq!((decoded.width, decoded.height), (2, 1));
     }
 }
+
+#[test]
+fn formats_without_an_encoder_fall_back_to_the_source_format() {
+    let ctx = FormatContext {
+        requested: Some(ImageFormat::Heif),
+        source: ImageFormat::Png,
+        animated: false,
+        width: 10,
+        height: 10,
+        auto_webp: false,
+        accepts_webp: false,
+        png_to_jpg: false,
+    };
+    assert_eq!(choose_output_format(&ctx), ImageFormat::Png);
+    let heif_source = FormatContext {
+        requested: None,
+        source: ImageFormat::Heif,
+        ..ctx
+    };
+    assert_eq!(choose_output_format(&heif_source), ImageFormat::Jpeg);
+}

@@ -1,0 +1,131 @@
+//! The output filters — `quality`, `format`, `max_bytes`, `max_age`, `autojpg`, `strip_exif`,
+//! `strip_icc` — which change no pixels, only how the result is encoded and served. When a
+//! filter appears more than once, the last one wins, as each Thumbor filter overwrites the
+//! request field.
+
+use super::super::ImageFormat;
+use super::{Filter, OutputOverrides};
+
+/// The formats `format()` accepts (case-insensitive).
+fn format_by_name(name: &str) -> Option<ImageFormat> {
+    match name.to_ascii_lowercase().as_str() {
+        "png" => Some(ImageFormat::Png),
+        "jpeg" | "jpg" => Some(ImageFormat::Jpeg),
+        "gif" => Some(ImageFormat::Gif),
+        "webp" => Some(ImageFormat::Webp),
+        "avif" => Some(ImageFormat::Avif),
+        "heic" | "heif" => Some(ImageFormat::Heif),
+        _ => None,
+    }
+}
+
+pub(super) fn overrides(filters: &[Filter]) -> OutputOverrides {
+    let mut out = OutputOverrides::default();
+    for filter in filters {
+        match filter {
+            // Encoders take 0..=100; libjpeg clamps larger values to 100 as well.
+            Filter::Quality(q) => out.quality = Some((*q).clamp(0, 100) as u8),
+            Filter::Format(name) => {
+                out.format = format_by_name(name);
+                out.format_is_valid = out.format.is_some();
+            }
+            Filter::MaxBytes(n) => out.max_bytes = Some((*n).max(0) as u64),
+            Filter::MaxAge(s) => out.max_age = Some((*s).clamp(0, i64::from(u32::MAX)) as u32),
+            Filter::AutoJpg(enabled) => out.autojpg = Some(*enabled),
+            Filter::StripExif => out.strip_exif = true,
+            Filter::StripIcc => out.strip_icc = true,
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::FilterList;
+    use super::*;
+
+    #[test]
+    fn output_filters_fill_the_overrides() {
+        let out = FilterList::parse(
+            "quality(10):format(WEBP):max_bytes(5000):max_age(30):autojpg(False):strip_exif():strip_icc()",
+        )
+        .output_overrides();
+        assert_eq!(
+            out,
+            OutputOverrides {
+                quality: Some(10),
+                format: Some(ImageFormat::Webp),
+                format_is_valid: true,
+                max_bytes: Some(5000),
+                max_age: Some(30),
+                autojpg: Some(false),
+                strip_icc: true,
+                strip_exif: true,
+            }
+        );
+        assert_eq!(
+            FilterList::parse("").output_overrides(),
+            OutputOverrides::default()
+        );
+    }
+
+    // tests/filters/test_format.py, test_autojpg.py, test_max_age.py.
+    #[test]
+    fn format_autojpg_and_max_age() {
+        let invalid = FilterList::parse("format(invalid)").output_overrides();
+        assert_eq!((invalid.format, invalid.format_is_valid), (None, false));
+        let webp = FilterList::parse("format(webp)").output_overrides();
+        assert_eq!(
+            (webp.format, webp.format_is_valid),
+            (Some(ImageFormat::Webp), true)
+        );
+        // The last format() wins, even when invalid.
+        let reset = FilterList::parse("format(png):format(asdf)").output_overrides();
+        assert_eq!(reset.format, None);
+        for (name, format) in [
+            ("jpg", ImageFormat::Jpeg),
+            ("JPEG", ImageFormat::Jpeg),
+            ("gif", ImageFormat::Gif),
+            ("avif", ImageFormat::Avif),
+            ("heic", ImageFormat::Heif),
+            ("heif", ImageFormat::Heif),
+            ("png", ImageFormat::Png),
+        ] {
+            let out = FilterList::parse(&format!("format({name})")).output_overrides();
+            assert_eq!(out.format, Some(format), "{name}");
+        }
+        assert_eq!(
+            FilterList::parse("autojpg()").output_overrides().autojpg,
+            Some(true)
+        );
+        assert_eq!(
+            FilterList::parse("autojpg(False)")
+                .output_overrides()
+                .autojpg,
+            Some(false)
+        );
+        assert_eq!(
+            FilterList::parse("autojpg(TRUE)")
+                .output_overrides()
+                .autojpg,
+            None
+        );
+        assert_eq!(
+            FilterList::parse("max_age(0)").output_overrides().max_age,
+            Some(0)
+        );
+        assert_eq!(
+            FilterList::parse("max_age(-1)").output_overrides().max_age,
+            None
+        );
+        assert_eq!(
+            FilterList::parse("quality(150)").output_overrides().quality,
+            Some(100)
+        );
+        assert_eq!(
+            FilterList::parse("quality(10)").output_overrides().quality,
+            Some(10)
+        );
+    }
+}
