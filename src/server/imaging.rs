@@ -1,5 +1,6 @@
-//! The imaging handler: parse and authorize the path, answer from the cache, or load the
-//! original (and filter assets), render it on the bounded CPU pool, and cache the result.
+//! The imaging handler: parse and authorize the path, answer from the memory cache, then from
+//! result storage, or load the original (and filter assets), render it on the bounded CPU
+//! pool, and keep the result in both.
 
 use super::App;
 use crate::cache::Rendered;
@@ -37,9 +38,15 @@ pub async fn process_image(
     metrics.memory_cache_misses.fetch_add(1, Ordering::Relaxed);
     let timeout = Duration::from_secs(app.config.request_timeout_seconds);
     let deadline = Instant::now() + timeout;
+    let stored = app.result_storage.applies_to(&request);
     app.cache
         .get_or_render(key, async {
-            tokio::time::timeout(
+            if stored {
+                if let Some(hit) = app.result_storage.get(path, accepts_webp).await {
+                    return Ok(hit);
+                }
+            }
+            let rendered = tokio::time::timeout(
                 timeout,
                 render_uncached(app, request, accepts_webp, deadline),
             )
@@ -50,7 +57,11 @@ pub async fn process_image(
                     "not done within REQUEST_TIMEOUT_SECONDS={}",
                     timeout.as_secs()
                 )))
-            })
+            })?;
+            if stored {
+                app.result_storage.put(path, accepts_webp, &rendered);
+            }
+            Ok(rendered)
         })
         .await
 }
@@ -91,15 +102,10 @@ async fn render_uncached(
     let filters = FilterList::parse(request.filters.as_deref().unwrap_or(""));
     let image_url = request.image_url();
     let source = app
-        .loader
-        .load(&image_url)
+        .sources
+        .load(&app.loader, &image_url)
         .instrument(tracing::info_span!("load", image = %image_url))
         .await?;
-    let metrics = &crate::metrics::METRICS;
-    metrics.origin_fetches.fetch_add(1, Ordering::Relaxed);
-    metrics
-        .origin_bytes
-        .fetch_add(source.len() as u64, Ordering::Relaxed);
     let assets = load_assets(app, &filters).await?;
     let output = render_on_pool(
         app,
@@ -134,7 +140,7 @@ async fn load_assets(
             continue;
         }
         let quoted = url::parse::python_quote(&url, b"/");
-        match app.loader.load(&quoted).await {
+        match app.sources.load(&app.loader, &quoted).await {
             Ok(bytes) => {
                 assets.insert(url, bytes);
             }

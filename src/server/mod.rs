@@ -7,10 +7,10 @@ pub mod imaging;
 pub mod response;
 pub mod signing;
 
-use crate::cache::ResultCache;
+use crate::cache::{ResultCache, ResultStorage};
 use crate::config::Config;
 use crate::error::PictorError;
-use crate::source::Loader;
+use crate::source::{Loader, SourceCache};
 use bytes::Bytes;
 use futures_util::FutureExt;
 use http::{Method, Request, Response, StatusCode};
@@ -29,7 +29,11 @@ use tokio::net::TcpListener;
 pub struct App {
     pub config: Config,
     pub loader: Loader,
+    /// Originals in memory (SOURCE_CACHE_MB), loads of one original merged.
+    pub sources: SourceCache,
     pub cache: ResultCache,
+    /// RESULT_STORAGE: results shared between instances (file or S3).
+    pub result_storage: ResultStorage,
     /// Bounds CPU work and memory: MAX_CONCURRENT_RENDERS, MAX_QUEUED_RENDERS, RENDER_MEMORY_MB.
     pub admission: admission::Admission,
     healthcheck: regex::Regex,
@@ -44,6 +48,8 @@ impl App {
             })?;
         Ok(Arc::new(App {
             cache: ResultCache::new(config.memory_cache_bytes()),
+            sources: SourceCache::new(config.source_cache_bytes()),
+            result_storage: ResultStorage::from_config(&config),
             admission: admission::Admission::new(
                 config.max_concurrent_renders,
                 config.max_queued_renders,
