@@ -141,6 +141,7 @@ fn bench_end_to_end(c: &mut Criterion) {
             settings: &settings,
             accepts_webp: false,
             assets: &assets,
+            deadline: None,
         };
         group.bench_function(name, |b| b.iter(|| render(&source, &job).expect("renders")));
     }

@@ -51,6 +51,7 @@ fn render_pixels(path: &str, source: &[u8], shrink: Option<u32>) -> (u32, Image)
         settings: &settings,
         accepts_webp: false,
         assets: &assets,
+        deadline: None,
     };
     let header = probe_header(source, &settings).unwrap();
     let setup = prepare_geometry(&header, &job);
@@ -104,6 +105,7 @@ fn task1_shrink_on_load_stays_above_40_db() {
         settings: &settings,
         accepts_webp: false,
         assets: &assets,
+        deadline: None,
     };
     let served = render(&source, &job).unwrap();
     let reference_jpeg = encode::encode(&reference, ImageFormat::Jpeg, &jpeg_settings()).unwrap();
