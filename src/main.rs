@@ -8,6 +8,17 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+// The allocator is a cargo feature (see BENCHMARKS.md for the measurement behind the default):
+// glibc's per-thread arenas keep freed decode buffers, so RSS grows far past the working set
+// when renders move between the blocking pool's threads.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[cfg(all(feature = "jemalloc", not(feature = "mimalloc")))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(
     name = "pictor",

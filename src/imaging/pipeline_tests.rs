@@ -142,7 +142,7 @@ fn shrink_for(path: &str, header: &Probe, settings: &ImagingSettings) -> u32 {
 }
 
 #[test]
-fn shrink_on_load_leaves_twice_the_output() {
+fn shrink_on_load_leaves_a_margin_for_the_final_pass() {
     let settings = ImagingSettings::default();
     let header = jpeg_probe(4000, 3000);
     assert_eq!(shrink_for("/unsafe/4000x3000/a.jpg", &header, &settings), 1);
@@ -150,8 +150,17 @@ fn shrink_on_load_leaves_twice_the_output() {
     assert_eq!(shrink_for("/unsafe/1000x750/a.jpg", &header, &settings), 2);
     assert_eq!(shrink_for("/unsafe/999x0/a.jpg", &header, &settings), 2);
     assert_eq!(shrink_for("/unsafe/500x375/a.jpg", &header, &settings), 4);
-    // 250x188: 3000 / 188 is just under 16.
-    assert_eq!(shrink_for("/unsafe/250x0/a.jpg", &header, &settings), 4);
+    // 250x188: 3000 / 188 is 15.96, over 8 x 1.3.
+    assert_eq!(shrink_for("/unsafe/250x0/a.jpg", &header, &settings), 8);
+    // 400x300 is 10x: 1/8 would leave 1.25x, under the margin.
+    assert_eq!(shrink_for("/unsafe/400x300/a.jpg", &header, &settings), 4);
+    // The benchmark tasks: 2725x2225 -> 720x588 (3.78x) and 800x533 -> 300x200 (2.67x).
+    let task1 = jpeg_probe(2725, 2225);
+    assert_eq!(shrink_for("/unsafe/720x588/a.jpg", &task1, &settings), 2);
+    let task2 = jpeg_probe(800, 533);
+    assert_eq!(shrink_for("/unsafe/300x200/a.jpg", &task2, &settings), 2);
+    // 2.5x: 1/2 would leave 1.25x.
+    assert_eq!(shrink_for("/unsafe/320x0/a.jpg", &task2, &settings), 1);
     assert_eq!(shrink_for("/unsafe/200x0/a.jpg", &header, &settings), 8);
     assert_eq!(
         shrink_for("/unsafe/fit-in/100x100/a.jpg", &header, &settings),

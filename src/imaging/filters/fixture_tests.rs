@@ -1,7 +1,7 @@
 //! The filter conformance fixtures of Thumbor's test suite (spec §4.3): each filter applied to
 //! the fixture source, compared by SSIM with Thumbor's expected output.
 
-use super::super::{Frame, Image, ImageFormat, ImagingError, PixelLayout, SourceInfo};
+use super::super::{Image, ImageFormat, ImagingError, PixelLayout, SourceInfo};
 use super::ssim::{ssim, Gray};
 use super::{resize, FilterList, FocalPoint, PostTransformContext, RequestSize};
 use std::collections::HashMap;
@@ -39,25 +39,8 @@ fn to_image(decoded: image::DynamicImage) -> Image {
     } else {
         (PixelLayout::Rgb8, decoded.to_rgb8().into_raw())
     };
-    Image {
-        width,
-        height,
-        layout,
-        frames: vec![Frame {
-            pixels,
-            delay_ms: 0,
-        }],
-        source: SourceInfo {
-            format: ImageFormat::Png,
-            width,
-            height,
-            orientation: 1,
-            icc_profile: None,
-            palette: false,
-            grayscale: false,
-            loop_count: None,
-        },
-    }
+    let source = SourceInfo::plain(ImageFormat::Png, width, height);
+    Image::still(width, height, layout, pixels, source)
 }
 
 /// How Thumbor's test converts both images before comparing: `RGB` drops alpha (PIL's

@@ -1,0 +1,163 @@
+//! Criterion benches of the imaging stages on corpus images: decode (full and shrunk on
+//! load), resize, encode per format, and the end-to-end renders of benches/compare.sh's tasks.
+//!
+//! cargo bench --bench imaging                 # everything
+//! cargo bench --bench imaging -- end_to_end   # one group
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use pictor::imaging::decode::{self, DecodeOptions};
+use pictor::imaging::encode::{self, EncodeSettings};
+use pictor::imaging::filters::FilterList;
+use pictor::imaging::geometry::{PixelRect, Size};
+use pictor::imaging::pipeline::ImagingSettings;
+use pictor::imaging::transform::{self, Region};
+use pictor::imaging::{render, Image, ImageFormat, RenderJob};
+use pictor::url::parse_path;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+const TASK1_JPEG: &str = "sharp/2569067123_aca715a2ee_o.jpg";
+const TASK2_JPEG: &str = "thumbor/filters/source.jpg";
+const TASK3_PNG: &str = "sharp/alpha-premultiply-2048x1536-paper.png";
+const WEBP: &str = "sharp/4.webp";
+
+/// $PICTOR_CORPUS, else `shared/corpus` beside the checkout or beside the worktree folder.
+fn corpus(relative: &str) -> Vec<u8> {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let root = [
+        std::env::var_os("PICTOR_CORPUS").map(PathBuf::from),
+        Some(manifest.join("../shared/corpus")),
+        Some(manifest.join("../../shared/corpus")),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|path| path.is_dir())
+    .expect("corpus not found: set PICTOR_CORPUS");
+    std::fs::read(root.join(relative)).expect("corpus file")
+}
+
+fn decode_at(bytes: &[u8], shrink: u32) -> Image {
+    let options = DecodeOptions {
+        max_pixels: 75_000_000,
+        shrink,
+        first_frame_only: false,
+    };
+    decode::decode(bytes, &options).expect("decodes")
+}
+
+fn bench_decode(c: &mut Criterion) {
+    let mut group = c.benchmark_group("decode");
+    let jpeg = corpus(TASK1_JPEG);
+    for shrink in [1, 2, 4, 8] {
+        group.bench_with_input(BenchmarkId::new("jpeg_2725x2225", shrink), &shrink, |b, &s| {
+            b.iter(|| decode_at(&jpeg, s))
+        });
+    }
+    let png = corpus(TASK3_PNG);
+    group.bench_function("png_rgba_2048x1536", |b| b.iter(|| decode_at(&png, 1)));
+    let webp = corpus(WEBP);
+    group.bench_function("webp", |b| b.iter(|| decode_at(&webp, 1)));
+    group.finish();
+}
+
+fn resize(image: &Image, output: Size) -> Image {
+    let whole = Region::from_rect(PixelRect::full(Size::new(image.width, image.height)));
+    transform::crop_resize(image, whole, output).expect("resizes")
+}
+
+fn bench_resize(c: &mut Criterion) {
+    let mut group = c.benchmark_group("resize_lanczos3");
+    let half = decode_at(&corpus(TASK1_JPEG), 2);
+    group.throughput(Throughput::Elements(u64::from(half.width * half.height)));
+    group.bench_function("rgb_1363x1113_to_720x588", |b| {
+        b.iter(|| resize(&half, Size::new(720, 588)))
+    });
+    let rgba = decode_at(&corpus(TASK3_PNG), 1);
+    group.throughput(Throughput::Elements(u64::from(rgba.width * rgba.height)));
+    group.bench_function("rgba_2048x1536_to_720x540", |b| {
+        b.iter(|| resize(&rgba, Size::new(720, 540)))
+    });
+    group.finish();
+}
+
+fn bench_encode(c: &mut Criterion) {
+    let mut group = c.benchmark_group("encode_720px");
+    let settings = EncodeSettings {
+        quality: 80,
+        progressive_jpeg: true,
+        png_compression_level: 6,
+        webp_method: ImagingSettings::default().webp_method,
+        keep_icc: true,
+    };
+    let rgb = resize(&decode_at(&corpus(TASK1_JPEG), 2), Size::new(720, 588));
+    let rgba = resize(&decode_at(&corpus(TASK3_PNG), 1), Size::new(720, 540));
+    let formats = [
+        ("jpeg", ImageFormat::Jpeg, &rgb),
+        ("webp", ImageFormat::Webp, &rgb),
+        ("png_rgba", ImageFormat::Png, &rgba),
+    ];
+    for (name, format, image) in formats {
+        group.bench_function(name, |b| {
+            b.iter(|| encode::encode(image, format, &settings).expect("encodes"))
+        });
+    }
+    // WEBP_METHOD's speed/size trade-off (the byte counts go to stderr).
+    for method in 0..=4 {
+        let settings = EncodeSettings {
+            webp_method: method,
+            ..settings.clone()
+        };
+        let bytes = encode::encode(&rgb, ImageFormat::Webp, &settings).expect("encodes");
+        eprintln!("webp method {method}: {} bytes", bytes.len());
+        group.bench_with_input(BenchmarkId::new("webp_method", method), &settings, |b, s| {
+            b.iter(|| encode::encode(&rgb, ImageFormat::Webp, s).expect("encodes"))
+        });
+    }
+    group.finish();
+}
+
+fn bench_end_to_end(c: &mut Criterion) {
+    let mut group = c.benchmark_group("end_to_end");
+    let settings = ImagingSettings::default();
+    let tasks = [
+        ("task1_jpeg_720x588", "/unsafe/720x588/a.jpg", TASK1_JPEG),
+        ("task2_jpeg_300x200", "/unsafe/300x200/a.jpg", TASK2_JPEG),
+        ("task3_png_720x540", "/unsafe/720x540/a.png", TASK3_PNG),
+        (
+            "task4_webp_720x588",
+            "/unsafe/720x588/filters:format(webp)/a.jpg",
+            TASK1_JPEG,
+        ),
+    ];
+    for (name, path, file) in tasks {
+        let source = corpus(file);
+        let request = parse_path(path).expect("valid path");
+        let filters = FilterList::parse(request.filters.as_deref().unwrap_or(""));
+        let assets = HashMap::new();
+        let job = RenderJob {
+            request: &request,
+            filters: &filters,
+            settings: &settings,
+            accepts_webp: false,
+            assets: &assets,
+        };
+        group.bench_function(name, |b| b.iter(|| render(&source, &job).expect("renders")));
+    }
+    group.finish();
+}
+
+fn config() -> Criterion {
+    // Short runs: the machine is small and shared; the numbers are for comparing changes.
+    Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3))
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = bench_decode, bench_resize, bench_encode, bench_end_to_end
+}
+criterion_main!(benches);

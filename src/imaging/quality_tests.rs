@@ -1,0 +1,137 @@
+//! Output quality must not pay for speed: renders with shrink-on-load compared (PSNR) with the
+//! same render from a full-size decode — the reference a plain decode + Lanczos3 gives.
+
+use super::*;
+use crate::url::parse_path;
+use std::path::PathBuf;
+
+fn corpus(relative: &str) -> Vec<u8> {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let candidates = [
+        std::env::var_os("PICTOR_CORPUS").map(PathBuf::from),
+        Some(manifest.join("../shared/corpus")),
+        Some(manifest.join("../../shared/corpus")),
+    ];
+    let root = candidates
+        .into_iter()
+        .flatten()
+        .find(|path| path.is_dir())
+        .expect("test corpus not found: set PICTOR_CORPUS");
+    std::fs::read(root.join(relative)).unwrap()
+}
+
+/// PSNR in dB over every channel of two equally sized buffers.
+fn psnr(a: &[u8], b: &[u8]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    let squared: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(&x, &y)| {
+            let d = f64::from(x) - f64::from(y);
+            d * d
+        })
+        .sum();
+    let mse = squared / a.len() as f64;
+    if mse == 0.0 {
+        return f64::INFINITY;
+    }
+    10.0 * (255.0 * 255.0 / mse).log10()
+}
+
+/// The geometry walk of `render` up to the pixels, with the shrink-on-load given (None: the
+/// pipeline's own choice). Returns the shrink used and the output pixels before encoding.
+fn render_pixels(path: &str, source: &[u8], shrink: Option<u32>) -> (u32, Image) {
+    let settings = ImagingSettings::default();
+    let request = parse_path(path).unwrap();
+    let filters = FilterList::parse(request.filters.as_deref().unwrap_or(""));
+    let assets = HashMap::new();
+    let job = RenderJob {
+        request: &request,
+        filters: &filters,
+        settings: &settings,
+        accepts_webp: false,
+        assets: &assets,
+    };
+    let header = probe_header(source, &settings).unwrap();
+    let setup = prepare_geometry(&header, &job);
+    let plan = plan_geometry(&setup, setup.working_size(), &request);
+    let shrink =
+        shrink.unwrap_or_else(|| choose_shrink_on_load(&header, &setup, &plan, &request));
+    let pixels = decode_for_plan(source, &header, &setup, shrink, &job).unwrap();
+    (shrink, apply_geometry(pixels, &plan).unwrap())
+}
+
+fn decoded_pixels(bytes: &[u8]) -> Vec<u8> {
+    let options = decode::DecodeOptions {
+        max_pixels: u64::MAX,
+        shrink: 1,
+        first_frame_only: true,
+    };
+    decode::decode(bytes, &options).unwrap().frames.remove(0).pixels
+}
+
+fn jpeg_settings() -> encode::EncodeSettings {
+    encode::EncodeSettings {
+        quality: 80,
+        progressive_jpeg: true,
+        png_compression_level: 6,
+        webp_method: 4,
+        keep_icc: true,
+    }
+}
+
+/// Issue 7's quality bar, on benches/compare.sh's task 1 (2725x2225 -> 720x588, q80): the
+/// served JPEG, decoded at 1/2 on load, against the same encode of a full-size decode +
+/// Lanczos3; and the pixels before encoding against that reference's pixels.
+#[test]
+fn task1_shrink_on_load_stays_above_40_db() {
+    let source = corpus("sharp/2569067123_aca715a2ee_o.jpg");
+    let path = "/unsafe/720x588/a.jpg";
+    let (shrink, ours) = render_pixels(path, &source, None);
+    assert_eq!(shrink, 2, "task 1 must take the shrink-on-load path");
+    let (_, reference) = render_pixels(path, &source, Some(1));
+    assert_eq!((ours.width, ours.height), (720, 588));
+    let pixels_db = psnr(&ours.frames[0].pixels, &reference.frames[0].pixels);
+    assert!(pixels_db >= 40.0, "pixels: {pixels_db:.1} dB");
+
+    let settings = ImagingSettings::default();
+    let request = parse_path(path).unwrap();
+    let filters = FilterList::default();
+    let assets = HashMap::new();
+    let job = RenderJob {
+        request: &request,
+        filters: &filters,
+        settings: &settings,
+        accepts_webp: false,
+        assets: &assets,
+    };
+    let served = render(&source, &job).unwrap();
+    let reference_jpeg = encode::encode(&reference, ImageFormat::Jpeg, &jpeg_settings()).unwrap();
+    let served_db = psnr(
+        &decoded_pixels(&served.body),
+        &decoded_pixels(&reference_jpeg),
+    );
+    assert!(served_db >= 40.0, "served JPEG: {served_db:.1} dB");
+}
+
+/// Wherever the margin rule picks a shrink, the pixels stay within 40 dB of a full decode.
+#[test]
+fn chosen_shrinks_stay_above_40_db() {
+    let cases = [
+        ("sharp/2569067123_aca715a2ee_o.jpg", "/unsafe/400x0/a.jpg", 4),
+        ("sharp/2569067123_aca715a2ee_o.jpg", "/unsafe/300x0/a.jpg", 4),
+        ("sharp/2569067123_aca715a2ee_o.jpg", "/unsafe/150x0/a.jpg", 8),
+        ("thumbor/filters/source.jpg", "/unsafe/300x200/a.jpg", 2),
+        ("thumbor/filters/source.jpg", "/unsafe/150x100/a.jpg", 4),
+        ("sharp/flowers.jpeg", "/unsafe/300x0/a.jpg", 4),
+        ("sharp/Landscape_1.jpg", "/unsafe/300x0/a.jpg", 1),
+    ];
+    for (file, path, expected_shrink) in cases {
+        let source = corpus(file);
+        let (shrink, ours) = render_pixels(path, &source, None);
+        assert_eq!(shrink, expected_shrink, "{file} {path}");
+        let (_, reference) = render_pixels(path, &source, Some(1));
+        let db = psnr(&ours.frames[0].pixels, &reference.frames[0].pixels);
+        assert!(db >= 40.0, "{file} {path}: {db:.1} dB");
+    }
+}
