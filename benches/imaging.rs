@@ -50,9 +50,11 @@ fn bench_decode(c: &mut Criterion) {
     let mut group = c.benchmark_group("decode");
     let jpeg = corpus(TASK1_JPEG);
     for shrink in [1, 2, 4, 8] {
-        group.bench_with_input(BenchmarkId::new("jpeg_2725x2225", shrink), &shrink, |b, &s| {
-            b.iter(|| decode_at(&jpeg, s))
-        });
+        group.bench_with_input(
+            BenchmarkId::new("jpeg_2725x2225", shrink),
+            &shrink,
+            |b, &s| b.iter(|| decode_at(&jpeg, s)),
+        );
     }
     let png = corpus(TASK3_PNG);
     group.bench_function("png_rgba_2048x1536", |b| b.iter(|| decode_at(&png, 1)));
@@ -110,9 +112,11 @@ fn bench_encode(c: &mut Criterion) {
         };
         let bytes = encode::encode(&rgb, ImageFormat::Webp, &settings).expect("encodes");
         eprintln!("webp method {method}: {} bytes", bytes.len());
-        group.bench_with_input(BenchmarkId::new("webp_method", method), &settings, |b, s| {
-            b.iter(|| encode::encode(&rgb, ImageFormat::Webp, s).expect("encodes"))
-        });
+        group.bench_with_input(
+            BenchmarkId::new("webp_method", method),
+            &settings,
+            |b, s| b.iter(|| encode::encode(&rgb, ImageFormat::Webp, s).expect("encodes")),
+        );
     }
     group.finish();
 }

@@ -56,8 +56,7 @@ fn render_pixels(path: &str, source: &[u8], shrink: Option<u32>) -> (u32, Image)
     let header = probe_header(source, &settings).unwrap();
     let setup = prepare_geometry(&header, &job);
     let plan = plan_geometry(&setup, setup.working_size(), &request);
-    let shrink =
-        shrink.unwrap_or_else(|| choose_shrink_on_load(&header, &setup, &plan, &request));
+    let shrink = shrink.unwrap_or_else(|| choose_shrink_on_load(&header, &setup, &plan, &request));
     let pixels = decode_for_plan(source, &header, &setup, shrink, &job).unwrap();
     (shrink, apply_geometry(pixels, &plan).unwrap())
 }
@@ -68,7 +67,11 @@ fn decoded_pixels(bytes: &[u8]) -> Vec<u8> {
         shrink: 1,
         first_frame_only: true,
     };
-    decode::decode(bytes, &options).unwrap().frames.remove(0).pixels
+    decode::decode(bytes, &options)
+        .unwrap()
+        .frames
+        .remove(0)
+        .pixels
 }
 
 fn jpeg_settings() -> encode::EncodeSettings {
@@ -120,9 +123,21 @@ fn task1_shrink_on_load_stays_above_40_db() {
 #[test]
 fn chosen_shrinks_stay_above_40_db() {
     let cases = [
-        ("sharp/2569067123_aca715a2ee_o.jpg", "/unsafe/400x0/a.jpg", 4),
-        ("sharp/2569067123_aca715a2ee_o.jpg", "/unsafe/300x0/a.jpg", 4),
-        ("sharp/2569067123_aca715a2ee_o.jpg", "/unsafe/150x0/a.jpg", 8),
+        (
+            "sharp/2569067123_aca715a2ee_o.jpg",
+            "/unsafe/400x0/a.jpg",
+            4,
+        ),
+        (
+            "sharp/2569067123_aca715a2ee_o.jpg",
+            "/unsafe/300x0/a.jpg",
+            4,
+        ),
+        (
+            "sharp/2569067123_aca715a2ee_o.jpg",
+            "/unsafe/150x0/a.jpg",
+            8,
+        ),
         ("thumbor/filters/source.jpg", "/unsafe/300x200/a.jpg", 2),
         ("thumbor/filters/source.jpg", "/unsafe/150x100/a.jpg", 4),
         ("sharp/flowers.jpeg", "/unsafe/300x0/a.jpg", 4),
