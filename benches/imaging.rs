@@ -150,6 +150,7 @@ fn bench_end_to_end(c: &mut Criterion) {
             accepts_webp: false,
             accepts_avif: false,
             assets: &assets,
+            deadline: None,
         };
         group.bench_function(name, |b| b.iter(|| render(&source, &job).expect("renders")));
     }

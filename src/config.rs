@@ -4,6 +4,7 @@
 use crate::imaging::pipeline::ImagingSettings;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// A configuration value that could not be used. The message names the key and the value.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +37,111 @@ pub struct AllowedSize {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoaderKind {
     File,
+    Http,
+    S3,
+    /// Tried in order; the next one is asked only when the previous one did not find the
+    /// image (`file,http`, Thumbor's `file_loader_http_fallback`).
+    Chain(Vec<LoaderKind>),
+}
+
+/// Where rendered results are kept between instances (`RESULT_STORAGE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultStorageKind {
+    None,
+    File,
+    S3,
+}
+
+/// Which private addresses the HTTP loader may reach (`HTTP_LOADER_ALLOW_PRIVATE_NETWORKS`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrivateNetworks {
+    /// Loopback, private, link-local, metadata and other non-public addresses are refused.
+    Refused,
+    /// Every address may be fetched (`true`).
+    Allowed,
+    /// Only these non-public networks may be fetched (`10.1.0.0/16,fd00::/8`).
+    Only(Vec<crate::source::ssrf::IpNetwork>),
+}
+
+/// The HTTP loader's settings (Thumbor's HTTP_LOADER_* names).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpLoaderSettings {
+    /// HTTP_LOADER_CONNECT_TIMEOUT (seconds, default 5).
+    pub connect_timeout: Duration,
+    /// HTTP_LOADER_REQUEST_TIMEOUT (seconds, default 20): the whole fetch, body included.
+    pub request_timeout: Duration,
+    /// HTTP_LOADER_FOLLOW_REDIRECTS (default True).
+    pub follow_redirects: bool,
+    /// HTTP_LOADER_MAX_REDIRECTS (default 5).
+    pub max_redirects: usize,
+    /// HTTP_LOADER_DEFAULT_USER_AGENT.
+    pub user_agent: String,
+    /// ALLOWED_SOURCES: host names (or `^regex$` patterns on the host); empty means any.
+    pub allowed_sources: Vec<String>,
+    /// HTTP_LOADER_ALLOW_PRIVATE_NETWORKS: the SSRF guard.
+    pub private_networks: PrivateNetworks,
+}
+
+impl Default for HttpLoaderSettings {
+    fn default() -> Self {
+        HttpLoaderSettings {
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(20),
+            follow_redirects: true,
+            max_redirects: 5,
+            user_agent: "Thumbor/7.8.0 (compatible; pictor)".to_string(),
+            allowed_sources: Vec::new(),
+            private_networks: PrivateNetworks::Refused,
+        }
+    }
+}
+
+/// One S3 bucket as thumbor-aws configures it (AWS_LOADER_* or AWS_RESULT_STORAGE_*).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Settings {
+    /// *_REGION_NAME (default us-east-1).
+    pub region: String,
+    /// *_BUCKET_NAME (default `thumbor`). Empty: the first path segment names the bucket.
+    pub bucket: String,
+    /// *_S3_ENDPOINT_URL: an S3-compatible endpoint (path-style addressing is used).
+    pub endpoint_url: Option<String>,
+    /// *_S3_ACCESS_KEY_ID / *_S3_SECRET_ACCESS_KEY: static keys; without them the standard
+    /// AWS credential chain (environment, profile, web identity, ECS, instance metadata).
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    /// *_ROOT_PATH: the key prefix (thumbor-aws: `/st` for the loader, `/rs` for results).
+    pub root_path: String,
+    /// AWS_RESULT_STORAGE_S3_ACL: canned ACL of written objects (result storage only).
+    pub acl: Option<String>,
+    /// *_CONNECT_TIMEOUT / *_REQUEST_TIMEOUT (seconds): per call, retries included.
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+}
+
+impl S3Settings {
+    fn loader_default() -> S3Settings {
+        S3Settings {
+            region: "us-east-1".to_string(),
+            bucket: "thumbor".to_string(),
+            endpoint_url: None,
+            access_key_id: None,
+            secret_access_key: None,
+            root_path: "/st".to_string(),
+            acl: None,
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(20),
+        }
+    }
+
+    /// Result storage reads sit in front of every render: an outage must cost little.
+    fn result_storage_default() -> S3Settings {
+        S3Settings {
+            root_path: "/rs".to_string(),
+            connect_timeout: Duration::from_secs(2),
+            request_timeout: Duration::from_secs(5),
+            ..S3Settings::loader_default()
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,10 +163,30 @@ pub struct Config {
     pub allowed_sizes: Option<Vec<AllowedSize>>,
     /// ALLOW_UNSAFE_URL: accept `/unsafe/...` paths.
     pub allow_unsafe_url: bool,
-    /// LOADER: `file` (also `thumbor.loaders.file_loader`).
+    /// LOADER: `file`, `http`, `s3` (and Thumbor's module names), or a fallback chain
+    /// such as `file,http`.
     pub loader: LoaderKind,
     /// FILE_LOADER_ROOT_PATH: the folder the file loader serves (`~` expanded).
     pub file_loader_root_path: PathBuf,
+    /// HTTP_LOADER_*, ALLOWED_SOURCES.
+    pub http_loader: HttpLoaderSettings,
+    /// AWS_LOADER_*.
+    pub s3_loader: S3Settings,
+    /// MAX_SOURCE_BYTES: originals larger than this are refused while they stream in.
+    pub max_source_bytes: u64,
+    /// SOURCE_CACHE_MB: originals kept in memory so a burst of sizes loads each once.
+    pub source_cache_mb: u64,
+    /// RESULT_STORAGE: `file`, `s3` (and Thumbor's module names), or none.
+    pub result_storage: ResultStorageKind,
+    /// AWS_RESULT_STORAGE_*.
+    pub result_storage_s3: S3Settings,
+    /// RESULT_STORAGE_FILE_STORAGE_ROOT_PATH.
+    pub result_storage_file_root: PathBuf,
+    /// RESULT_STORAGE_STORES_UNSAFE: also store (and serve from storage) `/unsafe/` paths.
+    pub result_storage_stores_unsafe: bool,
+    /// RESULT_STORAGE_EXPIRATION_SECONDS: stored results older than this are ignored
+    /// (0 = never expire).
+    pub result_storage_expiration_seconds: u64,
     /// MAX_AGE: `Cache-Control: max-age` of results; 0 sends no caching headers.
     pub max_age: u32,
     /// MAX_AGE_TEMP_IMAGE: max-age of temporary results (failed smart detection).
@@ -79,6 +205,8 @@ pub struct Config {
     pub render_memory_mb: u64,
     /// REQUEST_TIMEOUT_SECONDS: deadline for load + queue + render; past it, 504.
     pub request_timeout_seconds: u64,
+    /// META_CALLBACK_NAME: JSONP callback for meta answers when the query gives none.
+    pub meta_callback_name: Option<String>,
     /// METRICS_BIND: address of the Prometheus `/metrics` listener (off when unset).
     pub metrics_bind: Option<std::net::SocketAddr>,
     /// Everything that shapes the image itself.
@@ -98,6 +226,15 @@ impl Default for Config {
             allow_unsafe_url: true,
             loader: LoaderKind::File,
             file_loader_root_path: expand_home("~"),
+            http_loader: HttpLoaderSettings::default(),
+            s3_loader: S3Settings::loader_default(),
+            max_source_bytes: 50 * 1024 * 1024,
+            source_cache_mb: 64,
+            result_storage: ResultStorageKind::None,
+            result_storage_s3: S3Settings::result_storage_default(),
+            result_storage_file_root: std::env::temp_dir().join("thumbor/result_storage"),
+            result_storage_stores_unsafe: false,
+            result_storage_expiration_seconds: 0,
             max_age: 86_400,
             max_age_temp_image: 0,
             enable_etags: true,
@@ -108,6 +245,7 @@ impl Default for Config {
             render_memory_mb: 1024,
             request_timeout_seconds: 30,
             metrics_bind: None,
+            meta_callback_name: None,
             imaging: ImagingSettings::default(),
         }
     }
@@ -288,6 +426,168 @@ impl Reader<'_> {
             Some(_) => self.number(key, 0, min, max).map(Some),
         }
     }
+
+    /// A value that is unset when missing or empty.
+    fn optional_string(&self, key: &str) -> Option<String> {
+        self.source
+            .get(key)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    }
+
+    /// Seconds, fractions allowed (Thumbor's timeouts are floats), more than 0.
+    fn seconds(&self, key: &str, default: Duration) -> Result<Duration, ConfigError> {
+        let Some(value) = self.source.get(key) else {
+            return Ok(default);
+        };
+        match value.parse::<f64>() {
+            Ok(s) if s > 0.0 && s <= 86_400.0 => Ok(Duration::from_secs_f64(s)),
+            _ => Err(invalid(key, value, "expected seconds, more than 0")),
+        }
+    }
+
+    /// One bucket's settings under `prefix` (`AWS_LOADER` or `AWS_RESULT_STORAGE`).
+    fn s3(&self, prefix: &str, default: &S3Settings) -> Result<S3Settings, ConfigError> {
+        let key = |name: &str| format!("{prefix}_{name}");
+        let access_key_id = self.optional_string(&key("S3_ACCESS_KEY_ID"));
+        let secret_access_key = self.optional_string(&key("S3_SECRET_ACCESS_KEY"));
+        if access_key_id.is_some() != secret_access_key.is_some() {
+            let (given, missing) = if access_key_id.is_some() {
+                ("S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY")
+            } else {
+                ("S3_SECRET_ACCESS_KEY", "S3_ACCESS_KEY_ID")
+            };
+            return Err(invalid(
+                &key(given),
+                "(set)",
+                &format!("must be set together with {}", key(missing)),
+            ));
+        }
+        let endpoint_url = self.optional_string(&key("S3_ENDPOINT_URL"));
+        if let Some(url) = &endpoint_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(invalid(
+                    &key("S3_ENDPOINT_URL"),
+                    url,
+                    "expected an http:// or https:// URL",
+                ));
+            }
+        }
+        let region = self.string(&key("REGION_NAME"), &default.region);
+        if region.is_empty() {
+            return Err(invalid(&key("REGION_NAME"), "", "must not be empty"));
+        }
+        Ok(S3Settings {
+            region,
+            bucket: self.string(&key("BUCKET_NAME"), &default.bucket),
+            endpoint_url,
+            access_key_id,
+            secret_access_key,
+            root_path: self.string(&key("ROOT_PATH"), &default.root_path),
+            acl: self.optional_string(&key("S3_ACL")),
+            connect_timeout: self.seconds(&key("CONNECT_TIMEOUT"), default.connect_timeout)?,
+            request_timeout: self.seconds(&key("REQUEST_TIMEOUT"), default.request_timeout)?,
+        })
+    }
+
+    fn http_loader(&self) -> Result<HttpLoaderSettings, ConfigError> {
+        let d = HttpLoaderSettings::default();
+        let allowed_sources = list(&self.string("ALLOWED_SOURCES", ""));
+        for pattern in &allowed_sources {
+            crate::source::http::AllowedSource::parse(pattern)
+                .map_err(|reason| invalid("ALLOWED_SOURCES", pattern, &reason))?;
+        }
+        let private_networks = match self.string("HTTP_LOADER_ALLOW_PRIVATE_NETWORKS", "") {
+            text if text.is_empty() => PrivateNetworks::Refused,
+            text => match parse_bool("HTTP_LOADER_ALLOW_PRIVATE_NETWORKS", &text) {
+                Ok(true) => PrivateNetworks::Allowed,
+                Ok(false) => PrivateNetworks::Refused,
+                Err(_) => PrivateNetworks::Only(
+                    list(&text)
+                        .iter()
+                        .map(|net| {
+                            net.parse().map_err(|_| {
+                                invalid(
+                                    "HTTP_LOADER_ALLOW_PRIVATE_NETWORKS",
+                                    net,
+                                    "expected True, False or a list of networks (10.0.0.0/8)",
+                                )
+                            })
+                        })
+                        .collect::<Result<_, _>>()?,
+                ),
+            },
+        };
+        Ok(HttpLoaderSettings {
+            connect_timeout: self.seconds("HTTP_LOADER_CONNECT_TIMEOUT", d.connect_timeout)?,
+            request_timeout: self.seconds("HTTP_LOADER_REQUEST_TIMEOUT", d.request_timeout)?,
+            follow_redirects: self.boolean("HTTP_LOADER_FOLLOW_REDIRECTS", d.follow_redirects)?,
+            max_redirects: self.number(
+                "HTTP_LOADER_MAX_REDIRECTS",
+                d.max_redirects as u64,
+                0,
+                100,
+            )? as usize,
+            user_agent: self.string("HTTP_LOADER_DEFAULT_USER_AGENT", &d.user_agent),
+            allowed_sources,
+            private_networks,
+        })
+    }
+}
+
+/// One LOADER name; `None` when unknown.
+fn loader_kind(name: &str) -> Option<LoaderKind> {
+    match name {
+        "file" | "file_loader" | "thumbor.loaders.file_loader" => Some(LoaderKind::File),
+        "http" | "http_loader" | "thumbor.loaders.http_loader" => Some(LoaderKind::Http),
+        "s3" | "thumbor_aws.loader" => Some(LoaderKind::S3),
+        "file_loader_http_fallback" | "thumbor.loaders.file_loader_http_fallback" => {
+            Some(LoaderKind::Chain(vec![LoaderKind::File, LoaderKind::Http]))
+        }
+        _ => None,
+    }
+}
+
+/// LOADER: one name, or a comma-separated fallback chain (`file,http`).
+fn loader(value: &str) -> Result<LoaderKind, ConfigError> {
+    let names = list(value);
+    let mut kinds = names
+        .iter()
+        .map(|name| {
+            loader_kind(name).ok_or_else(|| {
+                invalid(
+                    "LOADER",
+                    name,
+                    "supported loaders: file, http, s3 (or thumbor.loaders.file_loader, \
+                     thumbor.loaders.http_loader, thumbor_aws.loader, \
+                     thumbor.loaders.file_loader_http_fallback), or a chain such as file,http",
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    match kinds.len() {
+        0 => Err(invalid("LOADER", value, "must name a loader")),
+        1 => Ok(kinds.remove(0)),
+        _ => Ok(LoaderKind::Chain(kinds)),
+    }
+}
+
+fn result_storage(value: &str) -> Result<ResultStorageKind, ConfigError> {
+    match value {
+        "" | "None" | "no_storage" | "thumbor.result_storages.no_storage" => {
+            Ok(ResultStorageKind::None)
+        }
+        "file" | "file_storage" | "thumbor.result_storages.file_storage" => {
+            Ok(ResultStorageKind::File)
+        }
+        "s3" | "thumbor_aws.result_storage" => Ok(ResultStorageKind::S3),
+        other => Err(invalid(
+            "RESULT_STORAGE",
+            other,
+            "supported result storages: file, s3 (or thumbor.result_storages.file_storage, \
+             thumbor_aws.result_storage)",
+        )),
+    }
 }
 
 impl Config {
@@ -297,16 +597,7 @@ impl Config {
         let d = Config::default();
         let di = &d.imaging;
 
-        let loader = match r.string("LOADER", "file").as_str() {
-            "file" | "file_loader" | "thumbor.loaders.file_loader" => LoaderKind::File,
-            other => {
-                return Err(invalid(
-                    "LOADER",
-                    other,
-                    "supported loaders: file (thumbor.loaders.file_loader)",
-                ))
-            }
-        };
+        let loader = loader(&r.string("LOADER", "file"))?;
         let root = r.string("FILE_LOADER_ROOT_PATH", "~");
         let healthcheck_route = r.string("HEALTHCHECK_ROUTE", &d.healthcheck_route);
         if !healthcheck_route.starts_with('/') {
@@ -346,6 +637,28 @@ impl Config {
             allow_unsafe_url: r.boolean("ALLOW_UNSAFE_URL", d.allow_unsafe_url)?,
             loader,
             file_loader_root_path: expand_home(&root),
+            http_loader: r.http_loader()?,
+            s3_loader: r.s3("AWS_LOADER", &d.s3_loader)?,
+            max_source_bytes: r.number("MAX_SOURCE_BYTES", d.max_source_bytes, 1, u64::MAX)?,
+            source_cache_mb: r.number("SOURCE_CACHE_MB", d.source_cache_mb, 0, 1 << 20)?,
+            result_storage: result_storage(&r.string("RESULT_STORAGE", ""))?,
+            result_storage_s3: r.s3("AWS_RESULT_STORAGE", &d.result_storage_s3)?,
+            result_storage_file_root: match r
+                .optional_string("RESULT_STORAGE_FILE_STORAGE_ROOT_PATH")
+            {
+                Some(path) => expand_home(&path),
+                None => d.result_storage_file_root.clone(),
+            },
+            result_storage_stores_unsafe: r.boolean(
+                "RESULT_STORAGE_STORES_UNSAFE",
+                d.result_storage_stores_unsafe,
+            )?,
+            result_storage_expiration_seconds: r.number(
+                "RESULT_STORAGE_EXPIRATION_SECONDS",
+                d.result_storage_expiration_seconds,
+                0,
+                u64::MAX,
+            )?,
             max_age: r.number("MAX_AGE", d.max_age.into(), 0, u32::MAX.into())? as u32,
             max_age_temp_image: r.number(
                 "MAX_AGE_TEMP_IMAGE",
@@ -375,6 +688,8 @@ impl Config {
                 1,
                 86_400,
             )?,
+            meta_callback_name: Some(r.string("META_CALLBACK_NAME", ""))
+                .filter(|name| !name.is_empty()),
             metrics_bind: match r.string("METRICS_BIND", "").as_str() {
                 "" => None,
                 text => Some(
@@ -419,6 +734,11 @@ impl Config {
     /// MEMORY_CACHE_MB in bytes.
     pub fn memory_cache_bytes(&self) -> u64 {
         self.memory_cache_mb * 1024 * 1024
+    }
+
+    /// SOURCE_CACHE_MB in bytes.
+    pub fn source_cache_bytes(&self) -> u64 {
+        self.source_cache_mb * 1024 * 1024
     }
 }
 
@@ -637,6 +957,143 @@ mod tests {
         assert!(config(&[("SIGNING_API_KEYS", "blog:short")]).is_err());
         assert!(config(&[("ALLOWED_SIZES", "300x200/left")]).is_err());
         assert!(config(&[("ALLOWED_SIZES", "big")]).is_err());
+    }
+
+    #[test]
+    fn origin_defaults_are_thumbors_and_thumbor_aws() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.loader, LoaderKind::File);
+        assert_eq!(c.http_loader.connect_timeout, Duration::from_secs(5));
+        assert_eq!(c.http_loader.request_timeout, Duration::from_secs(20));
+        assert!(c.http_loader.follow_redirects);
+        assert_eq!(c.http_loader.max_redirects, 5);
+        assert_eq!(c.http_loader.private_networks, PrivateNetworks::Refused);
+        assert!(c.http_loader.allowed_sources.is_empty());
+        assert_eq!(c.s3_loader.region, "us-east-1");
+        assert_eq!(c.s3_loader.bucket, "thumbor");
+        assert_eq!(c.s3_loader.root_path, "/st");
+        assert_eq!(c.s3_loader.endpoint_url, None);
+        assert_eq!(c.result_storage, ResultStorageKind::None);
+        assert_eq!(c.result_storage_s3.root_path, "/rs");
+        assert!(!c.result_storage_stores_unsafe);
+        assert_eq!(c.result_storage_expiration_seconds, 0);
+        assert_eq!(c.max_source_bytes, 52_428_800);
+        assert_eq!(c.source_cache_mb, 64);
+    }
+
+    #[test]
+    fn loader_names_and_chains() {
+        for (text, want) in [
+            ("http", LoaderKind::Http),
+            ("thumbor.loaders.http_loader", LoaderKind::Http),
+            ("s3", LoaderKind::S3),
+            ("thumbor_aws.loader", LoaderKind::S3),
+            ("thumbor.loaders.file_loader", LoaderKind::File),
+            (
+                "thumbor.loaders.file_loader_http_fallback",
+                LoaderKind::Chain(vec![LoaderKind::File, LoaderKind::Http]),
+            ),
+            (
+                "file, s3,http",
+                LoaderKind::Chain(vec![LoaderKind::File, LoaderKind::S3, LoaderKind::Http]),
+            ),
+        ] {
+            assert_eq!(config(&[("LOADER", text)]).unwrap().loader, want, "{text}");
+        }
+        let e = config(&[("LOADER", "file,ftp")]).unwrap_err();
+        assert_eq!((e.key.as_str(), e.value.as_str()), ("LOADER", "ftp"));
+        assert!(config(&[("LOADER", " , ")]).is_err());
+    }
+
+    #[test]
+    fn http_loader_keys() {
+        let c = config(&[
+            ("HTTP_LOADER_CONNECT_TIMEOUT", "0.5"),
+            ("HTTP_LOADER_REQUEST_TIMEOUT", "3"),
+            ("HTTP_LOADER_FOLLOW_REDIRECTS", "False"),
+            ("HTTP_LOADER_MAX_REDIRECTS", "2"),
+            ("HTTP_LOADER_DEFAULT_USER_AGENT", "my-agent/1"),
+            ("ALLOWED_SOURCES", "['img.example.com', '.+\\.cdn\\.net']"),
+            (
+                "HTTP_LOADER_ALLOW_PRIVATE_NETWORKS",
+                "10.1.0.0/16, fd00::/8",
+            ),
+            ("MAX_SOURCE_BYTES", "1000"),
+        ])
+        .unwrap();
+        let h = &c.http_loader;
+        assert_eq!(h.connect_timeout, Duration::from_millis(500));
+        assert_eq!(h.request_timeout, Duration::from_secs(3));
+        assert!(!h.follow_redirects);
+        assert_eq!(h.max_redirects, 2);
+        assert_eq!(h.user_agent, "my-agent/1");
+        assert_eq!(h.allowed_sources, vec!["img.example.com", ".+\\.cdn\\.net"]);
+        assert!(matches!(&h.private_networks, PrivateNetworks::Only(n) if n.len() == 2));
+        assert_eq!(c.max_source_bytes, 1000);
+        assert_eq!(
+            config(&[("HTTP_LOADER_ALLOW_PRIVATE_NETWORKS", "true")])
+                .unwrap()
+                .http_loader
+                .private_networks,
+            PrivateNetworks::Allowed
+        );
+        assert!(config(&[("HTTP_LOADER_ALLOW_PRIVATE_NETWORKS", "intranet")]).is_err());
+        assert!(config(&[("HTTP_LOADER_REQUEST_TIMEOUT", "0")]).is_err());
+        assert!(config(&[("HTTP_LOADER_CONNECT_TIMEOUT", "soon")]).is_err());
+        let e = config(&[("ALLOWED_SOURCES", "(unclosed")]).unwrap_err();
+        assert_eq!(e.key, "ALLOWED_SOURCES");
+    }
+
+    #[test]
+    fn s3_and_result_storage_keys() {
+        let c = config(&[
+            ("LOADER", "thumbor_aws.loader"),
+            ("AWS_LOADER_REGION_NAME", "eu-west-1"),
+            ("AWS_LOADER_BUCKET_NAME", "originals"),
+            ("AWS_LOADER_S3_ENDPOINT_URL", "http://127.0.0.1:9000"),
+            ("AWS_LOADER_S3_ACCESS_KEY_ID", "AKID"),
+            ("AWS_LOADER_S3_SECRET_ACCESS_KEY", "secret"),
+            ("AWS_LOADER_ROOT_PATH", "shop"),
+            ("RESULT_STORAGE", "thumbor_aws.result_storage"),
+            ("AWS_RESULT_STORAGE_BUCKET_NAME", "results"),
+            ("AWS_RESULT_STORAGE_S3_ACL", "private"),
+            ("AWS_RESULT_STORAGE_REQUEST_TIMEOUT", "1.5"),
+            ("RESULT_STORAGE_STORES_UNSAFE", "True"),
+            ("RESULT_STORAGE_EXPIRATION_SECONDS", "3600"),
+            ("SOURCE_CACHE_MB", "0"),
+        ])
+        .unwrap();
+        assert_eq!(c.loader, LoaderKind::S3);
+        assert_eq!(c.s3_loader.region, "eu-west-1");
+        assert_eq!(c.s3_loader.bucket, "originals");
+        assert_eq!(
+            c.s3_loader.endpoint_url.as_deref(),
+            Some("http://127.0.0.1:9000")
+        );
+        assert_eq!(c.s3_loader.access_key_id.as_deref(), Some("AKID"));
+        assert_eq!(c.s3_loader.root_path, "shop");
+        assert_eq!(c.result_storage, ResultStorageKind::S3);
+        assert_eq!(c.result_storage_s3.bucket, "results");
+        assert_eq!(c.result_storage_s3.root_path, "/rs");
+        assert_eq!(c.result_storage_s3.acl.as_deref(), Some("private"));
+        assert_eq!(
+            c.result_storage_s3.request_timeout,
+            Duration::from_millis(1500)
+        );
+        assert!(c.result_storage_stores_unsafe);
+        assert_eq!(c.result_storage_expiration_seconds, 3600);
+        assert_eq!(c.source_cache_bytes(), 0);
+        assert_eq!(
+            config(&[("RESULT_STORAGE", "thumbor.result_storages.file_storage")])
+                .unwrap()
+                .result_storage,
+            ResultStorageKind::File
+        );
+
+        let e = config(&[("AWS_LOADER_S3_ACCESS_KEY_ID", "AKID")]).unwrap_err();
+        assert_eq!(e.key, "AWS_LOADER_S3_ACCESS_KEY_ID");
+        assert!(config(&[("AWS_RESULT_STORAGE_S3_ENDPOINT_URL", "127.0.0.1:9000")]).is_err());
+        assert!(config(&[("RESULT_STORAGE", "redis")]).is_err());
     }
 
     #[test]

@@ -68,6 +68,7 @@ pub fn render(data: &[u8]) {
             accepts_webp: selector & 0x40 != 0,
             accepts_avif: false,
             assets: &assets,
+            deadline: None,
         },
     );
 }

@@ -466,10 +466,15 @@ fn results_are_cached_in_memory() {
     std::fs::copy(corpus().join("thumbor/images/image.jpg"), &copy).unwrap();
     let root_str = root.path().to_str().unwrap();
 
-    let cached = Server::start(&[("FILE_LOADER_ROOT_PATH", root_str)]);
+    // No source cache: only the result cache may remember anything.
+    let cached = Server::start(&[
+        ("FILE_LOADER_ROOT_PATH", root_str),
+        ("SOURCE_CACHE_MB", "0"),
+    ]);
     let uncached = Server::start(&[
         ("FILE_LOADER_ROOT_PATH", root_str),
         ("MEMORY_CACHE_MB", "0"),
+        ("SOURCE_CACHE_MB", "0"),
     ]);
     let first = cached.get("/unsafe/120x80/cat.jpg");
     assert_eq!(first.status, 200);

@@ -1,5 +1,10 @@
 //! The in-memory result cache: rendered responses keyed by request path and negotiated format,
 //! weighted by their bytes, with concurrent identical requests merged into one render.
+//! `result_storage` keeps results outside the process (folder or S3).
+
+pub mod result_storage;
+
+pub use result_storage::ResultStorage;
 
 use crate::error::PictorError;
 use bytes::Bytes;
@@ -76,7 +81,7 @@ impl ResultCache {
 }
 
 /// Errors are not `Clone` (they may wrap sources one day); merged waiters get an equal copy.
-fn clone_error(e: &PictorError) -> PictorError {
+pub(crate) fn clone_error(e: &PictorError) -> PictorError {
     match e {
         PictorError::BadUrl(m) => PictorError::BadUrl(m.clone()),
         PictorError::BadSignature => PictorError::BadSignature,

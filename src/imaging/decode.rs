@@ -3,10 +3,10 @@
 //! at a reduced DCT scale for JPEG when the caller asks for it.
 //!
 //! Per format: JPEG through mozjpeg (libjpeg-turbo; DCT scaling, CMYK through moxcms), PNG
-//! through the `png` crate, GIF through the `gif` crate (frames composited here), WebP through
-//! libwebp (`webp` crate, animated included), TIFF and BMP through `image`. AVIF, HEIF, JPEG 2000
-//! and SVG are recognised by `sniff` but not decodable yet: they fail as `Undecodable` (Thumbor
-//! without its optional plugins answers 400 for them too).
+//! through the `png` crate, GIF through the `gif` crate (frames composited here), still WebP
+//! through libwebp (`webp` crate) and animated WebP through image-webp, TIFF and BMP through
+//! `image`. AVIF, HEIF, JPEG 2000 and SVG are recognised by `sniff` but not decodable yet: they
+//! fail as `Undecodable` (Thumbor without its optional plugins answers 400 for them too).
 
 mod exif;
 mod gif;
@@ -90,6 +90,11 @@ pub struct Probe {
 
 /// Reads format, size and orientation from the header only.
 pub fn probe(bytes: &[u8]) -> Result<Probe, ImagingError> {
+    std::panic::catch_unwind(|| probe_format(bytes))
+        .unwrap_or_else(|_| Err(ImagingError::Undecodable("header reader failed".into())))
+}
+
+fn probe_format(bytes: &[u8]) -> Result<Probe, ImagingError> {
     // Thumbor's rule: whatever is not recognised is handed to the JPEG reader.
     let format = sniff(bytes).unwrap_or(ImageFormat::Jpeg);
     let probe = match format {
@@ -132,18 +137,42 @@ pub struct DecodeOptions {
 pub fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<Image, ImagingError> {
     let header = probe(bytes)?;
     check_pixel_limit(header.width, header.height, options.max_pixels)?;
+    // libjpeg's errors are caught where they happen and the Rust decoders are fuzzed; this is
+    // the last line of defence, so that one hostile file cannot take a worker down.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        decode_format(bytes, &header, options)
+    }))
+    .unwrap_or_else(|_| {
+        Err(ImagingError::Undecodable(format!(
+            "{} decoder failed",
+            header.format.name()
+        )))
+    })
+}
+
+fn decode_format(
+    bytes: &[u8],
+    header: &Probe,
+    options: &DecodeOptions,
+) -> Result<Image, ImagingError> {
     let image = match header.format {
-        ImageFormat::Jpeg => jpeg::decode(bytes, &header, options.shrink)?,
-        ImageFormat::Png => png::decode(bytes, &header, options)?,
-        ImageFormat::Gif => gif::decode(bytes, &header, options)?,
-        ImageFormat::Webp => webp::decode(bytes, &header, options)?,
-        ImageFormat::Tiff | ImageFormat::Bmp => other::decode(bytes, &header, options)?,
+        ImageFormat::Jpeg => jpeg::decode(bytes, header, options.shrink)?,
+        ImageFormat::Png => png::decode(bytes, header, options)?,
+        ImageFormat::Gif => gif::decode(bytes, header, options)?,
+        ImageFormat::Webp => webp::decode(bytes, header, options)?,
+        ImageFormat::Tiff | ImageFormat::Bmp => other::decode(bytes, header, options)?,
         ImageFormat::Avif | ImageFormat::Heif | ImageFormat::Jp2 | ImageFormat::Svg => {
             return Err(unsupported(header.format))
         }
     };
-    debug_assert!(image.frames.iter().all(|f| f.pixels.len()
-        == image.width as usize * image.height as usize * image.layout.channels()));
+    // Everything downstream indexes frames by this arithmetic: never hand out a short one.
+    let frame_len = image.width as usize * image.height as usize * image.layout.channels();
+    if image.frames.is_empty() || image.frames.iter().any(|f| f.pixels.len() != frame_len) {
+        return Err(ImagingError::Undecodable(format!(
+            "{} decoder returned inconsistent frames",
+            header.format.name()
+        )));
+    }
     Ok(image)
 }
 

@@ -58,11 +58,9 @@ pub const WEBP_MAX_SIDE: u32 = 16383;
 
 /// The output format for a render, by Thumbor's rules.
 pub fn choose_output_format(ctx: &FormatContext) -> ImageFormat {
-    match ctx.requested {
-        // Without the encoder, Thumbor serves format(avif) in the source format.
-        Some(ImageFormat::Avif) if !can_encode(ImageFormat::Avif) => {}
-        Some(requested) => return requested,
-        None => {}
+    // Thumbor: "without the encoder, avif and heif fall back to the source format".
+    if let Some(requested) = ctx.requested.filter(|f| can_encode(*f)) {
+        return requested;
     }
     if ctx.auto_webp
         && ctx.accepts_webp
@@ -78,7 +76,7 @@ pub fn choose_output_format(ctx: &FormatContext) -> ImageFormat {
     if ctx.png_to_jpg && ctx.source == ImageFormat::Png {
         return ImageFormat::Jpeg;
     }
-    match ctx.source {
+    let from_source = match ctx.source {
         // Thumbor's PIL engine writes TIFF originals as PNG; SVG is rasterised to PNG first.
         ImageFormat::Tiff | ImageFormat::Svg => ImageFormat::Png,
         // Thumbor does not sniff BMP (nor PSD): unknown originals are served as .jpg, and so
@@ -90,6 +88,11 @@ pub fn choose_output_format(ctx: &FormatContext) -> ImageFormat {
         | ImageFormat::Webp
         | ImageFormat::Avif
         | ImageFormat::Heif) => same,
+    };
+    if can_encode(from_source) {
+        from_source
+    } else {
+        ImageFormat::Jpeg
     }
 }
 
@@ -101,7 +104,8 @@ pub fn encode(
     settings: &EncodeSettings,
 ) -> Result<Vec<u8>, ImagingError> {
     check_frames(image)?;
-    match format {
+    // The C encoders report errors through their own guards; this one covers the rest.
+    std::panic::catch_unwind(|| match format {
         ImageFormat::Jpeg => jpeg::encode(image, settings),
         ImageFormat::Png => png::encode(image, settings),
         ImageFormat::Gif => gif::encode(image),
@@ -112,10 +116,16 @@ pub fn encode(
             "{} output is not supported",
             other.name()
         ))),
-    }
+    })
+    .unwrap_or_else(|_| {
+        Err(ImagingError::Encode(format!(
+            "{} encoder failed",
+            format.name()
+        )))
+    })
 }
 
-/// Whether this build can write `format` (AVIF needs the `avif` cargo feature).
+/// Formats [`encode`] can write (AVIF needs the `avif` cargo feature).
 pub fn can_encode(format: ImageFormat) -> bool {
     match format {
         ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::Gif | ImageFormat::Webp => true,

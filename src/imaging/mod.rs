@@ -115,7 +115,44 @@ pub struct Image {
     pub source: SourceInfo,
 }
 
+impl SourceInfo {
+    /// Facts for an original with nothing special about it: upright, no ICC profile, not
+    /// palette or grayscale, not animated.
+    pub fn plain(format: ImageFormat, width: u32, height: u32) -> SourceInfo {
+        SourceInfo {
+            format,
+            width,
+            height,
+            orientation: 1,
+            icc_profile: None,
+            palette: false,
+            grayscale: false,
+            loop_count: None,
+        }
+    }
+}
+
 impl Image {
+    /// A single-frame image. `pixels` must hold `width * height * layout.channels()` bytes.
+    pub fn still(
+        width: u32,
+        height: u32,
+        layout: PixelLayout,
+        pixels: Vec<u8>,
+        source: SourceInfo,
+    ) -> Image {
+        Image {
+            width,
+            height,
+            layout,
+            frames: vec![Frame {
+                pixels,
+                delay_ms: 0,
+            }],
+            source,
+        }
+    }
+
     pub fn is_animated(&self) -> bool {
         self.frames.len() > 1
     }
@@ -146,6 +183,9 @@ pub enum ImagingError {
     BadRequest(String),
     #[error("encode failed: {0}")]
     Encode(String),
+    /// The render passed its deadline and was stopped between steps.
+    #[error("render abandoned after its deadline")]
+    Abandoned,
 }
 
 impl From<ImagingError> for crate::error::PictorError {
@@ -156,6 +196,9 @@ impl From<ImagingError> for crate::error::PictorError {
             ImagingError::TooLarge(m) => PictorError::TooLarge(m),
             ImagingError::BadRequest(m) => PictorError::BadRequest(m),
             ImagingError::Encode(m) => PictorError::Internal(m),
+            ImagingError::Abandoned => {
+                PictorError::GatewayTimeout("render abandoned after its deadline".into())
+            }
         }
     }
 }

@@ -83,6 +83,9 @@ pub struct RenderJob<'a> {
     pub accepts_avif: bool,
     /// Bytes of watermark/frame images, keyed by the URL written in the filter.
     pub assets: &'a HashMap<String, bytes::Bytes>,
+    /// When the request's answer is no longer wanted (REQUEST_TIMEOUT_SECONDS): the render
+    /// stops at the next step boundary instead of finishing work nobody will read.
+    pub deadline: Option<std::time::Instant>,
 }
 
 /// The answer of a render.
@@ -117,13 +120,24 @@ pub fn render(source: &[u8], job: &RenderJob<'_>) -> Result<RenderOutput, Imagin
         (plan, pixels)
     };
 
+    check_deadline(job)?;
     let mut image = apply_geometry(pixels, &plan)?;
+    check_deadline(job)?;
     apply_post_transform_filters(&mut image, &plan, job)?;
+    check_deadline(job)?;
     let overrides = job.filters.output_overrides();
     if job.request.meta {
         meta_output(&image, &header, &setup, &plan, &overrides, job)
     } else {
         encode_output(&image, &header, &overrides, job)
+    }
+}
+
+/// Abandons the render once its deadline has passed (the client already got its 504).
+fn check_deadline(job: &RenderJob<'_>) -> Result<(), ImagingError> {
+    match job.deadline {
+        Some(deadline) if std::time::Instant::now() >= deadline => Err(ImagingError::Abandoned),
+        _ => Ok(()),
     }
 }
 

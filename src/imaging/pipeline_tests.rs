@@ -39,6 +39,7 @@ fn render_path(
             accepts_webp: false,
             accepts_avif: false,
             assets: &assets,
+            deadline: None,
         },
     )
 }
@@ -135,6 +136,7 @@ fn shrink_for(path: &str, header: &Probe, settings: &ImagingSettings) -> u32 {
         accepts_webp: false,
         accepts_avif: false,
         assets: &assets,
+        deadline: None,
     };
     let setup = prepare_geometry(header, &job);
     let plan = plan_geometry(&setup, setup.working_size(), &request);
@@ -213,6 +215,7 @@ fn orientation_and_normalize_reach_the_stored_pixels() {
         accepts_webp: false,
         accepts_avif: false,
         assets: &assets,
+        deadline: None,
     };
     let setup = prepare_geometry(&header, &job);
     assert_eq!(setup.working_size(), Size::new(3000, 4000));

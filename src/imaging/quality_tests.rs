@@ -52,6 +52,7 @@ fn render_pixels(path: &str, source: &[u8], shrink: Option<u32>) -> (u32, Image)
         accepts_webp: false,
         accepts_avif: false,
         assets: &assets,
+        deadline: None,
     };
     let header = probe_header(source, &settings).unwrap();
     let setup = prepare_geometry(&header, &job);
@@ -110,6 +111,7 @@ fn task1_shrink_on_load_stays_above_40_db() {
         accepts_webp: false,
         accepts_avif: false,
         assets: &assets,
+        deadline: None,
     };
     let served = render(&source, &job).unwrap();
     let reference_jpeg = encode::encode(&reference, ImageFormat::Jpeg, &jpeg_settings()).unwrap();

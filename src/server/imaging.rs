@@ -1,5 +1,6 @@
-//! The imaging handler: parse and authorize the path, answer from the cache, or load the
-//! original (and filter assets), render it on the bounded CPU pool, and cache the result.
+//! The imaging handler: parse and authorize the path, answer from the memory cache, then from
+//! result storage, or load the original (and filter assets), render it on the bounded CPU
+//! pool, and keep the result in both.
 
 use super::App;
 use crate::cache::Rendered;
@@ -13,7 +14,7 @@ use sha1::{Digest, Sha1};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tracing::Instrument;
 
 /// Answers one imaging path. `accept` is the client's Accept header; `from_verified_origin`
@@ -37,20 +38,50 @@ pub async fn process_image(
         return Ok(hit);
     }
     metrics.memory_cache_misses.fetch_add(1, Ordering::Relaxed);
-    let deadline = Duration::from_secs(app.config.request_timeout_seconds);
+    let timeout = Duration::from_secs(app.config.request_timeout_seconds);
+    let deadline = Instant::now() + timeout;
+    // Result storage keys results by path and WebP negotiation only: AVIF answers skip it.
+    let stored = app.result_storage.applies_to(&request) && !accepts.avif;
     app.cache
         .get_or_render(key, async {
-            tokio::time::timeout(deadline, render_uncached(app, request, accepts))
-                .await
-                .unwrap_or_else(|_| {
-                    metrics.record_refusal(Refusal::Deadline);
-                    Err(PictorError::GatewayTimeout(format!(
-                        "not done within REQUEST_TIMEOUT_SECONDS={}",
-                        deadline.as_secs()
-                    )))
-                })
+            if stored {
+                if let Some(hit) = app.result_storage.get(path, accepts.webp).await {
+                    return Ok(hit);
+                }
+            }
+            let rendered =
+                tokio::time::timeout(timeout, render_uncached(app, request, accepts, deadline))
+                    .await
+                    .unwrap_or_else(|_| {
+                        metrics.record_refusal(Refusal::Deadline);
+                        Err(PictorError::GatewayTimeout(format!(
+                            "not done within REQUEST_TIMEOUT_SECONDS={}",
+                            timeout.as_secs()
+                        )))
+                    })?;
+            if stored {
+                app.result_storage.put(path, accepts.webp, &rendered);
+            }
+            Ok(rendered)
         })
         .await
+}
+
+/// A meta answer wrapped as JSONP: `callback({...});` served as `text/javascript`.
+pub fn wrap_jsonp(rendered: &Rendered, callback: &str) -> Rendered {
+    let mut body = Vec::with_capacity(rendered.body.len() + callback.len() + 3);
+    body.extend_from_slice(callback.as_bytes());
+    body.push(b'(');
+    body.extend_from_slice(&rendered.body);
+    body.extend_from_slice(b");");
+    let body = Bytes::from(body);
+    Rendered {
+        etag: format!("\"{:x}\"", Sha1::digest(&body)),
+        body,
+        content_type: "text/javascript",
+        vary_accept: rendered.vary_accept,
+        max_age: rendered.max_age,
+    }
 }
 
 /// Which negotiable formats the client's Accept allows (only those whose AUTO_* is on).
@@ -77,21 +108,17 @@ async fn render_uncached(
     app: &App,
     request: ImageRequest,
     accepts: Accepts,
+    deadline: Instant,
 ) -> Result<Rendered, PictorError> {
     let filters = FilterList::parse(request.filters.as_deref().unwrap_or(""));
     let image_url = request.image_url();
     let source = app
-        .loader
-        .load(&image_url)
+        .sources
+        .load(&app.loader, &image_url)
         .instrument(tracing::info_span!("load", image = %image_url))
         .await?;
-    let metrics = &crate::metrics::METRICS;
-    metrics.origin_fetches.fetch_add(1, Ordering::Relaxed);
-    metrics
-        .origin_bytes
-        .fetch_add(source.len() as u64, Ordering::Relaxed);
     let assets = load_assets(app, &filters).await?;
-    let output = render_on_pool(app, source, request, filters, accepts, assets).await?;
+    let output = render_on_pool(app, source, request, filters, accepts, assets, deadline).await?;
     let body = Bytes::from(output.body);
     let etag = format!("\"{:x}\"", Sha1::digest(&body));
     Ok(Rendered {
@@ -115,7 +142,7 @@ async fn load_assets(
             continue;
         }
         let quoted = url::parse::python_quote(&url, b"/");
-        match app.loader.load(&quoted).await {
+        match app.sources.load(&app.loader, &quoted).await {
             Ok(bytes) => {
                 assets.insert(url, bytes);
             }
@@ -158,6 +185,7 @@ async fn render_on_pool(
     filters: FilterList,
     accepts: Accepts,
     assets: HashMap<String, Bytes>,
+    deadline: Instant,
 ) -> Result<imaging::RenderOutput, PictorError> {
     let estimate = estimated_render_bytes(&source, &request)?;
     let permit = app
@@ -180,6 +208,7 @@ async fn render_on_pool(
                     accepts_webp: accepts.webp,
                     accepts_avif: accepts.avif,
                     assets: &assets,
+                    deadline: Some(deadline),
                 },
             )
         }))

@@ -7,10 +7,10 @@ pub mod imaging;
 pub mod response;
 pub mod signing;
 
-use crate::cache::ResultCache;
+use crate::cache::{ResultCache, ResultStorage};
 use crate::config::Config;
 use crate::error::PictorError;
-use crate::source::Loader;
+use crate::source::{Loader, SourceCache};
 use bytes::Bytes;
 use futures_util::FutureExt;
 use http::{Method, Request, Response, StatusCode};
@@ -29,7 +29,11 @@ use tokio::net::TcpListener;
 pub struct App {
     pub config: Config,
     pub loader: Loader,
+    /// Originals in memory (SOURCE_CACHE_MB), loads of one original merged.
+    pub sources: SourceCache,
     pub cache: ResultCache,
+    /// RESULT_STORAGE: results shared between instances (file or S3).
+    pub result_storage: ResultStorage,
     /// Bounds CPU work and memory: MAX_CONCURRENT_RENDERS, MAX_QUEUED_RENDERS, RENDER_MEMORY_MB.
     pub admission: admission::Admission,
     healthcheck: regex::Regex,
@@ -44,6 +48,8 @@ impl App {
             })?;
         Ok(Arc::new(App {
             cache: ResultCache::new(config.memory_cache_bytes()),
+            sources: SourceCache::new(config.source_cache_bytes()),
+            result_storage: ResultStorage::from_config(&config),
             admission: admission::Admission::new(
                 config.max_concurrent_renders,
                 config.max_queued_renders,
@@ -154,6 +160,24 @@ impl App {
     }
 }
 
+/// The JSONP callback for meta answers: `?callback=` or META_CALLBACK_NAME. Only plain
+/// JavaScript identifiers are used, so the name cannot inject script.
+fn jsonp_callback<'a>(query: Option<&'a str>, config: &'a Config) -> Option<&'a str> {
+    let from_query = query.and_then(|q| {
+        q.split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(k, _)| *k == "callback")
+            .map(|(_, v)| v)
+    });
+    from_query
+        .filter(|name| !name.is_empty())
+        .or(config.meta_callback_name.as_deref())
+        .filter(|name| {
+            name.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '$' | '.'))
+        })
+}
+
 /// Routes one request and writes the access-log line.
 async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
     let started = Instant::now();
@@ -214,7 +238,16 @@ async fn route(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let accept = header(http::header::ACCEPT);
     let if_none_match = header(http::header::IF_NONE_MATCH);
     match imaging::process_image(app, path, accept, from_verified_origin).await {
-        Ok(rendered) => response::image(&app.config, &rendered, head, if_none_match),
+        Ok(rendered) => {
+            let callback = jsonp_callback(req.uri().query(), &app.config);
+            match callback.filter(|_| rendered.content_type == "application/json") {
+                Some(callback) => {
+                    let wrapped = imaging::wrap_jsonp(&rendered, callback);
+                    response::image(&app.config, &wrapped, head, if_none_match)
+                }
+                None => response::image(&app.config, &rendered, head, if_none_match),
+            }
+        }
         Err(e) => {
             if matches!(e, PictorError::TooLarge(_)) {
                 crate::metrics::METRICS.record_refusal(crate::metrics::Refusal::TooLarge);

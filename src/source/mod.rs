@@ -1,31 +1,81 @@
 //! Loaders of originals: given Thumbor's quoted `image_url`, return the original's bytes.
-//! One enum dispatches to the configured loader so the request path stays static and cheap.
+//! One enum dispatches to the configured loader (file, HTTP, S3, or a fallback chain of
+//! them) so the request path stays static and cheap; `cache` keeps and merges loads.
 
+pub mod cache;
 pub mod file;
+pub mod http;
+pub mod s3;
+pub mod ssrf;
+
+pub use cache::SourceCache;
 
 use crate::config::{Config, LoaderKind};
 use crate::error::PictorError;
 use bytes::Bytes;
+use std::future::Future;
+use std::pin::Pin;
 
 /// The configured loader.
 #[derive(Debug, Clone)]
 pub enum Loader {
     File(file::FileLoader),
+    Http(http::HttpLoader),
+    S3(s3::S3Loader),
+    /// Each loader in turn until one finds the image (Thumbor's file_loader_http_fallback).
+    Chain(Vec<Loader>),
 }
 
 impl Loader {
     pub fn from_config(config: &Config) -> Result<Loader, PictorError> {
-        match config.loader {
-            LoaderKind::File => Ok(Loader::File(file::FileLoader::new(
-                &config.file_loader_root_path,
-            )?)),
-        }
+        Loader::of_kind(&config.loader, config)
     }
 
-    /// Loads the original named by `image_url` (Thumbor's quoted form).
-    pub async fn load(&self, image_url: &str) -> Result<Bytes, PictorError> {
-        match self {
-            Loader::File(loader) => loader.load(image_url).await,
-        }
+    fn of_kind(kind: &LoaderKind, config: &Config) -> Result<Loader, PictorError> {
+        Ok(match kind {
+            LoaderKind::File => Loader::File(file::FileLoader::new(&config.file_loader_root_path)?),
+            LoaderKind::Http => Loader::Http(http::HttpLoader::new(
+                &config.http_loader,
+                config.max_source_bytes,
+            )?),
+            LoaderKind::S3 => Loader::S3(s3::S3Loader::new(
+                &config.s3_loader,
+                config.max_source_bytes,
+            )),
+            LoaderKind::Chain(kinds) => Loader::Chain(
+                kinds
+                    .iter()
+                    .map(|k| Loader::of_kind(k, config))
+                    .collect::<Result<_, _>>()?,
+            ),
+        })
+    }
+
+    /// Loads the original named by `image_url` (Thumbor's quoted form). In a chain, only "not
+    /// found" moves on to the next loader; any other failure (refused, timeout, origin down)
+    /// is the answer, as in Thumbor's fallback loader.
+    pub fn load<'a>(
+        &'a self,
+        image_url: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<Bytes, PictorError>> + Send + 'a>> {
+        Box::pin(async move {
+            match self {
+                Loader::File(loader) => loader.load(image_url).await,
+                Loader::Http(loader) => loader.load(image_url).await,
+                Loader::S3(loader) => loader.load(image_url).await,
+                Loader::Chain(loaders) => {
+                    let mut last = PictorError::NotFound(image_url.to_string());
+                    for loader in loaders {
+                        match loader.load(image_url).await {
+                            Err(PictorError::NotFound(why)) => {
+                                last = PictorError::NotFound(why);
+                            }
+                            done => return done,
+                        }
+                    }
+                    Err(last)
+                }
+            }
+        })
     }
 }

@@ -537,3 +537,57 @@ fn bmp_decodes_through_image() {
     let image = decode(&bmp, &options(1)).unwrap();
     assert_eq!(image.frames[0].pixels, vec![0, 0, 255, 255, 0, 0]);
 }
+
+/// Truncated and corrupted variants of real files: decoding may fail, but only with an error
+/// (the per-format decoders are called directly, below the last-resort panic guard).
+#[test]
+fn damaged_files_fail_cleanly() {
+    let files = [
+        "thumbor/images/image.jpg",
+        "thumbor/images/cmyk.jpg",
+        "sharp/Landscape_6.jpg",
+        "thumbor/images/paletted-transparent.png",
+        "thumbor/images/thumbor-exif.png",
+        "thumbor/images/animated.gif",
+        "sharp/rotating-squares.gif",
+        "thumbor/images/image.webp",
+        "sharp/5_webp_a.webp",
+        "sharp/animated-loop-3.webp",
+        "thumbor/images/gradient_8bit.tif",
+    ];
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut random = move || {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) as usize
+    };
+    for file in files {
+        let original = read(file);
+        let mut variants: Vec<Vec<u8>> = (1..16)
+            .map(|i| original[..original.len() * i / 16].to_vec())
+            .collect();
+        for _ in 0..16 {
+            let mut corrupted = original.clone();
+            for _ in 0..8 {
+                // Mostly in the headers, where parsers branch the most.
+                let limit = if random() % 2 == 0 {
+                    512.min(corrupted.len())
+                } else {
+                    corrupted.len()
+                };
+                let at = random() % limit;
+                corrupted[at] = random() as u8;
+            }
+            variants.push(corrupted);
+        }
+        for (i, bytes) in variants.iter().enumerate() {
+            let outcome = std::panic::catch_unwind(|| {
+                let header = probe_format(bytes)?;
+                check_pixel_limit(header.width, header.height, 4_000_000)?;
+                decode_format(bytes, &header, &options(1))
+            });
+            assert!(outcome.is_ok(), "{file} variant {i} panicked");
+        }
+    }
+}

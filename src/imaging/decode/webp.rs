@@ -1,6 +1,6 @@
 //! WebP: size, orientation and ICC from the RIFF chunks (VP8 / VP8L / VP8X), pixels through
-//! libwebp (`webp` crate) — still images directly, animations through its AnimDecoder, which
-//! composites every frame onto the full canvas.
+//! libwebp (`webp` crate) for still images, and image-webp (through `image`) for animations,
+//! composited onto the full canvas frame by frame.
 
 use super::{animation_pixel_budget, exif, rgba_to_rgb, DecodeOptions, Probe};
 use crate::imaging::{Frame, Image, ImageFormat, ImagingError, PixelLayout, SourceInfo};
@@ -201,23 +201,33 @@ fn decode_still(bytes: &[u8], shrink: u32) -> Result<DecodedWebp, ImagingError> 
     Ok((width as u32, height as u32, layout, vec![frame], None))
 }
 
+/// Animations go through `image` (image-webp), frame by frame. The `webp` wrapper's
+/// AnimDecoder is not used: it loops forever when libwebp fails on a damaged frame.
 fn decode_animation(bytes: &[u8], first_frame_only: bool) -> Result<DecodedWebp, ImagingError> {
-    let animation = webp::AnimDecoder::new(bytes)
-        .decode()
-        .map_err(|e| ImagingError::Undecodable(format!("webp animation: {e}")))?;
-    let mut frames = Vec::with_capacity(animation.len());
+    use image::AnimationDecoder;
+    let bad = |e: image::ImageError| ImagingError::Undecodable(format!("webp animation: {e}"));
+    let mut decoder =
+        image::codecs::webp::WebPDecoder::new(std::io::Cursor::new(bytes)).map_err(bad)?;
+    // Browsers and libwebp start from a transparent canvas, whatever the ANIM chunk says.
+    decoder
+        .set_background_color(image::Rgba([0, 0, 0, 0]))
+        .map_err(bad)?;
+    let loop_count = match decoder.loop_count() {
+        image::metadata::LoopCount::Infinite => 0,
+        image::metadata::LoopCount::Finite(plays) => u16::try_from(plays.get()).unwrap_or(u16::MAX),
+    };
     let (mut width, mut height) = (0, 0);
-    let mut previous_end_ms = 0;
-    for frame in &animation {
-        // libwebp reports the time each frame ends.
-        let end_ms = frame.get_time_ms();
-        width = frame.width();
-        height = frame.height();
+    let mut frames = Vec::new();
+    for frame in decoder.into_frames() {
+        let frame = frame.map_err(bad)?;
+        let (numerator, denominator) = frame.delay().numer_denom_ms();
+        let buffer = frame.into_buffer();
+        width = buffer.width();
+        height = buffer.height();
         frames.push(Frame {
-            pixels: frame.get_image().to_vec(),
-            delay_ms: end_ms.saturating_sub(previous_end_ms).max(0) as u32,
+            pixels: buffer.into_raw(),
+            delay_ms: numerator / denominator.max(1),
         });
-        previous_end_ms = end_ms;
         if first_frame_only {
             break;
         }
@@ -227,7 +237,7 @@ fn decode_animation(bytes: &[u8], first_frame_only: bool) -> Result<DecodedWebp,
             "webp: animation without frames".into(),
         ));
     }
-    // The animation decoder always gives RGBA.
+    // Frames come as RGBA.
     let layout = if frames
         .iter()
         .all(|f| f.pixels.chunks_exact(4).all(|p| p[3] == 255))
@@ -239,6 +249,5 @@ fn decode_animation(bytes: &[u8], first_frame_only: bool) -> Result<DecodedWebp,
     } else {
         PixelLayout::Rgba8
     };
-    let loop_count = Some(u16::try_from(animation.loop_count).unwrap_or(0));
-    Ok((width, height, layout, frames, loop_count))
+    Ok((width, height, layout, frames, Some(loop_count)))
 }

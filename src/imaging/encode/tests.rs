@@ -186,8 +186,17 @@ fn output_format_follows_thumbors_rules() {
         (ImageFormat::Bmp, ImageFormat::Jpeg),
         (ImageFormat::Jp2, ImageFormat::Jpeg),
         (ImageFormat::Svg, ImageFormat::Png),
-        (ImageFormat::Avif, ImageFormat::Avif),
-        (ImageFormat::Heif, ImageFormat::Heif),
+        // AVIF stays AVIF with the `avif` feature; without an encoder (HEIF always), JPEG,
+        // as Thumbor without the plugin.
+        (
+            ImageFormat::Avif,
+            if can_encode(ImageFormat::Avif) {
+                ImageFormat::Avif
+            } else {
+                ImageFormat::Jpeg
+            },
+        ),
+        (ImageFormat::Heif, ImageFormat::Jpeg),
     ];
     for (source, expected) in by_source {
         assert_eq!(
@@ -477,4 +486,27 @@ fn unsupported_formats_and_bad_frames_are_encode_errors() {
         let (_, decoded) = round_trip(&image, format, &settings());
         assert_eq!((decoded.width, decoded.height), (2, 1));
     }
+}
+
+#[test]
+fn formats_without_an_encoder_fall_back_to_the_source_format() {
+    let ctx = FormatContext {
+        requested: Some(ImageFormat::Heif),
+        source: ImageFormat::Png,
+        animated: false,
+        width: 10,
+        height: 10,
+        auto_webp: false,
+        accepts_webp: false,
+        auto_avif: false,
+        accepts_avif: false,
+        png_to_jpg: false,
+    };
+    assert_eq!(choose_output_format(&ctx), ImageFormat::Png);
+    let heif_source = FormatContext {
+        requested: None,
+        source: ImageFormat::Heif,
+        ..ctx
+    };
+    assert_eq!(choose_output_format(&heif_source), ImageFormat::Jpeg);
 }

@@ -207,29 +207,13 @@ fn paint_corners(painter: &mut Painter<'_>, width: i64, height: i64, a_rad: f32,
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::{Frame, ImageFormat, SourceInfo};
+    use super::super::super::{ImageFormat, SourceInfo};
     use super::*;
 
     fn white(width: u32, height: u32) -> Image {
-        Image {
-            width,
-            height,
-            layout: PixelLayout::Rgb8,
-            frames: vec![Frame {
-                pixels: vec![255; (width * height * 3) as usize],
-                delay_ms: 0,
-            }],
-            source: SourceInfo {
-                format: ImageFormat::Png,
-                width,
-                height,
-                orientation: 1,
-                icc_profile: None,
-                palette: false,
-                grayscale: false,
-                loop_count: None,
-            },
-        }
+        let pixels = vec![255; (width * height * 3) as usize];
+        let source = SourceInfo::plain(ImageFormat::Png, width, height);
+        Image::still(width, height, PixelLayout::Rgb8, pixels, source)
     }
 
     #[test]

@@ -66,7 +66,8 @@ fn check_canvas_size(width: u32, height: u32) -> Result<(), ImagingError> {
 
 /// `fill`: a canvas of the request size (a 0 side takes the image's) in the colour, with the
 /// image pasted at `((W−w)//2, (H−h)//2)`; alpha-composited when `fill_transparent`, a plain
-/// copy (transparent pixels stay transparent) otherwise.
+/// copy (transparent pixels stay transparent) otherwise. Like Thumbor, it reads the request
+/// size whether or not fit-in is on (without fit-in the image already has that size).
 pub fn fill(
     image: &mut Image,
     color: &str,

@@ -1,7 +1,7 @@
 //! The filter conformance fixtures of Thumbor's test suite (spec §4.3): each filter applied to
 //! the fixture source, compared by SSIM with Thumbor's expected output.
 
-use super::super::{Frame, Image, ImageFormat, ImagingError, PixelLayout, SourceInfo};
+use super::super::{Image, ImageFormat, ImagingError, PixelLayout, SourceInfo};
 use super::ssim::{ssim, Gray};
 use super::{resize, FilterList, FocalPoint, PostTransformContext, RequestSize};
 use std::collections::HashMap;
@@ -39,25 +39,8 @@ fn to_image(decoded: image::DynamicImage) -> Image {
     } else {
         (PixelLayout::Rgb8, decoded.to_rgb8().into_raw())
     };
-    Image {
-        width,
-        height,
-        layout,
-        frames: vec![Frame {
-            pixels,
-            delay_ms: 0,
-        }],
-        source: SourceInfo {
-            format: ImageFormat::Png,
-            width,
-            height,
-            orientation: 1,
-            icc_profile: None,
-            palette: false,
-            grayscale: false,
-            loop_count: None,
-        },
-    }
+    let source = SourceInfo::plain(ImageFormat::Png, width, height);
+    Image::still(width, height, layout, pixels, source)
 }
 
 /// How Thumbor's test converts both images before comparing: `RGB` drops alpha (PIL's
@@ -525,4 +508,41 @@ fn every_frame_is_filtered() {
     let mut single = load("source.jpg");
     run(&mut single, "brightness(20):rotate(90):fill(red)");
     assert_eq!(single.frames[0], image.frames[0]);
+}
+
+/// The server path: watermark and frame images arrive as bytes in `ctx.assets` and are
+/// decoded by `decode::decode`.
+#[test]
+fn watermark_from_asset_bytes() {
+    let mut assets = HashMap::new();
+    let bytes = std::fs::read(fixture_path("watermark.png")).unwrap();
+    assets.insert("watermark.png".to_string(), bytes::Bytes::from(bytes));
+    assets.insert(
+        "broken.png".to_string(),
+        bytes::Bytes::from_static(b"not an image"),
+    );
+    let ctx = PostTransformContext {
+        request: RequestSize::default(),
+        fit_in: false,
+        assets: &assets,
+        focal_points: &[],
+    };
+    let mut image = load("source.jpg");
+    FilterList::parse("watermark(watermark.png,center,center,60)")
+        .post_transform(&mut image, &ctx)
+        .unwrap();
+    assert_similar(&image, "watermarkCenter.jpg", 0.98, Compare::Rgb);
+
+    for filters in [
+        "watermark(broken.png,0,0,0)",
+        "watermark(missing.png,0,0,0)",
+        "frame(missing.png)",
+    ] {
+        let mut image = load("source.jpg");
+        let result = FilterList::parse(filters).post_transform(&mut image, &ctx);
+        assert!(
+            matches!(result, Err(ImagingError::BadRequest(_))),
+            "{filters}: {result:?}"
+        );
+    }
 }

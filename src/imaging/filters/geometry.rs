@@ -203,29 +203,12 @@ fn clamp_u32(value: u64) -> u32 {
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::{Frame, ImageFormat, PixelLayout, SourceInfo};
+    use super::super::super::{ImageFormat, PixelLayout, SourceInfo};
     use super::*;
 
     fn image(width: u32, height: u32, layout: PixelLayout, pixels: Vec<u8>) -> Image {
-        Image {
-            width,
-            height,
-            layout,
-            frames: vec![Frame {
-                pixels,
-                delay_ms: 0,
-            }],
-            source: SourceInfo {
-                format: ImageFormat::Png,
-                width,
-                height,
-                orientation: 1,
-                icc_profile: None,
-                palette: false,
-                grayscale: false,
-                loop_count: None,
-            },
-        }
+        let source = SourceInfo::plain(ImageFormat::Png, width, height);
+        Image::still(width, height, layout, pixels, source)
     }
 
     #[test]

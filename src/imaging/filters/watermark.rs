@@ -458,30 +458,14 @@ mod tests {
     use super::*;
 
     fn rgba_image(width: u32, height: u32, pixels: Vec<u8>) -> Image {
-        use super::super::super::{Frame, ImageFormat, SourceInfo};
-        Image {
-            width,
-            height,
-            layout: if pixels.len() == (width * height * 4) as usize {
-                PixelLayout::Rgba8
-            } else {
-                PixelLayout::Rgb8
-            },
-            frames: vec![Frame {
-                pixels,
-                delay_ms: 0,
-            }],
-            source: SourceInfo {
-                format: ImageFormat::Png,
-                width,
-                height,
-                orientation: 1,
-                icc_profile: None,
-                palette: false,
-                grayscale: false,
-                loop_count: None,
-            },
-        }
+        use super::super::super::{ImageFormat, SourceInfo};
+        let layout = if pixels.len() == (width * height * 4) as usize {
+            PixelLayout::Rgba8
+        } else {
+            PixelLayout::Rgb8
+        };
+        let source = SourceInfo::plain(ImageFormat::Png, width, height);
+        Image::still(width, height, layout, pixels, source)
     }
 
     /// A 5x5 nine-patch: stretchable middle column and row, content markers giving one pixel

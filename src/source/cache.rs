@@ -1,0 +1,101 @@
+//! The source cache: originals kept in memory, weighted by their bytes, so a burst of sizes
+//! of one original loads it once; concurrent loads of the same original are merged.
+
+use super::Loader;
+use crate::error::PictorError;
+use bytes::Bytes;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Originals by Thumbor's quoted `image_url`. With a capacity of 0 nothing is kept, but
+/// concurrent loads of one original are still merged.
+#[derive(Clone)]
+pub struct SourceCache {
+    inner: moka::future::Cache<String, Bytes>,
+    keep: bool,
+}
+
+impl SourceCache {
+    pub fn new(capacity_bytes: u64) -> SourceCache {
+        let inner = moka::future::Cache::builder()
+            .max_capacity(capacity_bytes)
+            .weigher(|key: &String, value: &Bytes| {
+                u32::try_from(key.len() + value.len() + 64).unwrap_or(u32::MAX)
+            })
+            .build();
+        SourceCache {
+            inner,
+            keep: capacity_bytes > 0,
+        }
+    }
+
+    /// The original for `image_url`, from memory or from `loader` (once for all concurrent
+    /// callers). Errors are shared with the merged callers and not kept.
+    pub async fn load(&self, loader: &Loader, image_url: &str) -> Result<Bytes, PictorError> {
+        let metrics = &crate::metrics::METRICS;
+        let fetched = AtomicBool::new(false);
+        let result = self
+            .inner
+            .try_get_with_by_ref(image_url, async {
+                fetched.store(true, Ordering::Relaxed);
+                let bytes = loader.load(image_url).await?;
+                metrics.origin_fetches.fetch_add(1, Ordering::Relaxed);
+                metrics
+                    .origin_bytes
+                    .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                Ok::<_, PictorError>(bytes)
+            })
+            .await
+            .map_err(|shared| crate::cache::clone_error(&shared));
+        if fetched.load(Ordering::Relaxed) {
+            metrics.source_cache_misses.fetch_add(1, Ordering::Relaxed);
+        } else {
+            metrics.source_cache_hits.fetch_add(1, Ordering::Relaxed);
+        }
+        if !self.keep {
+            // Merged, not kept: with SOURCE_CACHE_MB=0 the entry only lives while it loads.
+            self.inner.invalidate(image_url).await;
+        }
+        result
+    }
+
+    /// Bytes held.
+    pub fn weighted_size(&self) -> u64 {
+        self.inner.weighted_size()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::file::FileLoader;
+
+    #[tokio::test]
+    async fn loads_once_and_shares_errors_without_keeping_them() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(root.path().join("a.jpg"), b"original").unwrap();
+        let loader = Loader::File(FileLoader::new(root.path()).unwrap());
+        let cache = SourceCache::new(1 << 20);
+        assert_eq!(
+            &cache.load(&loader, "a.jpg").await.unwrap()[..],
+            b"original"
+        );
+        // Gone from disk, still served from memory.
+        std::fs::remove_file(root.path().join("a.jpg")).unwrap();
+        assert_eq!(
+            &cache.load(&loader, "a.jpg").await.unwrap()[..],
+            b"original"
+        );
+        assert!(matches!(
+            cache.load(&loader, "b.jpg").await,
+            Err(PictorError::NotFound(_))
+        ));
+        std::fs::write(root.path().join("b.jpg"), b"late").unwrap();
+        assert_eq!(&cache.load(&loader, "b.jpg").await.unwrap()[..], b"late");
+
+        let off = SourceCache::new(0);
+        std::fs::write(root.path().join("c.jpg"), b"one").unwrap();
+        assert_eq!(&off.load(&loader, "c.jpg").await.unwrap()[..], b"one");
+        std::fs::write(root.path().join("c.jpg"), b"two").unwrap();
+        assert_eq!(&off.load(&loader, "c.jpg").await.unwrap()[..], b"two");
+    }
+}
