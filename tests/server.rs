@@ -72,7 +72,7 @@ fn signature_vectors_of_thumbors_suite() {
 
 #[test]
 fn pictor_sign_matches_libthumbor() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pictor"))
+    let out = std::process::Command::new(common::binary())
         .args([
             "sign",
             "--key",
@@ -90,7 +90,7 @@ fn pictor_sign_matches_libthumbor() {
 
 #[test]
 fn pictor_sign_builds_structured_options_like_the_endpoint() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pictor"))
+    let out = std::process::Command::new(common::binary())
         .args([
             "sign",
             "--key",
@@ -511,7 +511,7 @@ fn hostile_paths_get_4xx_and_the_server_keeps_serving() {
 
 #[test]
 fn config_errors_stop_startup_with_one_line() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pictor"))
+    let out = std::process::Command::new(common::binary())
         .args(["serve", "--bind", "127.0.0.1:0"])
         .env_clear()
         .env("QUALITY", "lots")
@@ -530,7 +530,7 @@ fn config_errors_stop_startup_with_one_line() {
 fn render_subcommand_writes_the_image() {
     let out_dir = tempfile::tempdir().unwrap();
     let out = out_dir.path().join("thumb.jpg");
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_pictor"))
+    let status = std::process::Command::new(common::binary())
         .args(["render", "/unsafe/fit-in/100x100/image.jpg", "--out"])
         .arg(&out)
         .env("FILE_LOADER_ROOT_PATH", corpus().join("thumbor/images"))

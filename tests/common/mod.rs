@@ -26,6 +26,14 @@ pub fn corpus() -> PathBuf {
     panic!("test corpus not found: set PICTOR_CORPUS");
 }
 
+/// The binary under test: cargo's own build, or $PICTOR_TEST_BIN (a private copy, for when
+/// several worktrees share one target directory and another build may replace cargo's).
+pub fn binary() -> PathBuf {
+    std::env::var_os("PICTOR_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_pictor")))
+}
+
 pub struct Server {
     child: Child,
     pub addr: SocketAddr,
@@ -36,7 +44,7 @@ pub struct Server {
 impl Server {
     /// Starts `pictor serve --bind 127.0.0.1:0` with only the given environment (plus PATH).
     pub fn start(env: &[(&str, &str)]) -> Server {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pictor"));
+        let mut cmd = Command::new(binary());
         cmd.args(["serve", "--bind", "127.0.0.1:0"])
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
