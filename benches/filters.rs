@@ -7,7 +7,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use pictor::imaging::decode::{decode, DecodeOptions};
 use pictor::imaging::filters::{FilterList, PostTransformContext, RequestSize};
 use pictor::imaging::geometry::Size;
-use pictor::imaging::transform::{crop_resize, Region};
+use pictor::imaging::transform::{crop_resize, Region, ResamplingFilter};
 use pictor::imaging::Image;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -34,7 +34,7 @@ fn two_megapixels(relative: &str, size: Size) -> Image {
         width: f64::from(original.width),
         height: f64::from(original.height),
     };
-    crop_resize(&original, region, size).expect("resize")
+    crop_resize(&original, region, size, ResamplingFilter::Lanczos3).expect("resize")
 }
 
 fn bench_family(

@@ -65,7 +65,8 @@ fn bench_decode(c: &mut Criterion) {
 
 fn resize(image: &Image, output: Size) -> Image {
     let whole = Region::from_rect(PixelRect::full(Size::new(image.width, image.height)));
-    transform::crop_resize(image, whole, output).expect("resizes")
+    transform::crop_resize(image, whole, output, transform::ResamplingFilter::Lanczos3)
+        .expect("resizes")
 }
 
 fn bench_resize(c: &mut Criterion) {

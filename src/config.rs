@@ -2,6 +2,7 @@
 //! (`KEY = value` lines) and environment variables (which win), validated once at start-up.
 
 use crate::imaging::pipeline::ImagingSettings;
+use crate::imaging::transform::ResamplingFilter;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -572,6 +573,25 @@ fn loader(value: &str) -> Result<LoaderKind, ConfigError> {
     }
 }
 
+/// RESAMPLING_FILTER, or Thumbor's PILLOW_RESAMPLING_FILTER when only that is set.
+fn resampling_filter(r: &Reader<'_>) -> Result<ResamplingFilter, ConfigError> {
+    let key = ["RESAMPLING_FILTER", "PILLOW_RESAMPLING_FILTER"]
+        .into_iter()
+        .find(|key| r.optional_string(key).is_some());
+    let Some(key) = key else {
+        return Ok(ResamplingFilter::default());
+    };
+    let value = r.string(key, "");
+    ResamplingFilter::from_name(&value).ok_or_else(|| {
+        invalid(
+            key,
+            &value,
+            "expected lanczos3 (LANCZOS), bicubic, mitchell, bilinear, hamming, box, gaussian \
+             or nearest",
+        )
+    })
+}
+
 fn result_storage(value: &str) -> Result<ResultStorageKind, ConfigError> {
     match value {
         "" | "None" | "no_storage" | "thumbor.result_storages.no_storage" => {
@@ -719,6 +739,7 @@ impl Config {
                     as u32,
                 max_pixels: r.number("MAX_PIXELS", di.max_pixels, 1, u64::MAX)?,
                 allow_animated_gifs: r.boolean("ALLOW_ANIMATED_GIFS", di.allow_animated_gifs)?,
+                resampling_filter: resampling_filter(&r)?,
             },
         })
     }
@@ -899,6 +920,24 @@ mod tests {
         assert!(config(&[("ALLOW_UNSAFE_URL", "maybe")]).is_err());
         assert!(config(&[("LOADER", "thumbor.loaders.ftp_loader")]).is_err());
         assert!(config(&[("PNG_COMPRESSION_LEVEL", "10")]).is_err());
+    }
+
+    #[test]
+    fn resampling_filter_from_either_name() {
+        assert_eq!(
+            config(&[]).unwrap().imaging.resampling_filter,
+            ResamplingFilter::Lanczos3
+        );
+        let thumbor = config(&[("PILLOW_RESAMPLING_FILTER", "BICUBIC")]).unwrap();
+        assert_eq!(thumbor.imaging.resampling_filter, ResamplingFilter::Bicubic);
+        let both = config(&[
+            ("PILLOW_RESAMPLING_FILTER", "BICUBIC"),
+            ("RESAMPLING_FILTER", "nearest"),
+        ])
+        .unwrap();
+        assert_eq!(both.imaging.resampling_filter, ResamplingFilter::Nearest);
+        let e = config(&[("RESAMPLING_FILTER", "sinc")]).unwrap_err();
+        assert_eq!(e.key, "RESAMPLING_FILTER");
     }
 
     #[test]

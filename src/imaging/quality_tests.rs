@@ -59,7 +59,10 @@ fn render_pixels(path: &str, source: &[u8], shrink: Option<u32>) -> (u32, Image)
     let plan = plan_geometry(&setup, setup.working_size(), &request);
     let shrink = shrink.unwrap_or_else(|| choose_shrink_on_load(&header, &setup, &plan, &request));
     let pixels = decode_for_plan(source, &header, &setup, shrink, &job).unwrap();
-    (shrink, apply_geometry(pixels, &plan).unwrap())
+    (
+        shrink,
+        apply_geometry(pixels, &plan, ResamplingFilter::Lanczos3).unwrap(),
+    )
 }
 
 fn decoded_pixels(bytes: &[u8]) -> Vec<u8> {
@@ -146,7 +149,8 @@ fn chosen_shrinks_stay_above_40_db() {
         ("sharp/flowers.jpeg", "/unsafe/300x0/a.jpg", 4),
         ("sharp/Landscape_1.jpg", "/unsafe/300x0/a.jpg", 1),
         // WebP: libwebp's scaled decode (1024x772).
-        ("sharp/4.webp", "/unsafe/300x0/a.webp", 2),
+        ("sharp/4.webp", "/unsafe/300x0/a.webp", 1),
+        ("sharp/4.webp", "/unsafe/250x0/a.webp", 2),
         ("sharp/4.webp", "/unsafe/120x0/a.webp", 4),
     ];
     for (file, path, expected_shrink) in cases {

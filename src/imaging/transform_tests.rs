@@ -228,12 +228,12 @@ fn crop_resize_gives_the_requested_size() {
         width: 20.0,
         height: 20.0,
     };
-    let out = crop_resize(&image, region, Size::new(7, 9)).unwrap();
+    let out = crop_resize(&image, region, Size::new(7, 9), LANCZOS).unwrap();
     assert_eq!((out.width, out.height), (7, 9));
     assert_eq!(out.frames[0].pixels.len(), 7 * 9 * 3);
 
     // Same-size whole-pixel region: an exact copy.
-    let copy = crop_resize(&image, region, Size::new(20, 20)).unwrap();
+    let copy = crop_resize(&image, region, Size::new(20, 20), LANCZOS).unwrap();
     let expected = crop(
         &image,
         PixelRect {
@@ -262,6 +262,7 @@ fn shrunk_source_with_fractional_crop_gives_the_same_size_and_picture() {
             height: 48.0,
         },
         Size::new(32, 24),
+        LANCZOS,
     )
     .unwrap();
     // Crop (5, 7, 45x33) of the original, to 10x7.
@@ -272,8 +273,8 @@ fn shrunk_source_with_fractional_crop_gives_the_same_size_and_picture() {
         height: 33.0,
     };
     let output = Size::new(10, 7);
-    let direct = crop_resize(&full, region, output).unwrap();
-    let shrunk = crop_resize(&half, region.scaled(0.5, 0.5), output).unwrap();
+    let direct = crop_resize(&full, region, output, LANCZOS).unwrap();
+    let shrunk = crop_resize(&half, region.scaled(0.5, 0.5), output, LANCZOS).unwrap();
     assert_eq!((shrunk.width, shrunk.height), (10, 7));
     let max_diff = direct.frames[0]
         .pixels
@@ -283,6 +284,51 @@ fn shrunk_source_with_fractional_crop_gives_the_same_size_and_picture() {
         .max()
         .unwrap();
     assert!(max_diff <= 3, "max diff {max_diff}");
+}
+
+const LANCZOS: ResamplingFilter = ResamplingFilter::Lanczos3;
+
+#[test]
+fn resampling_filter_names() {
+    use ResamplingFilter::*;
+    let spellings: [(&str, ResamplingFilter); 8] = [
+        ("LANCZOS antialias lanczos3", Lanczos3),
+        ("BICUBIC cubic catmullrom", Bicubic),
+        ("Bilinear linear", Bilinear),
+        ("NEAREST", Nearest),
+        ("box", Box),
+        ("hamming", Hamming),
+        ("mitchell", Mitchell),
+        ("gaussian", Gaussian),
+    ];
+    for (names, want) in spellings {
+        for name in names.split(' ') {
+            assert_eq!(ResamplingFilter::from_name(name), Some(want), "{name}");
+        }
+    }
+    assert_eq!(ResamplingFilter::from_name("lanczos5"), None);
+}
+
+#[test]
+fn resampling_filter_changes_the_kernel() {
+    // A 1-pixel checkerboard halved: nearest keeps pure black/white samples, box averages
+    // every 2x2 block to mid grey.
+    let board: Vec<u8> = (0..16 * 16)
+        .map(|i| if (i % 16 + i / 16) % 2 == 0 { 0 } else { 255 })
+        .collect();
+    let board = gray_image(16, 16, &board);
+    let whole = Region::from_rect(PixelRect::full(Size::new(16, 16)));
+    let nearest = crop_resize(&board, whole, Size::new(8, 8), ResamplingFilter::Nearest).unwrap();
+    assert!(nearest.frames[0].pixels.iter().all(|&v| v == 0 || v == 255));
+    let boxed = crop_resize(&board, whole, Size::new(8, 8), ResamplingFilter::Box).unwrap();
+    assert!(
+        boxed.frames[0]
+            .pixels
+            .iter()
+            .all(|&v| (120..=135).contains(&v)),
+        "{:?}",
+        &boxed.frames[0].pixels[..8]
+    );
 }
 
 #[test]
