@@ -17,10 +17,13 @@ pub fn configured_endpoint() -> Option<String> {
     if disabled {
         return None;
     }
-    ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"]
-        .iter()
-        .filter_map(|name| std::env::var(name).ok())
-        .find(|value| !value.trim().is_empty())
+    [
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+    ]
+    .iter()
+    .filter_map(|name| std::env::var(name).ok())
+    .find(|value| !value.trim().is_empty())
 }
 
 /// Keeps the tracer provider alive; dropping it flushes the spans still queued and stops the
@@ -170,10 +173,8 @@ fn resource() -> opentelemetry_sdk::Resource {
         builder = builder.with_service_name("pictor");
     }
     if !versioned {
-        builder = builder.with_attribute(KeyValue::new(
-            "service.version",
-            env!("CARGO_PKG_VERSION"),
-        ));
+        builder =
+            builder.with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")));
     }
     builder.build()
 }

@@ -56,9 +56,7 @@ impl Collector {
 /// Reads one HTTP/1.1 request (Content-Length or chunked body), answers 200 and closes.
 /// Returns the body of a `POST /v1/traces`.
 fn read_post(mut stream: TcpStream) -> Option<Vec<u8>> {
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut request_line = String::new();
     reader.read_line(&mut request_line).ok()?;
@@ -99,9 +97,7 @@ fn read_post(mut stream: TcpStream) -> Option<Vec<u8>> {
         b"HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\n\
           Content-Length: 0\r\nConnection: close\r\n\r\n",
     );
-    request_line
-        .starts_with("POST /v1/traces ")
-        .then_some(body)
+    request_line.starts_with("POST /v1/traces ").then_some(body)
 }
 
 // --- a minimal protobuf reader, enough for ExportTraceServiceRequest ---
@@ -181,7 +177,9 @@ fn string_attributes(buf: &[u8], number: u64) -> Vec<(String, String)> {
     messages(buf, number)
         .into_iter()
         .map(|kv| {
-            let value = messages(kv, 2).first().map_or(String::new(), |v| text(v, 1));
+            let value = messages(kv, 2)
+                .first()
+                .map_or(String::new(), |v| text(v, 1));
             (text(kv, 1), value)
         })
         .collect()
@@ -250,7 +248,10 @@ fn wait_for_spans(collector: &Collector, names: &[&str], limit: Duration) -> Vec
 fn ancestry(spans: &[ExportedSpan], span: &ExportedSpan) -> Vec<String> {
     let mut chain = vec![span.name.clone()];
     let mut parent = span.parent_span_id.clone();
-    while let Some(up) = spans.iter().find(|s| s.span_id == parent && !parent.is_empty()) {
+    while let Some(up) = spans
+        .iter()
+        .find(|s| s.span_id == parent && !parent.is_empty())
+    {
         chain.push(up.name.clone());
         parent = up.parent_span_id.clone();
     }
@@ -274,11 +275,7 @@ fn assert_request_trace(spans: &[ExportedSpan]) -> ExportedSpan {
     for stage in STAGES {
         assert!(names.contains(&stage), "no {stage} span in {names:?}");
     }
-    let request = spans
-        .iter()
-        .find(|s| s.name == "request")
-        .cloned()
-        .unwrap();
+    let request = spans.iter().find(|s| s.name == "request").cloned().unwrap();
     assert_eq!(request.kind, 2, "the request span is SPAN_KIND_SERVER");
     assert!(
         request
