@@ -10,4 +10,5 @@ pub mod imaging;
 pub mod metrics;
 pub mod server;
 pub mod source;
+pub mod telemetry;
 pub mod url;

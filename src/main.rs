@@ -187,7 +187,8 @@ impl SignOptions {
 fn main() -> ExitCode {
     cap_malloc_arenas();
     let cli = Cli::parse();
-    init_logging();
+    // Dropped when main returns, after `serve` has drained: flushes the last spans.
+    let _trace_export = init_logging();
     match cli.command {
         Command::Sign { key, path, options } => {
             let path = match path {
@@ -223,13 +224,16 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr filtered by RUST_LOG; stage timings for /metrics see every span.
-fn init_logging() {
+/// Logs go to stderr filtered by RUST_LOG; stage timings for /metrics see every span; with the
+/// `otel` feature and an OTLP endpoint, spans are also exported (src/telemetry.rs). Runs before
+/// the tokio runtime exists, as the exporter's HTTP client requires.
+fn init_logging() -> pictor::telemetry::TraceExport {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     use tracing_subscriber::Layer;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let (export_layer, trace_export) = pictor::telemetry::trace_export_layer();
     tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()
@@ -237,7 +241,10 @@ fn init_logging() {
                 .with_filter(filter),
         )
         .with(pictor::metrics::StageTimingLayer)
+        .with(export_layer)
         .init();
+    trace_export.log_startup();
+    trace_export
 }
 
 fn load_config(file: Option<PathBuf>) -> Result<Config, ExitCode> {

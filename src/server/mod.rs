@@ -24,6 +24,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
+use tracing::Instrument;
 
 /// State shared by every request.
 pub struct App {
@@ -183,17 +184,30 @@ async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Resp
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    // The parent of every span of this request (load, queue, render and the render's stages),
+    // so an exported trace shows the whole walk. `otel.kind` marks it as the server side.
+    let request_span = tracing::info_span!(
+        "request",
+        %method,
+        path = %path,
+        status = tracing::field::Empty,
+        otel.kind = "server",
+    );
+    crate::telemetry::adopt_remote_parent(&request_span, req.headers());
     // A panic anywhere in the handler is this request's 500, never a dropped connection.
     let response = match std::panic::AssertUnwindSafe(route(&app, req))
         .catch_unwind()
+        .instrument(request_span.clone())
         .await
     {
         Ok(response) => response,
         Err(_) => {
-            tracing::error!(path = %path, "handler panicked");
+            tracing::error!(parent: &request_span, path = %path, "handler panicked");
             response::plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
         }
     };
+    request_span.record("status", response.status().as_u16());
+    drop(request_span);
     crate::metrics::METRICS
         .record_request(response.status().as_u16(), started.elapsed().as_secs_f64());
     let bytes = response

@@ -100,6 +100,23 @@ impl Server {
         self.child.wait().unwrap()
     }
 
+    /// Sends SIGTERM and waits up to `limit` for the exit status; `None` (and SIGKILL) if the
+    /// server is still running then.
+    pub fn terminate_within(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        None
+    }
+
     pub fn get(&self, path: &str) -> Response {
         self.request("GET", path, &[])
     }
