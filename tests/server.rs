@@ -238,7 +238,9 @@ fn extract_focal_loads_the_original_and_keeps_the_crop_as_focal_point() {
     let server = Server::corpus(&[]);
     let nested = "thumbor.host/unsafe/10x10:110x60/thumbor/images/image.jpg";
     let meta = server
-        .get(&format!("/unsafe/meta/100x100/filters:extract_focal()/{nested}"))
+        .get(&format!(
+            "/unsafe/meta/100x100/filters:extract_focal()/{nested}"
+        ))
         .json();
     assert_eq!(meta["thumbor"]["source"]["url"], "thumbor/images/image.jpg");
     assert_eq!(

@@ -901,6 +901,36 @@ mod tests {
     }
 
     #[test]
+    fn extract_focal_resolves_into_a_pre_load_focal_point() {
+        let mut list = FilterList::parse("focal(0x0:10x10):extract_focal()");
+        // Unresolved, extract_focal() has no point yet.
+        assert_eq!(list.pre_load().focal_points.len(), 1);
+        let original =
+            list.resolve_extract_focal("thumbor.host/unsafe/100x40:300x240/photos/cat.jpg");
+        assert_eq!(original.as_deref(), Some("photos/cat.jpg"));
+        let points = list.pre_load().focal_points;
+        assert_eq!(
+            points.iter().map(|p| p.origin).collect::<Vec<_>>(),
+            ["Explicit", "Original Extraction"]
+        );
+        assert_eq!(
+            (points[1].x, points[1].y, points[1].weight),
+            (200.0, 140.0, 40000.0)
+        );
+
+        // Not a Thumbor URL with a crop: nothing to unwrap, no point.
+        let mut plain = FilterList::parse("extract_focal()");
+        assert_eq!(plain.resolve_extract_focal("photos/cat.jpg"), None);
+        assert!(plain.pre_load().focal_points.is_empty());
+        // Without the filter the image is never unwrapped.
+        let mut without = FilterList::parse("quality(80)");
+        assert_eq!(
+            without.resolve_extract_focal("thumbor.host/unsafe/1x1:2x2/a.jpg"),
+            None
+        );
+    }
+
+    #[test]
     fn cover_is_a_substring_test() {
         assert!(FilterList::parse("cover()").has_cover());
         assert!(FilterList::parse("brightness(1):cover()").has_cover());
