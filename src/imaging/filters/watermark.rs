@@ -513,7 +513,7 @@ mod tests {
     fn frame_padding_is_read_from_the_content_guides() {
         const CLEAR: [u8; 4] = [0, 0, 0, 0];
         const MARK: [u8; 4] = [0, 0, 0, 255];
-        let mut patch = vec![CLEAR; 49];
+        let mut patch = [CLEAR; 49];
         for x in [3, 4] {
             patch[6 * 7 + x] = MARK;
         }
