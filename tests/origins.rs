@@ -270,6 +270,24 @@ fn http_loader_accepts_thumbors_three_url_forms() {
     );
 }
 
+/// `extract_focal()` with the HTTP loader: the original behind a nested Thumbor URL is fetched
+/// (and only it), the nested crop steering the focal point.
+#[test]
+fn extract_focal_fetches_the_original_of_a_nested_thumbor_url() {
+    let origin = Origin::start("127.0.0.1");
+    let server = http_server(&[]);
+    let host = origin.host();
+    let extracted = server.get(&format!(
+        "/unsafe/100x100/filters:extract_focal()/thumbor.host/unsafe/10x10:110x60/http://{host}/image.jpg"
+    ));
+    assert_eq!(extracted.status, 200);
+    assert_eq!(extracted.image_size(), (100, 100));
+    assert_eq!(origin.total_hits(), 1);
+    assert_eq!(origin.hits("/image.jpg"), 1);
+    let top = server.get(&format!("/unsafe/100x100/top/http://{host}/image.jpg"));
+    assert_eq!(extracted.body, top.body);
+}
+
 #[test]
 fn redirects_are_followed_up_to_the_limit() {
     let origin = Origin::start("127.0.0.1");

@@ -231,6 +231,44 @@ fn meta_json_is_thumbors() {
     assert_eq!(trimmed["thumbor"]["target"]["height"], 117);
 }
 
+/// `extract_focal()`: the image path is itself a Thumbor URL with a crop; the original is
+/// loaded whole and the crop only steers the focal point.
+#[test]
+fn extract_focal_loads_the_original_and_keeps_the_crop_as_focal_point() {
+    let server = Server::corpus(&[]);
+    let nested = "thumbor.host/unsafe/10x10:110x60/thumbor/images/image.jpg";
+    let meta = server
+        .get(&format!(
+            "/unsafe/meta/100x100/filters:extract_focal()/{nested}"
+        ))
+        .json();
+    assert_eq!(meta["thumbor"]["source"]["url"], "thumbor/images/image.jpg");
+    assert_eq!(
+        meta["thumbor"]["focal_points"],
+        serde_json::json!([{"x": 60, "y": 35, "z": 5000, "width": 100, "height": 50,
+                            "origin": "Original Extraction"}])
+    );
+    // A square out of the 300x400 original, pulled to the top by the focal point.
+    assert_eq!(
+        meta["thumbor"]["operations"][0],
+        serde_json::json!({"type": "crop", "left": 0, "top": 0, "right": 300, "bottom": 300})
+    );
+
+    let framed = server.get(&format!("/unsafe/100x100/filters:extract_focal()/{nested}"));
+    assert_eq!(framed.status, 200);
+    assert_eq!(framed.image_size(), (100, 100));
+    let top = server.get("/unsafe/100x100/top/thumbor/images/image.jpg");
+    assert_eq!(framed.body, top.body, "the crop must act as a focal point");
+    let middle = server.get("/unsafe/100x100/thumbor/images/image.jpg");
+    assert_ne!(framed.body, middle.body);
+
+    // Without the filter the nested URL is just a file name that does not exist.
+    assert_eq!(server.get(&format!("/unsafe/100x100/{nested}")).status, 404);
+    // An image that is not a Thumbor URL with a crop is loaded as written.
+    let plain = server.get("/unsafe/100x100/filters:extract_focal()/thumbor/images/image.jpg");
+    assert_eq!(plain.body, middle.body);
+}
+
 #[test]
 fn png_with_alpha_keeps_alpha() {
     let server = Server::corpus(&[]);

@@ -106,11 +106,17 @@ fn cache_key(request: &ImageRequest, accepts: Accepts) -> String {
 
 async fn render_uncached(
     app: &App,
-    request: ImageRequest,
+    mut request: ImageRequest,
     accepts: Accepts,
     deadline: Instant,
 ) -> Result<Rendered, PictorError> {
-    let filters = FilterList::parse(request.filters.as_deref().unwrap_or(""));
+    let mut filters = FilterList::parse(request.filters.as_deref().unwrap_or(""));
+    // Pre-load phase: `extract_focal()` swaps a nested Thumbor URL for the original it points
+    // at (so every loader, and meta's `url`, sees the original) and keeps its crop as a focal
+    // point instead of applying it.
+    if let Some(original) = filters.resolve_extract_focal(&request.image) {
+        request.image = original;
+    }
     let image_url = request.image_url();
     let source = app
         .sources

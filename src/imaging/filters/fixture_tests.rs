@@ -546,3 +546,25 @@ fn watermark_from_asset_bytes() {
         );
     }
 }
+
+/// `frame(watermark.png)`, the compat suite's case: that PNG has no black guide pixels, so it
+/// gives no padding (the image keeps its size) and no stretchable cell, and its interior is
+/// drawn once, unstretched, at the top-left. Thumbor 7.8.0 answers 123x111 here only because
+/// its nine-patch extension misreads the image mode (see compat/DIFFERENCES.md,
+/// `frame-nine-patch-drawn`).
+#[test]
+fn frame_without_guides_keeps_the_size_and_draws_the_patch_once() {
+    let mut image = load("source.jpg");
+    let source = load("source.jpg");
+    let (width, height) = (image.width, image.height);
+    run(&mut image, "frame(watermark.png)");
+    assert_eq!((image.width, image.height), (width, height));
+    let changed = |x: u32, y: u32| {
+        let at = ((y * width + x) * 3) as usize;
+        image.frames[0].pixels[at..at + 3] != source.frames[0].pixels[at..at + 3]
+    };
+    // The watermark's interior (28x28 without the guide border) covers (0,0)..(28,28): its
+    // opaque right rim (patch x = 27) changes the pixels there, and nothing changes outside it.
+    assert!(changed(26, 13), "the nine-patch was not drawn");
+    assert!(!changed(40, 40) && !changed(width - 1, height - 1));
+}

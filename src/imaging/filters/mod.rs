@@ -130,7 +130,9 @@ pub(crate) enum WatermarkPosition {
 pub(crate) enum Filter {
     // pre-load
     Focal(Option<FocalPoint>),
-    ExtractFocal,
+    /// The point found by [`FilterList::resolve_extract_focal`] (`None` until then, or when the
+    /// image is not a Thumbor URL with a crop).
+    ExtractFocal(Option<FocalPoint>),
     Stretch,
     // after-load
     NoUpscale,
@@ -477,7 +479,7 @@ fn build_filter(name: &str, values: &[ParamValue]) -> Option<Filter> {
         "strip_exif" => Filter::StripExif,
         "strip_icc" => Filter::StripIcc,
         "focal" => Filter::Focal(geometry::parse_focal(text(0)?)),
-        "extract_focal" => Filter::ExtractFocal,
+        "extract_focal" => Filter::ExtractFocal(None),
         "stretch" => Filter::Stretch,
         "no_upscale" => Filter::NoUpscale,
         _ => return None,
@@ -541,7 +543,7 @@ fn parse_watermark_ratio(value: Option<&ParamValue>) -> Option<Option<f64>> {
 impl Filter {
     fn phase(&self) -> Phase {
         match self {
-            Filter::Focal(_) | Filter::ExtractFocal | Filter::Stretch => Phase::PreLoad,
+            Filter::Focal(_) | Filter::ExtractFocal(_) | Filter::Stretch => Phase::PreLoad,
             Filter::NoUpscale => Phase::AfterLoad,
             _ => Phase::PostTransform,
         }
@@ -593,7 +595,9 @@ impl FilterList {
         let mut effects = PreLoadEffects::default();
         for filter in &self.filters {
             match filter {
-                Filter::Focal(Some(point)) => effects.focal_points.push(point.clone()),
+                Filter::Focal(Some(point)) | Filter::ExtractFocal(Some(point)) => {
+                    effects.focal_points.push(point.clone())
+                }
                 Filter::Stretch => effects.stretch = true,
                 _ => {}
             }
@@ -601,12 +605,24 @@ impl FilterList {
         effects
     }
 
-    /// `extract_focal()` is present: the server should call [`extract_focal`] on the image
-    /// before loading it, and add the point it returns to the pre-load focal points.
-    pub fn has_extract_focal(&self) -> bool {
-        self.filters
-            .iter()
-            .any(|f| matches!(f, Filter::ExtractFocal))
+    /// Runs the `extract_focal()` calls, in URL order, on the request's image (percent-decoded
+    /// once, as `ImageRequest::image`). Each call that finds a Thumbor URL with a crop keeps the
+    /// crop as its focal point, and the next call looks at the unwrapped image. Returns the
+    /// innermost image to load instead, or `None` when nothing was unwrapped (the image is then
+    /// loaded as written, as Thumbor does).
+    pub fn resolve_extract_focal(&mut self, image: &str) -> Option<String> {
+        let mut unwrapped: Option<String> = None;
+        for filter in &mut self.filters {
+            let Filter::ExtractFocal(point) = filter else {
+                continue;
+            };
+            let current = unwrapped.as_deref().unwrap_or(image);
+            if let Some((inner, found)) = geometry::extract_focal(current) {
+                *point = found;
+                unwrapped = Some(inner);
+            }
+        }
+        unwrapped
     }
 
     pub fn output_overrides(&self) -> OutputOverrides {
@@ -674,7 +690,7 @@ impl Filter {
     fn name(&self) -> &'static str {
         match self {
             Filter::Focal(_) => "focal",
-            Filter::ExtractFocal => "extract_focal",
+            Filter::ExtractFocal(_) => "extract_focal",
             Filter::Stretch => "stretch",
             Filter::NoUpscale => "no_upscale",
             Filter::Brightness(_) => "brightness",
@@ -776,7 +792,7 @@ fn apply(
         Filter::RedEye => red_eye::red_eye(image, ctx.focal_points),
         // Pre-load, after-load and output filters have no pixel effect.
         Filter::Focal(_)
-        | Filter::ExtractFocal
+        | Filter::ExtractFocal(_)
         | Filter::Stretch
         | Filter::NoUpscale
         | Filter::Quality(_)
@@ -881,6 +897,36 @@ mod tests {
                 .focal_points
                 .len(),
             1
+        );
+    }
+
+    #[test]
+    fn extract_focal_resolves_into_a_pre_load_focal_point() {
+        let mut list = FilterList::parse("focal(0x0:10x10):extract_focal()");
+        // Unresolved, extract_focal() has no point yet.
+        assert_eq!(list.pre_load().focal_points.len(), 1);
+        let original =
+            list.resolve_extract_focal("thumbor.host/unsafe/100x40:300x240/photos/cat.jpg");
+        assert_eq!(original.as_deref(), Some("photos/cat.jpg"));
+        let points = list.pre_load().focal_points;
+        assert_eq!(
+            points.iter().map(|p| p.origin).collect::<Vec<_>>(),
+            ["Explicit", "Original Extraction"]
+        );
+        assert_eq!(
+            (points[1].x, points[1].y, points[1].weight),
+            (200.0, 140.0, 40000.0)
+        );
+
+        // Not a Thumbor URL with a crop: nothing to unwrap, no point.
+        let mut plain = FilterList::parse("extract_focal()");
+        assert_eq!(plain.resolve_extract_focal("photos/cat.jpg"), None);
+        assert!(plain.pre_load().focal_points.is_empty());
+        // Without the filter the image is never unwrapped.
+        let mut without = FilterList::parse("quality(80)");
+        assert_eq!(
+            without.resolve_extract_focal("thumbor.host/unsafe/1x1:2x2/a.jpg"),
+            None
         );
     }
 

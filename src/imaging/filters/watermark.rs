@@ -506,6 +506,38 @@ mod tests {
         }
     }
 
+    /// Padding comes from the content guides on the right column and bottom row: here 2 left
+    /// and 1 right (bottom guides at x = 3..=4 of a 7-wide patch), 1 top and 2 bottom (right
+    /// guides at y = 2..=3), so a 10x8 image becomes exactly 13x11.
+    #[test]
+    fn frame_padding_is_read_from_the_content_guides() {
+        const CLEAR: [u8; 4] = [0, 0, 0, 0];
+        const MARK: [u8; 4] = [0, 0, 0, 255];
+        let mut patch = [CLEAR; 49];
+        for x in [3, 4] {
+            patch[6 * 7 + x] = MARK;
+        }
+        for y in [2, 3] {
+            patch[y * 7 + 6] = MARK;
+        }
+        // A stretchable middle, so the patch is a real nine-patch.
+        patch[3] = MARK;
+        patch[3 * 7] = MARK;
+        let nine_patch = rgba_image(7, 7, patch.concat());
+        let mut image = rgba_image(10, 8, [9u8, 9, 9].repeat(80));
+        frame(&mut image, nine_patch).unwrap();
+        assert_eq!((image.width, image.height), (13, 11));
+        // The image sits at (left, top) = (2, 1) on the white padding.
+        let px = |x: usize, y: usize| {
+            let at = (y * 13 + x) * 3;
+            image.frames[0].pixels[at..at + 3].to_vec()
+        };
+        assert_eq!(px(2, 1), vec![9, 9, 9]);
+        assert_eq!(px(11, 8), vec![9, 9, 9]);
+        assert_eq!(px(1, 1), vec![255, 255, 255]);
+        assert_eq!(px(12, 10), vec![255, 255, 255]);
+    }
+
     #[test]
     fn watermark_alpha_and_position() {
         // A 2x2 white image, a 1x1 opaque black mark at -0 (far edge) with alpha 50:
