@@ -317,3 +317,40 @@ fn truncation_is_an_error_for_psd_and_avif() {
         }
     }
 }
+
+/// Random byte mutations of every JPEG 2000, PSD and AVIF corpus file, for a longer search
+/// than the bounded test above: `PICTOR_STRESS_ITERATIONS=5000 cargo test --lib
+/// random_mutations -- --ignored`. A panic fails it; an abort inside rav1d kills it.
+#[test]
+#[ignore]
+fn random_mutations_never_panic() {
+    let iterations: usize = std::env::var("PICTOR_STRESS_ITERATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(500);
+    let mut files = vec!["thumbor/images/image.jp2", "thumbor/images/1x1.psd"];
+    if cfg!(feature = "avif") {
+        files.extend(["thumbor/images/image.avif", "sharp/pitm.avif"]);
+    }
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for file in files {
+        let original = read(file);
+        for _ in 0..iterations {
+            let mut bytes = original.clone();
+            for _ in 0..=next() % 8 {
+                let at = (next() % bytes.len() as u64) as usize;
+                bytes[at] = next() as u8;
+            }
+            if next() % 4 == 0 {
+                bytes.truncate((next() % bytes.len() as u64) as usize);
+            }
+            let _ = decode_unguarded(&bytes);
+        }
+    }
+}

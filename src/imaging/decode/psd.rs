@@ -4,7 +4,7 @@
 //! The `psd` crate indexes its input without bounds checks in places, so it only ever sees a
 //! rebuilt file: our own header check, empty colour-mode / resource / layer sections (no layer
 //! is ever parsed) and the composite section, sized and checked here. A panic that still gets
-//! through is caught by `decode::decode` and becomes a decode error.
+//! through (short PackBits rows) is caught here and becomes a decode error.
 
 use super::{DecodeOptions, Probe};
 use crate::imaging::{Image, ImageFormat, ImagingError, PixelLayout, SourceInfo};
@@ -136,8 +136,14 @@ pub(super) fn decode(
     rebuilt.extend_from_slice(&bytes[..HEADER_LEN]);
     rebuilt.extend_from_slice(&[0; 12]); // empty colour-mode, resource and layer sections
     rebuilt.extend_from_slice(composite);
-    let psd = psd::Psd::from_bytes(&rebuilt).map_err(undecodable)?;
-    let rgba = psd.rgba();
+    // The psd crate indexes without bounds checks (PackBits rows that unpack short, channel
+    // planes shorter than the image): its panics are this file's decode error.
+    let rgba = std::panic::catch_unwind(|| {
+        psd::Psd::from_bytes(&rebuilt)
+            .map(|psd| psd.rgba())
+            .map_err(undecodable)
+    })
+    .unwrap_or_else(|_| Err(undecodable("the composite image is malformed")))?;
     let pixel_count = header.width as usize * header.height as usize;
     if rgba.len() != pixel_count * 4 {
         return Err(undecodable("composite does not cover the image"));
