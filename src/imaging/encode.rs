@@ -128,11 +128,10 @@ pub fn encode(
 
 /// Formats [`encode`] can write (AVIF needs the `avif` cargo feature).
 pub fn can_encode(format: ImageFormat) -> bool {
-    match format {
-        ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::Gif | ImageFormat::Webp => true,
-        ImageFormat::Avif => cfg!(feature = "avif"),
-        _ => false,
-    }
+    matches!(
+        format,
+        ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::Gif | ImageFormat::Webp
+    ) || (format == ImageFormat::Avif && cfg!(feature = "avif"))
 }
 
 fn check_frames(image: &Image) -> Result<(), ImagingError> {

@@ -20,6 +20,9 @@ fn invalid(message: &str) -> ImagingError {
     ImagingError::Undecodable(format!("avif: {message}"))
 }
 
+/// A box: its four-character type and its body.
+type RawBox<'a> = (&'a [u8; 4], &'a [u8]);
+
 /// A bounds-checked big-endian reader over a byte slice.
 #[derive(Clone, Copy)]
 struct Reader<'a> {
@@ -93,7 +96,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next box: its type and body. `None` at the end of the buffer.
-    fn next_box(&mut self) -> Result<Option<(&'a [u8; 4], &'a [u8])>, ImagingError> {
+    fn next_box(&mut self) -> Result<Option<RawBox<'a>>, ImagingError> {
         if self.remaining() == 0 {
             return Ok(None);
         }
