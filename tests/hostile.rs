@@ -232,6 +232,10 @@ fn hostile_corpus_gets_4xx_and_never_takes_the_server_down() {
         ("webp", thumbor.join("image.webp")),
         ("tif", thumbor.join("gradient_8bit.tif")),
         ("bmp", PathBuf::new()),
+        ("jp2", thumbor.join("image.jp2")),
+        ("psd", thumbor.join("1x1.psd")),
+        ("avif", thumbor.join("image.avif")),
+        ("grid.avif", sharp.join("pitm.avif")),
     ];
     use std::path::PathBuf;
     let mut hostile_files: Vec<String> = std::fs::read_dir(root)

@@ -578,3 +578,71 @@ fn render_subcommand_writes_the_image() {
     let img = image::open(&out).unwrap();
     assert_eq!((img.width(), img.height()), (75, 100));
 }
+
+/// JPEG 2000 and Photoshop originals are served as JPEG, AVIF as AVIF (Thumbor with
+/// pillow-avif-plugin), at Thumbor's sizes (the compat suite's `formats` cases).
+#[test]
+fn jp2_psd_and_avif_originals_are_decoded() {
+    let server = Server::corpus(&[]);
+    let decoded_size = |r: &common::Response| {
+        let image = pictor::imaging::decode::decode(
+            &r.body,
+            &pictor::imaging::decode::DecodeOptions {
+                max_pixels: 75_000_000,
+                shrink: 1,
+                first_frame_only: true,
+            },
+        )
+        .unwrap_or_else(|e| panic!("body does not decode: {e}"));
+        (image.width, image.height)
+    };
+    let cases = [
+        ("thumbor/images/image.jp2", "", "image/jpeg", (300, 400)),
+        (
+            "thumbor/images/image.jp2",
+            "fit-in/100x100/",
+            "image/jpeg",
+            (75, 100),
+        ),
+        ("thumbor/images/1x1.psd", "", "image/jpeg", (1, 1)),
+        ("thumbor/images/image.avif", "", "image/avif", (300, 400)),
+        (
+            "thumbor/images/image.avif",
+            "fit-in/100x100/",
+            "image/avif",
+            (75, 100),
+        ),
+        ("sharp/pitm.avif", "", "image/avif", (4096, 800)),
+        (
+            "sharp/pitm.avif",
+            "fit-in/100x100/",
+            "image/avif",
+            (100, 20),
+        ),
+    ];
+    for (file, options, mime, size) in cases {
+        let path = format!("/unsafe/{options}{file}");
+        let r = server.get(&path);
+        assert_eq!(
+            r.status,
+            200,
+            "{path}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        assert_eq!(r.header("content-type"), Some(mime), "{path}");
+        assert_eq!(decoded_size(&r), size, "{path}");
+    }
+    // The decoded JPEG 2000 shows the same picture as image.jpg.
+    let jp2 = server.get("/unsafe/thumbor/images/image.jp2");
+    let jpg = server.get("/unsafe/thumbor/images/image.jpg");
+    let mean = |r: &common::Response| {
+        let rgb = image::load_from_memory(&r.body).unwrap().into_rgb8();
+        let sum: u64 = rgb.as_raw().iter().map(|&v| u64::from(v)).sum();
+        sum as f64 / rgb.as_raw().len() as f64
+    };
+    assert!((mean(&jp2) - mean(&jpg)).abs() < 3.0);
+    // Meta reads the size from the header like any other format.
+    let meta = server.get("/unsafe/meta/thumbor/images/image.avif").json();
+    assert_eq!(meta["thumbor"]["source"]["width"], 300);
+    assert_eq!(meta["thumbor"]["source"]["height"], 400);
+}

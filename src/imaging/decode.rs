@@ -5,16 +5,24 @@
 //! Per format: JPEG through mozjpeg (libjpeg-turbo; DCT scaling, CMYK through moxcms), PNG
 //! through the `png` crate, GIF through the `gif` crate (frames composited here), still WebP
 //! through libwebp (`webp` crate) and animated WebP through image-webp, TIFF and BMP through
-//! `image`. AVIF, HEIF, JPEG 2000 and SVG are recognised by `sniff` but not decodable yet: they
-//! fail as `Undecodable` (Thumbor without its optional plugins answers 400 for them too).
+//! `image`, JPEG 2000 (JP2 and raw J2K) through hayro-jpeg2000, PSD composites through `psd`,
+//! and (with the `avif` feature) AVIF through our container reader and rav1d. HEIF and SVG are
+//! recognised by `sniff` but not decodable: they fail as `Undecodable` (Thumbor without its
+//! optional plugins answers 400 for them too).
 
+#[cfg(feature = "avif")]
+mod avif;
 mod exif;
 mod gif;
+mod jp2;
 mod jpeg;
 mod other;
 mod png;
+mod psd;
 mod webp;
 
+#[cfg(test)]
+mod codec_tests;
 #[cfg(test)]
 pub(crate) mod test_corpus;
 #[cfg(test)]
@@ -53,6 +61,12 @@ pub fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
     } else if bytes.starts_with(b"BM") {
         // Not in Thumbor's list (PIL still opens BMPs there, as "unknown → .jpg").
         Some(ImageFormat::Bmp)
+    } else if bytes.starts_with(b"8BPS") {
+        // Not in Thumbor's list either; PIL opens Photoshop files as "unknown → .jpg".
+        Some(ImageFormat::Psd)
+    } else if bytes.starts_with(b"\xff\x4f\xff\x51") {
+        // A raw JPEG 2000 codestream (SOC + SIZ): unknown to Thumbor's sniffing, opened by PIL.
+        Some(ImageFormat::Jp2)
     } else {
         None
     }
@@ -103,9 +117,13 @@ fn probe_format(bytes: &[u8]) -> Result<Probe, ImagingError> {
         ImageFormat::Gif => gif::probe(bytes)?,
         ImageFormat::Webp => webp::probe(bytes)?,
         ImageFormat::Tiff | ImageFormat::Bmp => other::probe(bytes, format)?,
-        ImageFormat::Avif | ImageFormat::Heif | ImageFormat::Jp2 | ImageFormat::Svg => {
-            return Err(unsupported(format))
-        }
+        ImageFormat::Jp2 => jp2::probe(bytes)?,
+        ImageFormat::Psd => psd::probe(bytes)?,
+        #[cfg(feature = "avif")]
+        ImageFormat::Avif => avif::probe(bytes)?,
+        #[cfg(not(feature = "avif"))]
+        ImageFormat::Avif => return Err(unsupported(format)),
+        ImageFormat::Heif | ImageFormat::Svg => return Err(unsupported(format)),
     };
     if probe.width == 0 || probe.height == 0 {
         return Err(ImagingError::Undecodable(format!(
@@ -161,9 +179,13 @@ fn decode_format(
         ImageFormat::Gif => gif::decode(bytes, header, options)?,
         ImageFormat::Webp => webp::decode(bytes, header, options)?,
         ImageFormat::Tiff | ImageFormat::Bmp => other::decode(bytes, header, options)?,
-        ImageFormat::Avif | ImageFormat::Heif | ImageFormat::Jp2 | ImageFormat::Svg => {
-            return Err(unsupported(header.format))
-        }
+        ImageFormat::Jp2 => jp2::decode(bytes, header, options)?,
+        ImageFormat::Psd => psd::decode(bytes, header, options)?,
+        #[cfg(feature = "avif")]
+        ImageFormat::Avif => avif::decode(bytes, header, options)?,
+        #[cfg(not(feature = "avif"))]
+        ImageFormat::Avif => return Err(unsupported(header.format)),
+        ImageFormat::Heif | ImageFormat::Svg => return Err(unsupported(header.format)),
     };
     // Everything downstream indexes frames by this arithmetic: never hand out a short one.
     let frame_len = image.width as usize * image.height as usize * image.layout.channels();
@@ -181,6 +203,20 @@ fn decode_format(
 /// still original we accept (75 M pixels by default: 1000x1000 x 75 frames, 400x400 x 468).
 pub fn animation_pixel_budget(max_pixels: u64) -> u64 {
     max_pixels
+}
+
+/// Bytes per pixel a decoder holds on top of the RGB(A) frame it returns, at its peak, for
+/// the render memory estimate: most write straight into the frame, these do not.
+pub fn decoder_scratch_bytes_per_pixel(format: ImageFormat) -> u64 {
+    match format {
+        // hayro-jpeg2000 keeps one f32 plane per component (up to 5) and an interleaved copy.
+        ImageFormat::Jp2 => 25,
+        // rav1d's picture at worst: 16-bit 4:4:4 planes, and the alpha picture.
+        ImageFormat::Avif => 8,
+        // The psd crate's channel planes and its RGBA copy.
+        ImageFormat::Psd => 8,
+        _ => 0,
+    }
 }
 
 fn check_pixel_limit(width: u32, height: u32, max_pixels: u64) -> Result<(), ImagingError> {

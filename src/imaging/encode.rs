@@ -5,7 +5,7 @@
 //! PNG through the `png` crate (palette and gray written back when the source was so), GIF
 //! through the `gif` crate (every frame, delays and loop kept), WebP through libwebp (animated
 //! when the image is). Other formats are not written: the pipeline serves TIFF as PNG and
-//! BMP/JP2 as JPEG (see [`choose_output_format`]).
+//! BMP/JP2/PSD as JPEG (see [`choose_output_format`]).
 
 #[cfg(feature = "avif")]
 mod avif;
@@ -79,9 +79,10 @@ pub fn choose_output_format(ctx: &FormatContext) -> ImageFormat {
     let from_source = match ctx.source {
         // Thumbor's PIL engine writes TIFF originals as PNG; SVG is rasterised to PNG first.
         ImageFormat::Tiff | ImageFormat::Svg => ImageFormat::Png,
-        // Thumbor does not sniff BMP (nor PSD): unknown originals are served as .jpg, and so
-        // is JPEG 2000 (no engine extension for it).
-        ImageFormat::Bmp | ImageFormat::Jp2 => ImageFormat::Jpeg,
+        // Thumbor does not sniff BMP nor PSD: unknown originals are served as .jpg, and so
+        // is JPEG 2000 (no engine extension for it) — transparency is dropped on the way, as
+        // Thumbor's JPEG writer does.
+        ImageFormat::Bmp | ImageFormat::Jp2 | ImageFormat::Psd => ImageFormat::Jpeg,
         same @ (ImageFormat::Jpeg
         | ImageFormat::Png
         | ImageFormat::Gif

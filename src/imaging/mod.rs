@@ -23,6 +23,8 @@ pub enum ImageFormat {
     Avif,
     Heif,
     Jp2,
+    /// Photoshop: not in Thumbor's sniffing list (it reaches PIL as an "unknown" original).
+    Psd,
     Svg,
 }
 
@@ -38,6 +40,7 @@ impl ImageFormat {
             ImageFormat::Avif => "image/avif",
             ImageFormat::Heif => "image/heif",
             ImageFormat::Jp2 => "image/jp2",
+            ImageFormat::Psd => "image/vnd.adobe.photoshop",
             ImageFormat::Svg => "image/svg+xml",
         }
     }
@@ -54,6 +57,7 @@ impl ImageFormat {
             ImageFormat::Avif => "avif",
             ImageFormat::Heif => "heif",
             ImageFormat::Jp2 => "jp2",
+            ImageFormat::Psd => "psd",
             ImageFormat::Svg => "svg",
         }
     }

@@ -163,13 +163,16 @@ async fn load_assets(
 }
 
 /// What a render of this source may hold in memory at its peak: the decoded frame plus a
-/// working copy, and the output with its encode buffer (RGBA, 4 bytes a pixel). Read from the
-/// header only, so it is known before any pixel memory is spent.
+/// working copy, what the decoder holds besides (JPEG 2000, AVIF, PSD), and the output with
+/// its encode buffer (RGBA, 4 bytes a pixel). Read from the header only, so it is known before
+/// any pixel memory is spent.
 fn estimated_render_bytes(source: &[u8], request: &ImageRequest) -> Result<u64, PictorError> {
     let probe = crate::imaging::decode::probe(source)?;
-    let decoded = u64::from(probe.width)
-        .saturating_mul(u64::from(probe.height))
-        .saturating_mul(4);
+    let pixels = u64::from(probe.width).saturating_mul(u64::from(probe.height));
+    let decoded = pixels.saturating_mul(4);
+    let scratch = pixels.saturating_mul(crate::imaging::decode::decoder_scratch_bytes_per_pixel(
+        probe.format,
+    ));
     let side = |d: url::Dimension, source: u32| match d {
         url::Dimension::Px(0) | url::Dimension::Orig => u64::from(source),
         url::Dimension::Px(px) => u64::from(px),
@@ -179,6 +182,7 @@ fn estimated_render_bytes(source: &[u8], request: &ImageRequest) -> Result<u64, 
         .saturating_mul(4);
     Ok(decoded
         .saturating_mul(2)
+        .saturating_add(scratch)
         .saturating_add(output.saturating_mul(2)))
 }
 

@@ -130,9 +130,9 @@ pub fn convolution(
     let size = values.len();
     let columns = usize::try_from(columns).unwrap_or(0);
     if columns == 0
-        || size % columns != 0
-        || size % 2 == 0
-        || (size / columns) % 2 == 0
+        || !size.is_multiple_of(columns)
+        || size.is_multiple_of(2)
+        || (size / columns).is_multiple_of(2)
         || size > MAX_KERNEL_ENTRIES
     {
         return Err(ImagingError::BadRequest(format!(
