@@ -43,7 +43,7 @@ rss_mb() { awk '/VmRSS/ {printf "%d", $2/1024}' /proc/$pid/status; }
 hwm_mb() { awk '/VmHWM/ {printf "%d", $2/1024}' /proc/$pid/status; }
 fds() { ls /proc/$pid/fd | wc -l; }
 
-echo "pictor $addr: overload run ${run_seconds}s, 64 connections (capacity: $(nproc) renders at once)"
+echo "pictor $addr: overload run ${run_seconds}s, 64 connections (capacity: $((2 * $(nproc))) renders at once)"
 result=$(./target/release/examples/loadgen --addr "$addr" --paths "$work/paths" \
   --connections 64 --seconds "$run_seconds")
 echo "$result"

@@ -198,7 +198,7 @@ pub struct Config {
     pub healthcheck_route: String,
     /// MEMORY_CACHE_MB: size of the in-memory result cache; 0 turns it off.
     pub memory_cache_mb: u64,
-    /// MAX_CONCURRENT_RENDERS: renders running at once (default: number of cores).
+    /// MAX_CONCURRENT_RENDERS: renders running at once (default: 2 x cores).
     pub max_concurrent_renders: usize,
     /// MAX_QUEUED_RENDERS: renders that may wait for a slot; more are a 503 (default 4 x cores).
     pub max_queued_renders: usize,
@@ -241,7 +241,10 @@ impl Default for Config {
             enable_etags: true,
             healthcheck_route: "/healthcheck/?".to_string(),
             memory_cache_mb: 256,
-            max_concurrent_renders: default_concurrency(),
+            // Two renders per core: with one, small renders left a fifth of the CPU idle
+            // between a render's end and the next one's start (BENCHMARKS.md, "Render
+            // concurrency"); large renders are no slower with two.
+            max_concurrent_renders: 2 * default_concurrency(),
             max_queued_renders: 4 * default_concurrency(),
             render_memory_mb: 1024,
             request_timeout_seconds: 30,
@@ -893,7 +896,8 @@ mod tests {
         assert!(!c.imaging.respect_orientation);
         assert_eq!(c.imaging.max_pixels, 75_000_000);
         assert_eq!((c.imaging.max_width, c.imaging.max_height), (0, 0));
-        assert!(c.max_concurrent_renders >= 1);
+        assert_eq!(c.max_concurrent_renders, 2 * default_concurrency());
+        assert_eq!(c.max_queued_renders, 4 * default_concurrency());
     }
 
     #[test]

@@ -124,16 +124,7 @@ async fn render_uncached(
         .instrument(tracing::info_span!("load", image = %image_url))
         .await?;
     let assets = load_assets(app, &filters).await?;
-    let output = render_on_pool(app, source, request, filters, accepts, assets, deadline).await?;
-    let body = Bytes::from(output.body);
-    let etag = format!("\"{:x}\"", Sha1::digest(&body));
-    Ok(Rendered {
-        body,
-        content_type: output.content_type,
-        vary_accept: output.vary_accept,
-        max_age: output.max_age,
-        etag,
-    })
+    render_on_pool(app, source, request, filters, accepts, assets, deadline).await
 }
 
 /// Images that filters need (watermark, frame), loaded with the same loader. A watermark
@@ -186,8 +177,8 @@ fn estimated_render_bytes(source: &[u8], request: &ImageRequest) -> Result<u64, 
         .saturating_add(output.saturating_mul(2)))
 }
 
-/// Runs the CPU-bound render on the blocking pool once admission control lets it in.
-/// A panic inside the render becomes a 500 for this request only.
+/// Runs the CPU-bound render (and the ETag's hash of the result) on the blocking pool once
+/// admission control lets it in. A panic inside the render becomes a 500 for this request only.
 async fn render_on_pool(
     app: &App,
     source: Bytes,
@@ -196,7 +187,7 @@ async fn render_on_pool(
     accepts: Accepts,
     assets: HashMap<String, Bytes>,
     deadline: Instant,
-) -> Result<imaging::RenderOutput, PictorError> {
+) -> Result<Rendered, PictorError> {
     let estimate = estimated_render_bytes(&source, &request)?;
     let permit = app
         .admission
@@ -221,6 +212,17 @@ async fn render_on_pool(
                     deadline: Some(deadline),
                 },
             )
+            .map(|output| {
+                let body = Bytes::from(output.body);
+                let etag = format!("\"{:x}\"", Sha1::digest(&body));
+                Rendered {
+                    body,
+                    content_type: output.content_type,
+                    vary_accept: output.vary_accept,
+                    max_age: output.max_age,
+                    etag,
+                }
+            })
         }))
     });
     match task.await {
