@@ -578,13 +578,12 @@ fn loader(value: &str) -> Result<LoaderKind, ConfigError> {
 
 /// RESAMPLING_FILTER, or Thumbor's PILLOW_RESAMPLING_FILTER when only that is set.
 fn resampling_filter(r: &Reader<'_>) -> Result<ResamplingFilter, ConfigError> {
-    let key = ["RESAMPLING_FILTER", "PILLOW_RESAMPLING_FILTER"]
+    let setting = ["RESAMPLING_FILTER", "PILLOW_RESAMPLING_FILTER"]
         .into_iter()
-        .find(|key| r.optional_string(key).is_some());
-    let Some(key) = key else {
+        .find_map(|key| r.optional_string(key).map(|value| (key, value)));
+    let Some((key, value)) = setting else {
         return Ok(ResamplingFilter::default());
     };
-    let value = r.string(key, "");
     ResamplingFilter::from_name(&value).ok_or_else(|| {
         invalid(
             key,

@@ -70,7 +70,7 @@ impl Default for ImagingSettings {
             max_height: 0,
             max_pixels: 75_000_000,
             allow_animated_gifs: true,
-            resampling_filter: ResamplingFilter::Lanczos3,
+            resampling_filter: ResamplingFilter::default(),
         }
     }
 }
