@@ -11,6 +11,7 @@
 mod avif;
 mod gif;
 mod jpeg;
+mod jpeg_planes;
 mod png;
 mod webp;
 
@@ -18,6 +19,8 @@ mod webp;
 mod tests;
 
 use super::{Image, ImageFormat, ImagingError, PixelLayout};
+
+pub use jpeg_planes::encode as encode_jpeg_planes;
 
 /// Encoder knobs, already resolved from config and filters.
 #[derive(Debug, Clone, PartialEq, Eq)]

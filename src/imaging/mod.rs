@@ -7,6 +7,7 @@ pub mod encode;
 pub mod filters;
 pub mod geometry;
 pub mod pipeline;
+pub mod planar;
 pub mod transform;
 
 pub use pipeline::{render, RenderJob, RenderOutput};

@@ -51,7 +51,9 @@ pub(super) fn encode(image: &Image, settings: &EncodeSettings) -> Result<Vec<u8>
         }
         let mut started = compress.start_compress(Vec::with_capacity(samples.len() / 8))?;
         if let Some(icc) = icc {
-            started.write_icc_profile(icc);
+            for payload in icc_marker_payloads(icc) {
+                started.write_marker(mozjpeg::Marker::APP(2), &payload);
+            }
         }
         started.write_scanlines(&samples)?;
         started.finish()
@@ -62,4 +64,26 @@ pub(super) fn encode(image: &Image, settings: &EncodeSettings) -> Result<Vec<u8>
         Ok(Err(e)) => Err(ImagingError::Encode(format!("jpeg: {e}"))),
         Err(_) => Err(ImagingError::Encode("jpeg: libjpeg failed".into())),
     }
+}
+
+/// The APP2 payloads that carry `icc` ("ICC_PROFILE\0", sequence number from 1, count, data),
+/// split at libjpeg's 65,519 data bytes per marker. (mozjpeg's `write_icc_profile` numbers the
+/// chunks from 0, which libjpeg's own reader and browsers reject as bogus.) A profile needing
+/// more than 255 markers cannot be numbered and is not embedded.
+pub(super) fn icc_marker_payloads(icc: &[u8]) -> Vec<Vec<u8>> {
+    const DATA_PER_MARKER: usize = 65_533 - 14;
+    let count = icc.len().div_ceil(DATA_PER_MARKER);
+    if count == 0 || count > 255 {
+        return Vec::new();
+    }
+    icc.chunks(DATA_PER_MARKER)
+        .enumerate()
+        .map(|(index, chunk)| {
+            let mut payload = Vec::with_capacity(14 + chunk.len());
+            payload.extend_from_slice(b"ICC_PROFILE\0");
+            payload.extend_from_slice(&[index as u8 + 1, count as u8]);
+            payload.extend_from_slice(chunk);
+            payload
+        })
+        .collect()
 }

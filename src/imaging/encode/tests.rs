@@ -240,8 +240,14 @@ fn jpeg_keeps_the_icc_profile_only_when_asked() {
         .icc_profile
         .clone()
         .expect("source has a profile");
-    let (_, kept) = round_trip(&original, ImageFormat::Jpeg, &settings());
+    let (bytes, kept) = round_trip(&original, ImageFormat::Jpeg, &settings());
     assert_eq!(kept.source.icc_profile.as_ref(), Some(&icc));
+    // ICC chunks are numbered from 1: libjpeg's jpeg_read_icc_profile (and browsers) reject 0.
+    let marker = bytes
+        .windows(12)
+        .position(|w| w == b"ICC_PROFILE\0")
+        .expect("an ICC marker");
+    assert_eq!(&bytes[marker + 12..marker + 14], &[1, 1]);
     let strip = EncodeSettings {
         keep_icc: false,
         ..settings()
