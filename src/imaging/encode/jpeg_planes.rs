@@ -147,19 +147,14 @@ impl Component {
         let rows = grid.rows * sampling;
         let divisors = Divisors::new(quant);
         let mut blocks = vec![[0i16; 64]; stride * rows];
-        for by in 0..height_in_blocks {
-            for bx in 0..width_in_blocks {
-                let mut samples = [0i32; 64];
-                for (y, row) in samples.chunks_exact_mut(8).enumerate() {
-                    let start = (by * 8 + y) * plane.stride + bx * 8;
-                    for (sample, &pixel) in row.iter_mut().zip(&plane.data[start..start + 8]) {
-                        *sample = i32::from(pixel) - 128;
-                    }
-                }
-                forward_dct(&mut samples);
-                divisors.quantize(&samples, &mut blocks[by * stride + bx]);
-            }
-        }
+        transform_blocks(
+            plane,
+            &divisors,
+            &mut blocks,
+            stride,
+            width_in_blocks,
+            height_in_blocks,
+        );
         // Dummy blocks at the right of each row, then dummy rows at the bottom whose DCs match
         // the last real block of their MCU (libjpeg's choice: it costs the fewest bits).
         for by in 0..height_in_blocks {
@@ -195,10 +190,110 @@ impl Component {
     }
 }
 
+/// Forward DCT and quantisation of every block of `plane` the image covers, with AVX2 when
+/// the CPU has it (the same code, compiled for wider vectors).
+fn transform_blocks(
+    plane: &Plane,
+    divisors: &Divisors,
+    blocks: &mut [[i16; 64]],
+    stride: usize,
+    width_in_blocks: usize,
+    height_in_blocks: usize,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        unsafe {
+            transform_blocks_avx2(
+                plane,
+                divisors,
+                blocks,
+                stride,
+                width_in_blocks,
+                height_in_blocks,
+            )
+        };
+        return;
+    }
+    transform_blocks_portable(
+        plane,
+        divisors,
+        blocks,
+        stride,
+        width_in_blocks,
+        height_in_blocks,
+    );
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn transform_blocks_avx2(
+    plane: &Plane,
+    divisors: &Divisors,
+    blocks: &mut [[i16; 64]],
+    stride: usize,
+    width_in_blocks: usize,
+    height_in_blocks: usize,
+) {
+    transform_blocks_portable(
+        plane,
+        divisors,
+        blocks,
+        stride,
+        width_in_blocks,
+        height_in_blocks,
+    );
+}
+
+#[inline(always)]
+fn transform_blocks_portable(
+    plane: &Plane,
+    divisors: &Divisors,
+    blocks: &mut [[i16; 64]],
+    stride: usize,
+    width_in_blocks: usize,
+    height_in_blocks: usize,
+) {
+    for by in 0..height_in_blocks {
+        for bx in 0..width_in_blocks {
+            // Transposed load: lane r of `columns[i]` is sample (row r, column i).
+            let mut columns: Block = [[0; 8]; 8];
+            for r in 0..8 {
+                let start = (by * 8 + r) * plane.stride + bx * 8;
+                let row = &plane.data[start..start + 8];
+                for (column, &pixel) in columns.iter_mut().zip(row) {
+                    column[r] = i32::from(pixel) - 128;
+                }
+            }
+            let coefficients = forward_dct(&columns);
+            divisors.quantize(&coefficients, &mut blocks[by * stride + bx]);
+        }
+    }
+}
+
+/// Eight vectors of eight lanes.
+type Block = [[i32; 8]; 8];
+
 /// libjpeg's "islow" forward DCT (the Loeffler–Ligtenberg–Moschytz factorisation in 13-bit
-/// fixed point): the output is 8x the orthonormal DCT, rounded as libjpeg rounds it, so that
-/// quantisation gives libjpeg's coefficients exactly.
-fn forward_dct(data: &mut [i32; 64]) {
+/// fixed point, rows first): the output is 8x the orthonormal DCT, rounded as libjpeg rounds
+/// it, so that quantisation gives libjpeg's coefficients exactly. Takes the block as columns
+/// (`columns[i][r]` = sample at row r, column i) and returns rows (`[m][k]` = coefficient at
+/// row m, column k). Every step is lane-wise, so it runs eight rows (then columns) at once.
+#[inline(always)]
+fn forward_dct(columns: &Block) -> Block {
+    let row_pass = dct_pass(columns, true);
+    let mut transposed: Block = [[0; 8]; 8];
+    for (k, lanes) in row_pass.iter().enumerate() {
+        for (r, &value) in lanes.iter().enumerate() {
+            transposed[r][k] = value;
+        }
+    }
+    dct_pass(&transposed, false)
+}
+
+/// One 1-D pass on all eight lanes: `input[i]` holds sample i of eight sequences.
+#[inline(always)]
+fn dct_pass(input: &Block, first: bool) -> Block {
     const CONST_BITS: u32 = 13;
     const PASS1_BITS: u32 = 2;
     const F0_298: i32 = 2446;
@@ -213,13 +308,15 @@ fn forward_dct(data: &mut [i32; 64]) {
     const F2_053: i32 = 16819;
     const F2_562: i32 = 20995;
     const F3_072: i32 = 25172;
+    let rotated_shift = if first {
+        CONST_BITS - PASS1_BITS
+    } else {
+        CONST_BITS + PASS1_BITS
+    };
     let descale = |x: i32, n: u32| (x + (1 << (n - 1))) >> n;
-
-    // One 1-D pass over eight samples `step` apart; `even_shift`/`odd_shift` are the pass's
-    // scaling of the even (DC, 4) and the rotated outputs.
-    let pass = |data: &mut [i32; 64], base: usize, step: usize, first: bool| {
-        let at = |i: usize| base + i * step;
-        let d = |i: usize| data[at(i)];
+    let mut out: Block = [[0; 8]; 8];
+    for lane in 0..8 {
+        let d = |i: usize| input[i][lane];
         let tmp0 = d(0) + d(7);
         let tmp7 = d(0) - d(7);
         let tmp1 = d(1) + d(6);
@@ -233,21 +330,16 @@ fn forward_dct(data: &mut [i32; 64]) {
         let tmp13 = tmp0 - tmp3;
         let tmp11 = tmp1 + tmp2;
         let tmp12 = tmp1 - tmp2;
-        let rotated_shift = if first {
-            CONST_BITS - PASS1_BITS
-        } else {
-            CONST_BITS + PASS1_BITS
-        };
         if first {
-            data[at(0)] = (tmp10 + tmp11) << PASS1_BITS;
-            data[at(4)] = (tmp10 - tmp11) << PASS1_BITS;
+            out[0][lane] = (tmp10 + tmp11) << PASS1_BITS;
+            out[4][lane] = (tmp10 - tmp11) << PASS1_BITS;
         } else {
-            data[at(0)] = descale(tmp10 + tmp11, PASS1_BITS);
-            data[at(4)] = descale(tmp10 - tmp11, PASS1_BITS);
+            out[0][lane] = descale(tmp10 + tmp11, PASS1_BITS);
+            out[4][lane] = descale(tmp10 - tmp11, PASS1_BITS);
         }
         let z1 = (tmp12 + tmp13) * F0_541;
-        data[at(2)] = descale(z1 + tmp13 * F0_765, rotated_shift);
-        data[at(6)] = descale(z1 - tmp12 * F1_847, rotated_shift);
+        out[2][lane] = descale(z1 + tmp13 * F0_765, rotated_shift);
+        out[6][lane] = descale(z1 - tmp12 * F1_847, rotated_shift);
 
         let z1 = tmp4 + tmp7;
         let z2 = tmp5 + tmp6;
@@ -262,41 +354,46 @@ fn forward_dct(data: &mut [i32; 64]) {
         let z2 = -z2 * F2_562;
         let z3 = -z3 * F1_961 + z5;
         let z4 = -z4 * F0_390 + z5;
-        data[at(7)] = descale(tmp4 + z1 + z3, rotated_shift);
-        data[at(5)] = descale(tmp5 + z2 + z4, rotated_shift);
-        data[at(3)] = descale(tmp6 + z2 + z3, rotated_shift);
-        data[at(1)] = descale(tmp7 + z1 + z4, rotated_shift);
-    };
-    for row in 0..8 {
-        pass(data, row * 8, 1, true);
+        out[7][lane] = descale(tmp4 + z1 + z3, rotated_shift);
+        out[5][lane] = descale(tmp5 + z2 + z4, rotated_shift);
+        out[3][lane] = descale(tmp6 + z2 + z3, rotated_shift);
+        out[1][lane] = descale(tmp7 + z1 + z4, rotated_shift);
     }
-    for column in 0..8 {
-        pass(data, column, 8, false);
-    }
+    out
 }
 
 /// Division by 8 x the quantiser with libjpeg-turbo's rounding, done as libjpeg-turbo does it
 /// (a 16-bit reciprocal and a correction term) so the results match its SIMD quantiser.
 struct Divisors {
-    /// Per natural index: (reciprocal, correction, shift).
-    entries: [(u32, u32, u32); 64],
+    /// Per natural index.
+    reciprocals: [u32; 64],
+    corrections: [u32; 64],
+    shifts: [u32; 64],
 }
 
 impl Divisors {
     fn new(quant: &[u16; 64]) -> Divisors {
+        let entries = quant.map(|q| reciprocal(u32::from(q) * 8));
         Divisors {
-            entries: quant.map(|q| reciprocal(u32::from(q) * 8)),
+            reciprocals: entries.map(|e| e.0),
+            corrections: entries.map(|e| e.1),
+            shifts: entries.map(|e| e.2),
         }
     }
 
-    /// Quantises natural-order DCT output into zigzag order.
-    fn quantize(&self, dct: &[i32; 64], block: &mut [i16; 64]) {
-        for (zigzag, &natural) in NATURAL_ORDER.iter().enumerate() {
-            let (recip, corr, shift) = self.entries[natural];
-            let value = dct[natural];
-            let magnitude = ((value.unsigned_abs() + corr) * recip) >> shift;
+    /// Quantises natural-order DCT output (`rows[m][k]`) into zigzag order.
+    #[inline(always)]
+    fn quantize(&self, rows: &Block, block: &mut [i16; 64]) {
+        let mut quantized = [0i16; 64];
+        for (i, q) in quantized.iter_mut().enumerate() {
+            let value = rows[i / 8][i % 8];
+            let magnitude = ((value.unsigned_abs() + self.corrections[i]) * self.reciprocals[i])
+                >> self.shifts[i];
             let magnitude = magnitude as i16;
-            block[zigzag] = if value < 0 { -magnitude } else { magnitude };
+            *q = if value < 0 { -magnitude } else { magnitude };
+        }
+        for (out, &natural) in block.iter_mut().zip(&NATURAL_ORDER) {
+            *out = quantized[natural];
         }
     }
 }
@@ -452,15 +549,73 @@ impl Tokens {
     }
 
     /// Bits written as they are (refinement bits), most significant first.
-    fn raw_bits(&mut self, bits: &[u8]) {
-        for chunk in bits.chunks(16) {
-            let value = chunk
-                .iter()
-                .fold(0u32, |acc, &bit| (acc << 1) | u32::from(bit));
-            self.tokens
-                .push(RAW_FLAG | ((chunk.len() as u32) << 10) | (value << 16));
+    fn raw_bits(&mut self, bits: BitRun) {
+        let mut left = bits.count;
+        while left > 0 {
+            let length = left.min(16);
+            left -= length;
+            let value = ((bits.bits >> left) as u32) & ((1 << length) - 1);
+            self.tokens.push(RAW_FLAG | (length << 10) | (value << 16));
         }
     }
+}
+
+/// Up to 64 raw bits, oldest in the most significant place.
+#[derive(Default, Clone, Copy)]
+struct BitRun {
+    bits: u64,
+    count: u32,
+}
+
+impl BitRun {
+    fn push(&mut self, bit: u32) {
+        self.bits = (self.bits << 1) | u64::from(bit);
+        self.count += 1;
+    }
+
+    fn take(&mut self) -> BitRun {
+        std::mem::take(self)
+    }
+}
+
+/// Two masks over a block's 64 zigzag positions: bit k is set in the first when
+/// `|block[k]| >> low` is non-zero, in the second when it is exactly one.
+#[cfg(target_arch = "x86_64")]
+fn band_masks(block: &[i16; 64], low: u32) -> (u64, u64) {
+    use std::arch::x86_64::*;
+    // SAFETY: SSE2 is part of x86_64; the loads read 4 x 32 bytes inside the 128-byte block.
+    unsafe {
+        let shift = _mm_cvtsi32_si128(low as i32);
+        let zero = _mm_setzero_si128();
+        let one = _mm_set1_epi16(1);
+        let magnitude = |offset: usize| {
+            let v = _mm_loadu_si128(block.as_ptr().add(offset).cast::<__m128i>());
+            // Quantised coefficients stay far from i16::MIN, so the negation cannot overflow.
+            _mm_srl_epi16(_mm_max_epi16(v, _mm_sub_epi16(zero, v)), shift)
+        };
+        let (mut nonzero, mut ones) = (0u64, 0u64);
+        for chunk in 0..4 {
+            let (a, b) = (magnitude(chunk * 16), magnitude(chunk * 16 + 8));
+            let mask = |target: __m128i| {
+                let bytes = _mm_packs_epi16(_mm_cmpeq_epi16(a, target), _mm_cmpeq_epi16(b, target));
+                u64::from(_mm_movemask_epi8(bytes) as u16)
+            };
+            nonzero |= (!mask(zero) & 0xFFFF) << (chunk * 16);
+            ones |= mask(one) << (chunk * 16);
+        }
+        (nonzero, ones)
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn band_masks(block: &[i16; 64], low: u32) -> (u64, u64) {
+    let (mut nonzero, mut ones) = (0u64, 0u64);
+    for (k, &c) in block.iter().enumerate() {
+        let magnitude = u32::from(c.unsigned_abs()) >> low;
+        nonzero |= u64::from(magnitude != 0) << k;
+        ones |= u64::from(magnitude == 1) << k;
+    }
+    (nonzero, ones)
 }
 
 /// Bits needed for `value` (0 for 0).
@@ -472,7 +627,9 @@ fn bit_length(value: u32) -> u32 {
 #[derive(Default)]
 struct EobRun {
     blocks: u32,
-    correction_bits: Vec<u8>,
+    /// Each block's correction bits, in block order.
+    correction_bits: Vec<BitRun>,
+    correction_bit_count: usize,
 }
 
 impl EobRun {
@@ -483,8 +640,10 @@ impl EobRun {
         let extra = bit_length(self.blocks) - 1;
         tokens.symbol(table, (extra << 4) as u8, extra, self.blocks);
         self.blocks = 0;
-        tokens.raw_bits(&self.correction_bits);
-        self.correction_bits.clear();
+        for bits in self.correction_bits.drain(..) {
+            tokens.raw_bits(bits);
+        }
+        self.correction_bit_count = 0;
     }
 }
 
@@ -539,30 +698,42 @@ impl Scan {
     }
 
     fn dc_refine(&self, components: &[Component; 3], grid: &McuGrid, tokens: &mut Tokens) {
-        let mut bits = Vec::with_capacity(grid.rows * grid.columns * 6);
+        let mut bits = BitRun::default();
         self.for_each_mcu_block(components, grid, |_, block| {
-            bits.push(((i32::from(block[0]) >> self.low) & 1) as u8);
+            bits.push(((i32::from(block[0]) >> self.low) & 1) as u32);
+            if bits.count == 64 {
+                tokens.raw_bits(bits.take());
+            }
         });
-        tokens.raw_bits(&bits);
+        tokens.raw_bits(bits);
+    }
+
+    /// Bits `start..=end`: the scan's spectral band.
+    fn band(&self) -> u64 {
+        (u64::MAX >> (63 - self.end)) & (u64::MAX << self.start)
     }
 
     fn ac_first(&self, component: &Component, tokens: &mut Tokens) {
         let table = table_of(self.components[0]);
+        let band = self.band();
         let mut eob = EobRun::default();
         for block in component.own_blocks() {
-            let mut run = 0u32;
-            for &coefficient in &block[self.start..=self.end] {
-                let coefficient = i32::from(coefficient);
-                let magnitude = coefficient.unsigned_abs() >> self.low;
-                if magnitude == 0 {
-                    run += 1;
-                    continue;
-                }
+            let (nonzero, _) = band_masks(block, self.low);
+            let mut remaining = nonzero & band;
+            // The first position of the band not coded yet.
+            let mut next = self.start;
+            while remaining != 0 {
+                let k = remaining.trailing_zeros() as usize;
+                remaining &= remaining - 1;
+                let mut run = (k - next) as u32;
+                next = k + 1;
                 eob.flush(tokens, table);
                 while run > 15 {
                     tokens.symbol(table, 0xF0, 0, 0);
                     run -= 16;
                 }
+                let coefficient = i32::from(block[k]);
+                let magnitude = coefficient.unsigned_abs() >> self.low;
                 let size = bit_length(magnitude);
                 let bits = if coefficient < 0 {
                     !magnitude
@@ -570,9 +741,8 @@ impl Scan {
                     magnitude
                 };
                 tokens.symbol(table, ((run << 4) | size) as u8, size, bits);
-                run = 0;
             }
-            if run > 0 {
+            if next <= self.end {
                 eob.blocks += 1;
                 if eob.blocks == MAX_EOB_RUN {
                     eob.flush(tokens, table);
@@ -584,45 +754,46 @@ impl Scan {
 
     fn ac_refine(&self, component: &Component, tokens: &mut Tokens) {
         let table = table_of(self.components[0]);
+        let band = self.band();
         let mut eob = EobRun::default();
-        let mut pending = Vec::with_capacity(64);
         for block in component.own_blocks() {
-            let band = &block[self.start..=self.end];
-            let magnitude = |k: usize| u32::from(band[k].unsigned_abs()) >> self.low;
+            let (nonzero, ones) = band_masks(block, self.low);
+            let (mut remaining, new) = (nonzero & band, ones & band);
             // The last coefficient that becomes non-zero in this scan: zero runs past it are
             // left to the end-of-band.
-            let last_new = (0..band.len()).rev().find(|&k| magnitude(k) == 1);
+            let last_new = (new != 0).then(|| 63 - new.leading_zeros() as usize);
+            let mut pending = BitRun::default();
             let mut run = 0u32;
-            pending.clear();
-            for k in 0..band.len() {
-                let value = magnitude(k);
-                if value == 0 {
-                    run += 1;
-                    continue;
-                }
+            let mut next = self.start;
+            while remaining != 0 {
+                let k = remaining.trailing_zeros() as usize;
+                remaining &= remaining - 1;
+                run += (k - next) as u32;
+                next = k + 1;
                 while run > 15 && last_new.is_some_and(|last| k <= last) {
                     eob.flush(tokens, table);
                     tokens.symbol(table, 0xF0, 0, 0);
                     run -= 16;
-                    tokens.raw_bits(&pending);
-                    pending.clear();
+                    tokens.raw_bits(pending.take());
                 }
-                if value > 1 {
+                if new & (1 << k) == 0 {
                     // Already non-zero: one correction bit.
-                    pending.push((value & 1) as u8);
+                    let magnitude = u32::from(block[k].unsigned_abs()) >> self.low;
+                    pending.push(magnitude & 1);
                     continue;
                 }
                 eob.flush(tokens, table);
-                tokens.symbol(table, ((run << 4) | 1) as u8, 1, u32::from(band[k] >= 0));
-                tokens.raw_bits(&pending);
-                pending.clear();
+                tokens.symbol(table, ((run << 4) | 1) as u8, 1, u32::from(block[k] >= 0));
+                tokens.raw_bits(pending.take());
                 run = 0;
             }
-            if run > 0 || !pending.is_empty() {
+            run += (self.end + 1 - next) as u32;
+            if run > 0 || pending.count > 0 {
                 eob.blocks += 1;
-                eob.correction_bits.extend_from_slice(&pending);
+                eob.correction_bit_count += pending.count as usize;
+                eob.correction_bits.push(pending);
                 if eob.blocks == MAX_EOB_RUN
-                    || eob.correction_bits.len() > MAX_PENDING_CORRECTION_BITS
+                    || eob.correction_bit_count > MAX_PENDING_CORRECTION_BITS
                 {
                     eob.flush(tokens, table);
                 }
@@ -818,10 +989,34 @@ struct BitWriter<'a> {
 }
 
 impl BitWriter<'_> {
-    /// Appends the low `length` (≤ 32) bits of `value`.
+    /// Appends the low `length` (≤ 32) bits of `value`; whole 32-bit words are written at once.
+    #[inline(always)]
     fn put(&mut self, value: u32, length: u32) {
+        // At most 31 bits wait in `acc`, so 63 fit after the shift.
         self.acc = (self.acc << length) | u64::from(value);
         self.bits += length;
+        if self.bits >= 32 {
+            self.bits -= 32;
+            let word = (self.acc >> self.bits) as u32;
+            let has_ff_byte = (!word).wrapping_sub(0x0101_0101) & word & 0x8080_8080 != 0;
+            if has_ff_byte {
+                for byte in word.to_be_bytes() {
+                    self.out.push(byte);
+                    if byte == 0xFF {
+                        self.out.push(0);
+                    }
+                }
+            } else {
+                self.out.extend_from_slice(&word.to_be_bytes());
+            }
+        }
+    }
+
+    /// Fills the last byte with one bits, as libjpeg ends a scan, and writes what waits.
+    fn pad_to_byte(&mut self) {
+        let padding = (8 - self.bits % 8) % 8;
+        self.acc = (self.acc << padding) | ((1 << padding) - 1);
+        self.bits += padding;
         while self.bits >= 8 {
             self.bits -= 8;
             let byte = (self.acc >> self.bits) as u8;
@@ -829,14 +1024,6 @@ impl BitWriter<'_> {
             if byte == 0xFF {
                 self.out.push(0);
             }
-        }
-        self.acc &= (1 << self.bits) - 1;
-    }
-
-    /// Fills the last byte with one bits, as libjpeg ends a scan.
-    fn pad_to_byte(&mut self) {
-        if self.bits > 0 {
-            self.put(0x7F, 7);
         }
     }
 }
