@@ -79,9 +79,137 @@ impl YccImage {
         }
     }
 
+    /// Interleaved RGB (`channels` = 3) or RGBA (4, alpha ignored) pixels as libjpeg turns them
+    /// into 4:2:0 planes before compressing: its fixed-point BT.601 conversion, then 2x2
+    /// averages with the alternating rounding bias over rows whose right edge is replicated to
+    /// whole MCUs, and the last chroma row repeated below the image. The JPEG written from these planes equals libjpeg's from the RGB pixels.
+    pub fn from_rgb(pixels: &[u8], channels: usize, width: u32, height: u32) -> YccImage {
+        let mut image = YccImage::new(width, height);
+        let (w, h) = (width as usize, height as usize);
+        if w == 0 || h == 0 {
+            return image;
+        }
+        let [luma, cb, cr] = &mut image.planes;
+        match channels {
+            4 => convert_planes::<4>(pixels, w, h, luma, cb, cr),
+            _ => convert_planes::<3>(pixels, w, h, luma, cb, cr),
+        }
+        // Below the image libjpeg repeats the last chroma row (its columns are already whole).
+        for plane in [cb, cr] {
+            let last = (plane.height - 1) * plane.stride;
+            for row in plane.height..plane.rows {
+                plane
+                    .data
+                    .copy_within(last..last + plane.stride, row * plane.stride);
+            }
+        }
+        luma.replicate_edges();
+        image
+    }
+
     /// The size of the chroma planes' meaningful samples.
     pub fn chroma_size(&self) -> (u32, u32) {
         (self.width.div_ceil(2), self.height.div_ceil(2))
+    }
+}
+
+/// Y and the 2x2-averaged Cb/Cr rows of `pixels` (`N` bytes per pixel), with AVX2 when the CPU
+/// has it (the same code compiled for wider vectors).
+fn convert_planes<const N: usize>(
+    pixels: &[u8],
+    w: usize,
+    h: usize,
+    luma: &mut Plane,
+    cb: &mut Plane,
+    cr: &mut Plane,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        unsafe { convert_planes_avx2::<N>(pixels, w, h, luma, cb, cr) };
+        return;
+    }
+    convert_planes_portable::<N>(pixels, w, h, luma, cb, cr);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn convert_planes_avx2<const N: usize>(
+    pixels: &[u8],
+    w: usize,
+    h: usize,
+    luma: &mut Plane,
+    cb: &mut Plane,
+    cr: &mut Plane,
+) {
+    convert_planes_portable::<N>(pixels, w, h, luma, cb, cr);
+}
+
+#[inline(always)]
+fn convert_planes_portable<const N: usize>(
+    pixels: &[u8],
+    w: usize,
+    h: usize,
+    luma: &mut Plane,
+    cb: &mut Plane,
+    cr: &mut Plane,
+) {
+    let padded_width = cb.stride * 2;
+    // Full-resolution Cb and Cr of two source rows, right edge replicated.
+    let mut cb_rows = vec![0u16; padded_width * 2];
+    let mut cr_rows = vec![0u16; padded_width * 2];
+    for chroma_row in 0..cb.height {
+        for pair in 0..2 {
+            let y = (chroma_row * 2 + pair).min(h - 1);
+            let source = &pixels[y * w * N..(y + 1) * w * N];
+            let luma_row = (y == chroma_row * 2 + pair)
+                .then(|| &mut luma.data[y * luma.stride..y * luma.stride + w]);
+            let cb_row = &mut cb_rows[pair * padded_width..(pair + 1) * padded_width];
+            let cr_row = &mut cr_rows[pair * padded_width..(pair + 1) * padded_width];
+            convert_row::<N>(source, luma_row, &mut cb_row[..w], &mut cr_row[..w]);
+            let (last_cb, last_cr) = (cb_row[w - 1], cr_row[w - 1]);
+            cb_row[w..].fill(last_cb);
+            cr_row[w..].fill(last_cr);
+        }
+        for (rows, plane) in [(&cb_rows, &mut *cb), (&cr_rows, &mut *cr)] {
+            let (top, bottom) = rows.split_at(padded_width);
+            let out = &mut plane.data[chroma_row * plane.stride..(chroma_row + 1) * plane.stride];
+            for (x, ((sample, t), b)) in out
+                .iter_mut()
+                .zip(top.chunks_exact(2))
+                .zip(bottom.chunks_exact(2))
+                .enumerate()
+            {
+                // libjpeg's bias alternates 1, 2 so that rounding does not drift.
+                let sum = t[0] + t[1] + b[0] + b[1] + 1 + (x as u16 & 1);
+                *sample = (sum >> 2) as u8;
+            }
+        }
+    }
+}
+
+/// libjpeg's RGB → YCbCr for one row, in 16-bit fixed point (`FIX(x)` = x * 65536 rounded);
+/// Cb and Cr are kept at full resolution for the 2x2 averaging.
+#[inline(always)]
+fn convert_row<const N: usize>(
+    source: &[u8],
+    luma: Option<&mut [u8]>,
+    cb: &mut [u16],
+    cr: &mut [u16],
+) {
+    const ONE_HALF: i32 = 1 << 15;
+    const CHROMA_OFFSET: i32 = (128 << 16) + ONE_HALF - 1;
+    let pixels = source.chunks_exact(N);
+    if let Some(luma) = luma {
+        for (y, p) in luma.iter_mut().zip(pixels.clone()) {
+            let (r, g, b) = (i32::from(p[0]), i32::from(p[1]), i32::from(p[2]));
+            *y = ((19595 * r + 38470 * g + 7471 * b + ONE_HALF) >> 16) as u8;
+        }
+    }
+    for ((cb, cr), p) in cb.iter_mut().zip(cr.iter_mut()).zip(pixels) {
+        let (r, g, b) = (i32::from(p[0]), i32::from(p[1]), i32::from(p[2]));
+        *cb = ((-11059 * r - 21709 * g + 32768 * b + CHROMA_OFFSET) >> 16) as u16;
+        *cr = ((32768 * r - 27439 * g - 5329 * b + CHROMA_OFFSET) >> 16) as u16;
     }
 }
 

@@ -4,6 +4,7 @@
 //! one-channel JPEGs, as Pillow keeps mode L.
 
 use super::{embeddable_icc, is_gray, EncodeSettings};
+use crate::imaging::planar::YccImage;
 use crate::imaging::{Image, ImagingError, PixelLayout};
 use mozjpeg::ColorSpace;
 use std::borrow::Cow;
@@ -22,6 +23,12 @@ pub(super) fn encode(image: &Image, settings: &EncodeSettings) -> Result<Vec<u8>
     let pixels = &image.frames[0].pixels;
     let gray = image.source.grayscale && is_gray(image);
     let channels = image.layout.channels();
+    if !gray && settings.progressive_jpeg {
+        // The same bytes mozjpeg writes, in half the time (see jpeg_planes).
+        let planes = YccImage::from_rgb(pixels, channels, image.width, image.height);
+        let icc = embeddable_icc(image, settings, b"RGB ");
+        return super::jpeg_planes::encode(&planes, settings.quality.clamp(1, 100), icc);
+    }
     let (colour_space, samples): (ColorSpace, Cow<'_, [u8]>) = if gray {
         let luma = pixels.chunks_exact(channels).map(|p| p[0]).collect();
         (ColorSpace::JCS_GRAYSCALE, Cow::Owned(luma))

@@ -171,3 +171,70 @@ fn rejects_images_jpeg_cannot_hold() {
     };
     assert!(encode(&unpadded, 80, None).is_err());
 }
+
+/// mozjpeg compressing interleaved RGB itself (its colour conversion and downsampling): what
+/// pictor wrote before this writer existed.
+fn mozjpeg_rgb_reference(rgb: &[u8], width: u32, height: u32, quality: u8) -> Vec<u8> {
+    let mut compress = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
+    compress.set_size(width as usize, height as usize);
+    compress.set_fastest_defaults();
+    compress.set_quality(f32::from(quality));
+    compress.set_optimize_coding(true);
+    compress.set_progressive_mode();
+    compress.set_chroma_sampling_pixel_sizes((2, 2), (2, 2));
+    let mut started = compress.start_compress(Vec::new()).expect("starts");
+    started.write_scanlines(rgb).expect("writes");
+    started.finish().expect("finishes")
+}
+
+#[test]
+fn rgb_through_planes_equals_mozjpeg_from_rgb() {
+    use crate::imaging::decode::{self, test_corpus, DecodeOptions};
+    let options = DecodeOptions {
+        max_pixels: 75_000_000,
+        shrink: 4,
+        first_frame_only: true,
+    };
+    for file in [
+        "sharp/2569067123_aca715a2ee_o.jpg",
+        "thumbor/filters/source.jpg",
+        "thumbor/images/Giunchedi%2C_Filippo_January_2015_01.jpg",
+    ] {
+        let image = decode::decode(&test_corpus::read(file), &options).expect("decodes");
+        let rgb = &image.frames[0].pixels;
+        let (width, height) = (image.width, image.height);
+        // Whole and odd sizes, heights even but not a multiple of 16 (the bottom chroma rows):
+        // crop the decoded rows.
+        for (w, h) in [
+            (width, height),
+            (width - 3, height - 5),
+            (width, height - 6),
+            (17, 9),
+            (1, 2),
+        ] {
+            let cropped: Vec<u8> = rgb
+                .chunks_exact(width as usize * 3)
+                .take(h as usize)
+                .flat_map(|row| &row[..w as usize * 3])
+                .copied()
+                .collect();
+            let planes = YccImage::from_rgb(&cropped, 3, w, h);
+            let ours = encode(&planes, 80, None).expect("encodes");
+            let reference = mozjpeg_rgb_reference(&cropped, w, h, 80);
+            assert_same_bytes(&ours, &reference, &format!("{file} {w}x{h}"));
+        }
+    }
+}
+
+#[test]
+fn rgba_alpha_is_ignored_by_the_conversion() {
+    let rgb: Vec<u8> = (0..40 * 30 * 3).map(|i| (i * 7 % 256) as u8).collect();
+    let rgba: Vec<u8> = rgb
+        .chunks_exact(3)
+        .flat_map(|p| [p[0], p[1], p[2], 9])
+        .collect();
+    assert_eq!(
+        YccImage::from_rgb(&rgba, 4, 40, 30),
+        YccImage::from_rgb(&rgb, 3, 40, 30)
+    );
+}
