@@ -8,8 +8,11 @@
 #   benches/compare.sh                       # every server, every task, 15 s each
 #   SECONDS_PER_TASK=20 benches/compare.sh   # longer runs
 #   SERVERS="pictor sharp" TASKS="1 3 4" benches/compare.sh
+#   ROUNDS=3 TASKS="1 2" benches/compare.sh  # every server in turn, three times; medians
 #
-# Knobs (environment): SECONDS_PER_TASK (15), WARMUP_SECONDS (3), CONNECTIONS (16, also the
+# Knobs (environment): ROUNDS (1; the servers take turns this many times and the tables show
+# each server's median run, so a slow minute on a shared machine hits every server alike),
+# SECONDS_PER_TASK (15), WARMUP_SECONDS (3), CONNECTIONS (16, also the
 # "16 concurrent renders" of the memory figure), CACHE_CONNECTIONS (8), WEBP_EFFORT (one libwebp
 # method for pictor's WEBP_METHOD and sharp's effort; default: each server's own default),
 # THUMBOR_PROCESSES (number of cores), PICTOR_ENV (extra KEY=value settings for pictor),
@@ -28,6 +31,7 @@ warmup="${WARMUP_SECONDS:-3}"
 connections="${CONNECTIONS:-16}"
 cache_connections="${CACHE_CONNECTIONS:-8}"
 servers="${SERVERS:-pictor sharp thumbor}"
+rounds="${ROUNDS:-1}"
 tasks="${TASKS:-1 2 3 4 5}"
 thumbor_processes="${THUMBOR_PROCESSES:-$(nproc)}"
 corpus="${PICTOR_CORPUS:-}"
@@ -262,7 +266,9 @@ PY
 echo "compare: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), ${seconds}s per task," \
   "${connections} connections, WebP effort pictor $pictor_webp_method / sharp $sharp_webp_effort / Thumbor 4" >&2
 
+for round in $(seq "$rounds"); do
 for server in $servers; do
+  [ "$rounds" = 1 ] || echo "compare: round $round of $rounds, $server" >&2
   case $server in
     pictor)
       start_server pictor - env -i PATH="$PATH" HOME="$HOME" FILE_LOADER_ROOT_PATH="$corpus" \
@@ -295,6 +301,7 @@ for server in $servers; do
     *) echo "compare: unknown server $server" >&2 ;;
   esac
 done
+done
 
 [ -n "${RESULTS:-}" ] && cp "$results" "$RESULTS"
 
@@ -302,7 +309,16 @@ done
 python3 - "$results" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-by = {(r["server"], r["task"]): r for r in rows}
+# With ROUNDS > 1 each (server, task) has several runs: keep the median one by req/s.
+runs = {}
+for r in rows:
+    runs.setdefault((r["server"], r["task"]), []).append(r)
+by = {key: sorted(rs, key=lambda r: r["req_per_s"])[(len(rs) - 1) // 2] for key, rs in runs.items()}
+if any(len(rs) > 1 for rs in runs.values()):
+    print("runs per server and task:", max(len(rs) for rs in runs.values()), "(medians below)")
+    for (server, task), rs in sorted(runs.items()):
+        print(f"  task {task} {server}: " + ", ".join(f"{r['req_per_s']:.1f}" for r in rs) + " req/s")
+    print()
 names = {1: "JPEG 2725x2225 -> 720x588", 2: "JPEG 800x533 -> 300x200", 3: "PNG RGBA 2048x1536 -> 720x540",
          4: "JPEG -> 720x588 WebP", 5: "cache hit, one URL"}
 def cell(r, key, fmt):

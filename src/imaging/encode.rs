@@ -1,7 +1,10 @@
 //! Choosing the output format (format() filter, AUTO_WEBP and Accept, source format) and
 //! encoding frames to JPEG, PNG, GIF (animated), WebP and (with the `avif` feature) AVIF.
 //!
-//! JPEG goes through mozjpeg with libjpeg-turbo's fast settings (optimized Huffman, 4:2:0),
+//! JPEG: progressive colour JPEGs (Thumbor's default) are written by [`jpeg_planes`] from
+//! libjpeg-identical YCbCr planes, byte for byte what mozjpeg writes in about half the time;
+//! baseline and gray ones go through mozjpeg (libjpeg-turbo's fast settings, optimized Huffman,
+//! 4:2:0).
 //! PNG through the `png` crate (palette and gray written back when the source was so), GIF
 //! through the `gif` crate (every frame, delays and loop kept), WebP through libwebp (animated
 //! when the image is). Other formats are not written: the pipeline serves TIFF as PNG and

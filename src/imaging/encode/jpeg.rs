@@ -1,5 +1,6 @@
-//! JPEG output through mozjpeg with libjpeg-turbo's fast defaults (no trellis), optimized
-//! Huffman tables and 4:2:0 chroma, as Pillow does with Thumbor's `optimize=True`. Alpha is
+//! JPEG output with libjpeg-turbo's fast defaults (no trellis), optimized Huffman tables and
+//! 4:2:0 chroma, as Pillow does with Thumbor's `optimize=True`: progressive colour images through
+//! the planes writer (the same bytes as mozjpeg), the rest through mozjpeg. Alpha is
 //! dropped like Pillow's `convert("RGB")`; gray originals that are still gray are written as
 //! one-channel JPEGs, as Pillow keeps mode L.
 
