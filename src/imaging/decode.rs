@@ -16,6 +16,7 @@ mod exif;
 mod gif;
 mod jp2;
 mod jpeg;
+mod jpeg_raw;
 mod other;
 mod png;
 mod psd;
@@ -27,6 +28,8 @@ mod codec_tests;
 pub(crate) mod test_corpus;
 #[cfg(test)]
 mod tests;
+
+pub use jpeg_raw::JpegPlanes;
 
 use super::{Image, ImageFormat, ImagingError};
 
@@ -166,6 +169,13 @@ pub fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<Image, ImagingErr
             header.format.name()
         )))
     })
+}
+
+/// A JPEG original as its YCbCr planes at `1/shrink` scale, for the JPEG → JPEG path; `None`
+/// when the file is not three-component YCbCr (the caller then uses [`decode`]). The size
+/// limits were checked on the header by the caller.
+pub fn decode_jpeg_planes(bytes: &[u8], shrink: u32) -> Result<Option<JpegPlanes>, ImagingError> {
+    jpeg_raw::decode(bytes, shrink)
 }
 
 fn decode_format(

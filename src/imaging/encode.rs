@@ -163,7 +163,17 @@ fn embeddable_icc<'a>(
     colour_space: &[u8; 4],
 ) -> Option<&'a [u8]> {
     let icc = image.source.icc_profile.as_deref()?;
-    (settings.keep_icc && icc.get(16..20) == Some(&colour_space[..])).then_some(icc)
+    (settings.keep_icc && profile_colour_space(icc) == Some(colour_space)).then_some(icc)
+}
+
+/// The data colour space an ICC profile declares (header bytes 16..20: `RGB `, `GRAY`, …).
+fn profile_colour_space(icc: &[u8]) -> Option<&[u8; 4]> {
+    icc.get(16..20)?.try_into().ok()
+}
+
+/// An RGB profile, the kind a colour JPEG can carry.
+pub fn is_rgb_profile(icc: &[u8]) -> bool {
+    profile_colour_space(icc) == Some(b"RGB ")
 }
 
 /// Every pixel of the first frame has R == G == B.

@@ -1,7 +1,8 @@
 //! The ordered list of steps a render walks: probe the header (limits before pixels), plan the
 //! whole geometry (`geometry::plan`), decode (with shrink-on-load), orientation, trim, one
 //! crop + resize pass, debug outlines, flips, post-transform filters, format choice and
-//! encode — or the meta JSON instead of the encode.
+//! encode — or the meta JSON instead of the encode. A JPEG that becomes a JPEG with nothing
+//! but a crop and resize on the way stays in YCbCr planes from decode to encode.
 
 use super::decode::{self, DecodeOptions, Probe};
 use super::encode::{self, EncodeSettings, FormatContext};
@@ -119,6 +120,11 @@ pub fn render(source: &[u8], job: &RenderJob<'_>) -> Result<RenderOutput, Imagin
         let plan = plan_geometry(&setup, setup.working_size(), job.request);
         refuse_oversized_output(&plan, job.settings)?;
         let shrink = choose_shrink_on_load(&header, &setup, &plan, job.request);
+        if takes_jpeg_planes_path(&header, &setup, &plan, job) {
+            if let Some(output) = render_jpeg_planes(source, &header, &setup, &plan, shrink, job)? {
+                return Ok(output);
+            }
+        }
         let pixels = decode_for_plan(source, &header, &setup, shrink, job)?;
         (plan, pixels)
     };
@@ -443,6 +449,23 @@ fn decode_for_plan(
 ) -> Result<Pixels, ImagingError> {
     let _span = tracing::info_span!("decode", shrink).entered();
     let image = decode::decode(source, &decode_options(job, shrink))?;
+    let decoded = Size::new(image.width, image.height);
+    Ok(Pixels {
+        image,
+        pending_orientation: setup.orientation,
+        plan_space: setup.stored_working_size(),
+        scale: plan_to_decoded_scale(header, setup, shrink, decoded),
+    })
+}
+
+/// How plan coordinates (stored orientation, after normalize) reach the pixels of an
+/// original decoded at `decoded` size with `shrink`.
+fn plan_to_decoded_scale(
+    header: &Probe,
+    setup: &GeometrySetup,
+    shrink: u32,
+    decoded: Size,
+) -> (f64, f64) {
     let space = setup.stored_working_size();
     let decode_scale = |decoded: u32, stored: u32| {
         if decoded == stored {
@@ -455,16 +478,88 @@ fn decode_for_plan(
             f64::from(decoded) / f64::from(stored)
         }
     };
-    let scale_x =
-        f64::from(header.width) / f64::from(space.width) * decode_scale(image.width, header.width);
-    let scale_y = f64::from(header.height) / f64::from(space.height)
-        * decode_scale(image.height, header.height);
-    Ok(Pixels {
-        image,
-        pending_orientation: setup.orientation,
-        plan_space: space,
-        scale: (scale_x, scale_y),
-    })
+    (
+        f64::from(header.width) / f64::from(space.width) * decode_scale(decoded.width, header.width),
+        f64::from(header.height) / f64::from(space.height)
+            * decode_scale(decoded.height, header.height),
+    )
+}
+
+/// Whether a render can stay in YCbCr from the original to the output: a JPEG written as a
+/// progressive JPEG, with nothing between the resize and the encode (no pixel filter, no
+/// orientation, flip or debug outline, no `max_bytes` retries, no meta).
+fn takes_jpeg_planes_path(
+    header: &Probe,
+    setup: &GeometrySetup,
+    plan: &Plan,
+    job: &RenderJob<'_>,
+) -> bool {
+    let overrides = job.filters.output_overrides();
+    header.format == ImageFormat::Jpeg
+        && job.settings.progressive_jpeg
+        && !job.request.meta
+        && setup.orientation == 1
+        && !plan.flip_horizontal
+        && !plan.flip_vertical
+        && plan.debug_rectangles.is_empty()
+        && !job.filters.changes_pixels()
+        && overrides.max_bytes.is_none()
+        && output_format(plan.output, false, false, header, &overrides, job).0 == ImageFormat::Jpeg
+}
+
+/// The JPEG → JPEG path: the original decoded to YCbCr planes (at the shrink-on-load scale),
+/// each plane cropped and resized on its own, and the planes written as they are. It skips
+/// both colour conversions, chroma upsampling and downsampling, and resizes a half of the
+/// samples an RGB resize would. `None` when the original is not YCbCr (gray, CMYK, RGB-coded
+/// JPEGs): the caller decodes it to RGB instead.
+fn render_jpeg_planes(
+    source: &[u8],
+    header: &Probe,
+    setup: &GeometrySetup,
+    plan: &Plan,
+    shrink: u32,
+    job: &RenderJob<'_>,
+) -> Result<Option<RenderOutput>, ImagingError> {
+    let decoded = {
+        let _span = tracing::info_span!("decode", shrink, planes = true).entered();
+        match decode::decode_jpeg_planes(source, shrink)? {
+            Some(decoded) => decoded,
+            None => return Ok(None),
+        }
+    };
+    check_deadline(job)?;
+    let decoded_size = Size::new(decoded.width, decoded.height);
+    let (scale_x, scale_y) = plan_to_decoded_scale(header, setup, shrink, decoded_size);
+    let crop = plan
+        .crop
+        .unwrap_or(PixelRect::full(setup.stored_working_size()));
+    let region = Region::from_rect(crop).scaled(scale_x, scale_y);
+    let planes = {
+        let _span = tracing::info_span!("crop_resize").entered();
+        transform::crop_resize_planes(
+            &decoded,
+            region,
+            plan.output,
+            job.settings.resampling_filter,
+        )?
+    };
+    check_deadline(job)?;
+    let overrides = job.filters.output_overrides();
+    let quality = encode_quality(ImageFormat::Jpeg, &overrides, job.settings);
+    let icc = decoded
+        .icc_profile
+        .as_deref()
+        .filter(|icc| !overrides.strip_icc && encode::is_rgb_profile(icc));
+    let body = {
+        let _span = tracing::info_span!("encode", format = ImageFormat::Jpeg.name()).entered();
+        encode::encode_jpeg_planes(&planes, quality.clamp(1, 100), icc)?
+    };
+    Ok(Some(RenderOutput {
+        body,
+        content_type: ImageFormat::Jpeg.mime(),
+        vary_accept: vary_accept(job, &overrides, false),
+        max_age: overrides.max_age,
+    }))
 }
 
 /// Crop + resize in one pass on the decoded pixels, then orientation (on the output),
@@ -547,13 +642,27 @@ fn choose_format(
     overrides: &OutputOverrides,
     job: &RenderJob<'_>,
 ) -> (ImageFormat, bool) {
-    let png_to_jpg = png_to_jpg_enabled(job.settings, overrides) && !image.has_transparency();
+    let size = Size::new(image.width, image.height);
+    let transparent = image.has_transparency();
+    output_format(size, image.is_animated(), transparent, header, overrides, job)
+}
+
+/// The output format of an image of `size` (and whether it is a PNG turned into JPEG).
+fn output_format(
+    size: Size,
+    animated: bool,
+    transparent: bool,
+    header: &Probe,
+    overrides: &OutputOverrides,
+    job: &RenderJob<'_>,
+) -> (ImageFormat, bool) {
+    let png_to_jpg = png_to_jpg_enabled(job.settings, overrides) && !transparent;
     let format = encode::choose_output_format(&FormatContext {
         requested: overrides.format,
         source: header.format,
-        animated: image.is_animated(),
-        width: image.width,
-        height: image.height,
+        animated,
+        width: size.width,
+        height: size.height,
         auto_webp: job.settings.auto_webp,
         accepts_webp: job.accepts_webp,
         auto_avif: job.settings.auto_avif,
@@ -607,11 +716,16 @@ fn encode_output(
     Ok(RenderOutput {
         body,
         content_type: format.mime(),
-        vary_accept: (job.settings.auto_webp || job.settings.auto_avif)
-            && !overrides.format_is_valid
-            && !animated_gif,
+        vary_accept: vary_accept(job, overrides, animated_gif),
         max_age: overrides.max_age,
     })
+}
+
+/// `Vary: Accept` when AUTO_WEBP or AUTO_AVIF could have chosen the format.
+fn vary_accept(job: &RenderJob<'_>, overrides: &OutputOverrides, animated_gif: bool) -> bool {
+    (job.settings.auto_webp || job.settings.auto_avif)
+        && !overrides.format_is_valid
+        && !animated_gif
 }
 
 /// `max_bytes(n)` for JPEG and WebP: lower the quality by 25 % steps until it fits; below
@@ -882,3 +996,7 @@ mod tests;
 #[cfg(test)]
 #[path = "quality_tests.rs"]
 mod quality_tests;
+
+#[cfg(test)]
+#[path = "planes_path_tests.rs"]
+mod planes_path_tests;

@@ -378,3 +378,43 @@ fn debug_outline_is_white_and_clipped() {
     );
     assert_eq!(values(&image), [0; 9]);
 }
+
+#[test]
+fn one_sine_lanczos3_equals_the_two_sine_form() {
+    let two_sines = |x: f64| {
+        let sinc = |v: f64| {
+            let v = v * std::f64::consts::PI;
+            v.sin() / v
+        };
+        sinc(x) * sinc(x / 3.0)
+    };
+    assert_eq!(lanczos3(0.0), 1.0);
+    assert_eq!(lanczos3(3.0), 0.0);
+    assert_eq!(lanczos3(-3.5), 0.0);
+    let mut x = -2.999;
+    while x < 3.0 {
+        if x != 0.0 {
+            assert!((lanczos3(x) - two_sines(x)).abs() < 1e-12, "{x}");
+        }
+        x += 0.0137;
+    }
+}
+
+#[test]
+fn chroma_halving_averages_and_interleaves() {
+    // 3x3 meaningful samples in a 3-wide, 4-row buffer: the odd column has no padding to
+    // read, so its average doubles the edge; the odd row reads the replicated padding row.
+    let mut cb = Plane::new(3, 3, 3, 4);
+    cb.data.copy_from_slice(&[0, 4, 8, 12, 16, 20, 24, 28, 32, 0, 0, 0]);
+    cb.replicate_edges();
+    let mut cr = cb.clone();
+    cr.data.iter_mut().for_each(|v| *v = 255 - *v);
+    let (pairs, size) = halved_pairs(&cb, &cr);
+    assert_eq!(size, Size::new(2, 2));
+    let cb_values: Vec<u8> = pairs.iter().step_by(2).copied().collect();
+    let cr_values: Vec<u8> = pairs.iter().skip(1).step_by(2).copied().collect();
+    // (0+4+12+16+2)/4, (8+8+20+20+2)/4, (24+28+24+28+2)/4, (32+32+32+32+2)/4
+    assert_eq!(cb_values, [8, 14, 26, 32]);
+    assert_eq!(cr_values, [247, 241, 229, 223]);
+    assert_eq!(halved_pairs_portable(&cb, &cr), (pairs, size));
+}

@@ -185,7 +185,7 @@ fn decode_with_libjpeg(bytes: &[u8], shrink: u32) -> Result<DecodedJpeg, Imaging
 }
 
 /// Joins `ICC_PROFILE` APP2 chunks in sequence order (profiles over 64 KB are split).
-fn assemble_icc_profile(mut chunks: Vec<(u8, &[u8])>) -> Option<Vec<u8>> {
+pub(super) fn assemble_icc_profile(mut chunks: Vec<(u8, &[u8])>) -> Option<Vec<u8>> {
     if chunks.is_empty() {
         return None;
     }

@@ -629,6 +629,14 @@ impl FilterList {
         output::overrides(&self.filters)
     }
 
+    /// Some filter changes pixels after the transform (anything but the pre-load, after-load
+    /// and output filters). Without one, the rendered pixels are the resized original.
+    pub fn changes_pixels(&self) -> bool {
+        self.filters
+            .iter()
+            .any(|filter| filter.phase() == Phase::PostTransform && !filter.is_output_setting())
+    }
+
     /// The literal `cover()` is present (first frame of an animated GIF only).
     pub fn has_cover(&self) -> bool {
         self.cover
@@ -687,6 +695,14 @@ impl FilterList {
 }
 
 impl Filter {
+    /// Filters that only choose how the output is written or cached.
+    fn is_output_setting(&self) -> bool {
+        matches!(
+            self,
+            Filter::Quality(_) | Filter::Format(_) | Filter::MaxBytes(_) | Filter::MaxAge(_)
+        ) || matches!(self, Filter::AutoJpg(_) | Filter::StripExif | Filter::StripIcc)
+    }
+
     fn name(&self) -> &'static str {
         match self {
             Filter::Focal(_) => "focal",

@@ -1,0 +1,294 @@
+//! JPEG straight to YCbCr planes through libjpeg's raw-data interface, for the JPEG → JPEG
+//! fast path: the DCT-scaled blocks come out as they are, without upsampling or colour
+//! conversion, and the planes go to the resizer and then to the planes writer. Only
+//! three-component YCbCr files take this road; gray, CMYK, RGB-coded and oddly sampled files
+//! answer `None` and are decoded to RGB by [`super::jpeg`].
+//!
+//! libjpeg reports fatal errors through `error_exit`, which unwinds (as mozjpeg's own error
+//! manager does); the caller catches it. Warnings are silenced: truncated data is filled in
+//! by libjpeg and kept, as on the RGB path.
+
+use super::jpeg::assemble_icc_profile;
+use crate::imaging::planar::Plane;
+use crate::imaging::ImagingError;
+use mozjpeg_sys as ffi;
+use std::ffi::{c_int, c_ulong, CStr};
+use std::panic::{self, AssertUnwindSafe};
+
+/// A JPEG decoded to its planes at `1/shrink` scale.
+#[derive(Debug)]
+pub struct JpegPlanes {
+    /// The decoded (scaled) image size: the Y plane's meaningful samples.
+    pub width: u32,
+    pub height: u32,
+    /// Y, Cb, Cr; each plane's `width` x `height` are its meaningful samples.
+    pub planes: [Plane; 3],
+    /// Each plane's samples per decoded pixel, across and down: 1 for Y; for 4:2:0 chroma 1/2
+    /// at full scale and 1 at 1/2, 1/4, 1/8, where libjpeg decodes chroma with a larger IDCT
+    /// instead of upsampling it.
+    pub sampling: [(f64, f64); 3],
+    pub icc_profile: Option<Vec<u8>>,
+}
+
+/// Decodes `bytes` to planes at `1/shrink` (1, 2, 4 or 8), or `None` when the file is not a
+/// three-component YCbCr JPEG whose first component is Y at the highest sampling.
+pub fn decode(bytes: &[u8], shrink: u32) -> Result<Option<JpegPlanes>, ImagingError> {
+    let scale_num = match shrink {
+        0 | 1 => 8,
+        2 | 3 => 4,
+        4..=7 => 2,
+        _ => 1,
+    };
+    panic::catch_unwind(AssertUnwindSafe(|| decode_with_libjpeg(bytes, scale_num))).map_err(
+        |payload| {
+            let message = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or("libjpeg failed");
+            ImagingError::Undecodable(message.to_string())
+        },
+    )
+}
+
+/// Owns libjpeg's decompressor and its error manager; destroying it frees libjpeg's pools,
+/// also after an unwind.
+struct Decompressor {
+    cinfo: Box<ffi::jpeg_decompress_struct>,
+    _error_manager: Box<ffi::jpeg_error_mgr>,
+}
+
+impl Decompressor {
+    fn new() -> Decompressor {
+        // SAFETY: both structs are plain C data for which all-zero is the state libjpeg's
+        // constructors expect; the error manager is boxed so `cinfo.common.err` stays valid.
+        unsafe {
+            let mut error_manager: Box<ffi::jpeg_error_mgr> = Box::new(std::mem::zeroed());
+            ffi::jpeg_std_error(&mut error_manager);
+            error_manager.error_exit = Some(unwind_error_exit);
+            error_manager.emit_message = Some(silence_message);
+            error_manager.output_message = Some(silence_output);
+            let mut cinfo: Box<ffi::jpeg_decompress_struct> = Box::new(std::mem::zeroed());
+            cinfo.common.err = &mut *error_manager;
+            ffi::jpeg_create_decompress(&mut *cinfo);
+            Decompressor {
+                cinfo,
+                _error_manager: error_manager,
+            }
+        }
+    }
+}
+
+impl Drop for Decompressor {
+    fn drop(&mut self) {
+        // SAFETY: created by jpeg_create_decompress (destroy also copes with a failed create:
+        // it only frees pools that exist).
+        unsafe { ffi::jpeg_destroy_decompress(&mut self.cinfo) };
+    }
+}
+
+/// libjpeg's longest formatted message (JMSG_LENGTH_MAX).
+const MESSAGE_LENGTH_MAX: usize = 200;
+
+unsafe extern "C-unwind" fn unwind_error_exit(cinfo: &mut ffi::jpeg_common_struct) {
+    let mut buffer = [0u8; MESSAGE_LENGTH_MAX];
+    // SAFETY: libjpeg's format_message writes at most JMSG_LENGTH_MAX bytes, NUL-terminated;
+    // mozjpeg-sys declares the buffer shorter than libjpeg's, so it is passed as a pointer.
+    let message = unsafe {
+        match cinfo.err.as_ref().and_then(|err| err.format_message) {
+            Some(format) => {
+                let format: unsafe extern "C-unwind" fn(
+                    &mut ffi::jpeg_common_struct,
+                    *mut u8,
+                ) = std::mem::transmute(format);
+                format(cinfo, buffer.as_mut_ptr());
+                CStr::from_bytes_until_nul(&buffer)
+                    .map(|text| text.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            }
+            None => String::new(),
+        }
+    };
+    // resume_unwind skips the panic hook: a corrupt upload is not worth a log line here.
+    panic::resume_unwind(Box::new(format!("jpeg: {message}")));
+}
+
+unsafe extern "C-unwind" fn silence_message(_cinfo: &mut ffi::jpeg_common_struct, _level: c_int) {}
+
+unsafe extern "C-unwind" fn silence_output(_cinfo: &mut ffi::jpeg_common_struct) {}
+
+const APP2: c_int = 0xE2;
+
+fn decode_with_libjpeg(bytes: &[u8], scale_num: u32) -> Option<JpegPlanes> {
+    let mut decompressor = Decompressor::new();
+    let cinfo = &mut *decompressor.cinfo;
+    // SAFETY: `bytes` outlives the decompressor; libjpeg reads it through the memory source.
+    unsafe {
+        ffi::jpeg_mem_src(cinfo, bytes.as_ptr(), bytes.len() as c_ulong);
+        ffi::jpeg_save_markers(cinfo, APP2, 0xFFFF);
+        ffi::jpeg_read_header(cinfo, 1);
+    }
+    let layout = PlaneLayout::of(cinfo, scale_num)?;
+    let icc_profile = icc_profile(cinfo);
+
+    cinfo.scale_num = scale_num;
+    cinfo.scale_denom = 8;
+    cinfo.raw_data_out = 1;
+    // SAFETY: the header has been read; a fatal error unwinds to `decode`.
+    unsafe { ffi::jpeg_start_decompress(cinfo) };
+    if (cinfo.output_width, cinfo.output_height) != (layout.width, layout.height) {
+        // libjpeg scaled differently from what the layout assumed: not a file for this path.
+        return None;
+    }
+
+    let mut planes = layout
+        .planes
+        .map(|shape| Plane::new(shape.width, shape.height, shape.stride, shape.rows));
+    let lines_per_call = cinfo.max_v_samp_factor as u32 * scale_num;
+    for imcu_row in 0..layout.imcu_rows {
+        // Every component's rows of this iMCU row (at most 4 x 8 of them).
+        let mut row_pointers = [[std::ptr::null_mut::<u8>(); 32]; 3];
+        for ((pointers, plane), shape) in row_pointers.iter_mut().zip(&mut planes).zip(&layout.planes)
+        {
+            let first = imcu_row * shape.rows_per_imcu;
+            for (row, pointer) in pointers.iter_mut().take(shape.rows_per_imcu).enumerate() {
+                *pointer = plane.data[(first + row) * plane.stride..].as_mut_ptr();
+            }
+        }
+        let mut components = [
+            row_pointers[0].as_mut_ptr(),
+            row_pointers[1].as_mut_ptr(),
+            row_pointers[2].as_mut_ptr(),
+        ];
+        // SAFETY: each component gets `rows_per_imcu` rows of `stride` bytes, which covers
+        // the blocks libjpeg writes for one iMCU row (checked by PlaneLayout).
+        let read = unsafe { ffi::jpeg_read_raw_data(cinfo, components.as_mut_ptr(), lines_per_call) };
+        if read == 0 {
+            break;
+        }
+    }
+    // No jpeg_finish_decompress: it would only look for the EOI marker, and the pixels are
+    // complete (a truncated file was already filled in, as on the RGB path). The padding
+    // becomes edge copies, which the resizer's kernel may read at the right and bottom edges.
+    for plane in &mut planes {
+        plane.replicate_edges();
+    }
+    Some(JpegPlanes {
+        width: layout.width,
+        height: layout.height,
+        planes,
+        sampling: layout.sampling,
+        icc_profile,
+    })
+}
+
+/// The joined ICC_PROFILE APP2 chunks saved while reading the header.
+fn icc_profile(cinfo: &ffi::jpeg_decompress_struct) -> Option<Vec<u8>> {
+    let mut chunks: Vec<(u8, &[u8])> = Vec::new();
+    let mut marker = cinfo.marker_list;
+    // SAFETY: libjpeg's saved-marker list stays valid until the decompressor is destroyed.
+    while let Some(saved) = unsafe { marker.as_ref() } {
+        if c_int::from(saved.marker) == APP2 && !saved.data.is_null() {
+            let data = unsafe { std::slice::from_raw_parts(saved.data, saved.data_length as usize) };
+            if let Some(rest) = data.strip_prefix(b"ICC_PROFILE\0") {
+                if rest.len() > 2 {
+                    chunks.push((rest[0], &rest[2..]));
+                }
+            }
+        }
+        marker = saved.next;
+    }
+    assemble_icc_profile(chunks)
+}
+
+/// How libjpeg will lay out each component at a DCT scale of `scale_num`/8 in raw-data mode,
+/// computed as its `jpeg_calc_output_dimensions` does.
+struct PlaneLayout {
+    width: u32,
+    height: u32,
+    imcu_rows: usize,
+    planes: [PlaneShape; 3],
+    sampling: [(f64, f64); 3],
+}
+
+#[derive(Clone, Copy)]
+struct PlaneShape {
+    width: usize,
+    height: usize,
+    stride: usize,
+    rows: usize,
+    rows_per_imcu: usize,
+}
+
+impl PlaneLayout {
+    fn of(cinfo: &ffi::jpeg_decompress_struct, scale_num: u32) -> Option<PlaneLayout> {
+        if cinfo.num_components != 3 || cinfo.jpeg_color_space != ffi::J_COLOR_SPACE::JCS_YCbCr {
+            return None;
+        }
+        // SAFETY: after jpeg_read_header, comp_info holds num_components entries.
+        let components = unsafe { std::slice::from_raw_parts(cinfo.comp_info, 3) };
+        let (max_h, max_v) = (cinfo.max_h_samp_factor as u32, cinfo.max_v_samp_factor as u32);
+        let factors: Vec<(u32, u32)> = components
+            .iter()
+            .map(|c| (c.h_samp_factor as u32, c.v_samp_factor as u32))
+            .collect();
+        // Y must carry the highest sampling, and every factor divide it (powers of two: 4:4:4,
+        // 4:2:2, 4:2:0, 4:4:0, 4:1:1).
+        let divides = |f: u32, max: u32| (1..=4).contains(&f) && max % f == 0;
+        // Cb and Cr must match too: the resizer takes them as one two-channel image.
+        if factors[0] != (max_h, max_v)
+            || factors[1] != factors[2]
+            || !factors
+                .iter()
+                .all(|&(h, v)| divides(h, max_h) && divides(v, max_v))
+        {
+            return None;
+        }
+        let (image_width, image_height) = (cinfo.image_width, cinfo.image_height);
+        let min_size = scale_num;
+        let mcu_columns = image_width.div_ceil(max_h * 8) as usize;
+        let imcu_rows = image_height.div_ceil(max_v * 8) as usize;
+        let mut planes = [PlaneShape {
+            width: 0,
+            height: 0,
+            stride: 0,
+            rows: 0,
+            rows_per_imcu: 0,
+        }; 3];
+        let mut sampling = [(1.0, 1.0); 3];
+        for (index, &(h, v)) in factors.iter().enumerate() {
+            // libjpeg scales chroma up by IDCT rather than upsampling when the ratios allow.
+            let mut size = min_size;
+            while size < 8
+                && (max_h * min_size) % (h * size * 2) == 0
+                && (max_v * min_size) % (v * size * 2) == 0
+            {
+                size *= 2;
+            }
+            let rows_per_imcu = (v * size) as usize;
+            if rows_per_imcu > 32 {
+                return None;
+            }
+            planes[index] = PlaneShape {
+                width: (u64::from(image_width) * u64::from(h * size)).div_ceil(u64::from(max_h * 8))
+                    as usize,
+                height: (u64::from(image_height) * u64::from(v * size))
+                    .div_ceil(u64::from(max_v * 8)) as usize,
+                stride: mcu_columns * (h * size) as usize,
+                rows: imcu_rows * rows_per_imcu,
+                rows_per_imcu,
+            };
+            sampling[index] = (
+                f64::from(h * size) / f64::from(max_h * min_size),
+                f64::from(v * size) / f64::from(max_v * min_size),
+            );
+        }
+        Some(PlaneLayout {
+            width: planes[0].width as u32,
+            height: planes[0].height as u32,
+            imcu_rows,
+            planes,
+            sampling,
+        })
+    }
+}
