@@ -498,6 +498,7 @@ fn takes_jpeg_planes_path(
     header.format == ImageFormat::Jpeg
         && job.settings.progressive_jpeg
         && !job.request.meta
+        && !job.request.debug
         && setup.orientation == 1
         && !plan.flip_horizontal
         && !plan.flip_vertical
