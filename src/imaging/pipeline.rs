@@ -479,7 +479,8 @@ fn plan_to_decoded_scale(
         }
     };
     (
-        f64::from(header.width) / f64::from(space.width) * decode_scale(decoded.width, header.width),
+        f64::from(header.width) / f64::from(space.width)
+            * decode_scale(decoded.width, header.width),
         f64::from(header.height) / f64::from(space.height)
             * decode_scale(decoded.height, header.height),
     )
@@ -645,7 +646,14 @@ fn choose_format(
 ) -> (ImageFormat, bool) {
     let size = Size::new(image.width, image.height);
     let transparent = image.has_transparency();
-    output_format(size, image.is_animated(), transparent, header, overrides, job)
+    output_format(
+        size,
+        image.is_animated(),
+        transparent,
+        header,
+        overrides,
+        job,
+    )
 }
 
 /// The output format of an image of `size` (and whether it is a PNG turned into JPEG).

@@ -57,7 +57,9 @@ fn writer_inputs(path: &str, source: &[u8]) -> (YccImage, YccImage) {
     let decoded = decode::decode_jpeg_planes(source, shrink).unwrap().unwrap();
     let size = Size::new(decoded.width, decoded.height);
     let (scale_x, scale_y) = plan_to_decoded_scale(&header, &setup, shrink, size);
-    let crop = plan.crop.unwrap_or(PixelRect::full(setup.stored_working_size()));
+    let crop = plan
+        .crop
+        .unwrap_or(PixelRect::full(setup.stored_working_size()));
     let region = Region::from_rect(crop).scaled(scale_x, scale_y);
     let filter = settings.resampling_filter;
     let planes = transform::crop_resize_planes(&decoded, region, plan.output, filter).unwrap();
@@ -135,7 +137,10 @@ fn planes_path_matches_the_rgb_path() {
         ("sharp/2569067123_aca715a2ee_o.jpg", "/unsafe/720x588/a.jpg"),
         ("sharp/2569067123_aca715a2ee_o.jpg", "/unsafe/301x0/a.jpg"),
         ("sharp/2569067123_aca715a2ee_o.jpg", "/unsafe/99x77/a.jpg"),
-        ("sharp/2569067123_aca715a2ee_o.jpg", "/unsafe/1500x300/a.jpg"),
+        (
+            "sharp/2569067123_aca715a2ee_o.jpg",
+            "/unsafe/1500x300/a.jpg",
+        ),
         (
             "sharp/2569067123_aca715a2ee_o.jpg",
             "/unsafe/100x200:1300x1201/333x0/a.jpg",
@@ -145,7 +150,10 @@ fn planes_path_matches_the_rgb_path() {
         ("thumbor/filters/source.jpg", "/unsafe/799x533/a.jpg"),
         ("thumbor/filters/source.jpg", "/unsafe/800x533/a.jpg"),
         ("thumbor/filters/round_corner.jpg", "/unsafe/201x0/a.jpg"),
-        ("thumbor/filters/upscale3.jpg", "/unsafe/300x300/right/a.jpg"),
+        (
+            "thumbor/filters/upscale3.jpg",
+            "/unsafe/300x300/right/a.jpg",
+        ),
         ("thumbor/images/20x20.jpg", "/unsafe/101x57/a.jpg"),
         ("thumbor/images/single_point.jpg", "/unsafe/31x9/a.jpg"),
         ("sharp/flowers.jpeg", "/unsafe/100x0/a.jpg"),
@@ -185,7 +193,11 @@ fn planes_path_handles_4_2_2() {
             .unwrap()
             .unwrap();
         let chroma = &decoded.planes[1];
-        assert_eq!((chroma.width, chroma.height), chroma_size, "shrink {shrink}");
+        assert_eq!(
+            (chroma.width, chroma.height),
+            chroma_size,
+            "shrink {shrink}"
+        );
         assert_eq!(decoded.sampling[2], sampling, "shrink {shrink}");
     }
     for path in ["/unsafe/300x200/a.jpg", "/unsafe/133x0/a.jpg"] {
@@ -289,7 +301,9 @@ fn planes_path_keeps_or_strips_the_icc_profile() {
     let source = read("thumbor/filters/source.jpg");
     let has_icc = |body: &[u8]| body.windows(12).any(|w| w == b"ICC_PROFILE\0");
     assert!(has_icc(&source));
-    assert!(has_icc(&render_default("/unsafe/300x200/a.jpg", &source).body));
+    assert!(has_icc(
+        &render_default("/unsafe/300x200/a.jpg", &source).body
+    ));
     let stripped = render_default("/unsafe/300x200/filters:strip_icc()/a.jpg", &source);
     assert!(!has_icc(&stripped.body));
 }
@@ -323,14 +337,26 @@ fn only_plain_jpeg_to_jpeg_renders_take_the_planes_path() {
         progressive_jpeg: false,
         ..ImagingSettings::default()
     };
-    assert!(!takes_planes_path("/unsafe/300x200/a.jpg", &header, &baseline));
+    assert!(!takes_planes_path(
+        "/unsafe/300x200/a.jpg",
+        &header,
+        &baseline
+    ));
     let respecting = ImagingSettings {
         respect_orientation: true,
         ..ImagingSettings::default()
     };
     let rotated = jpeg_header(800, 533, 6);
-    assert!(!takes_planes_path("/unsafe/300x200/a.jpg", &rotated, &respecting));
-    assert!(takes_planes_path("/unsafe/300x200/a.jpg", &rotated, &settings));
+    assert!(!takes_planes_path(
+        "/unsafe/300x200/a.jpg",
+        &rotated,
+        &respecting
+    ));
+    assert!(takes_planes_path(
+        "/unsafe/300x200/a.jpg",
+        &rotated,
+        &settings
+    ));
     let png = Probe {
         format: ImageFormat::Png,
         ..header

@@ -413,8 +413,7 @@ pub fn crop_resize_planes(
         left: region.left * chroma_x,
         top: region.top * chroma_y,
         width: region.width * chroma_x * f64::from(chroma_width * 2) / f64::from(output.width),
-        height: region.height * chroma_y * f64::from(chroma_height * 2)
-            / f64::from(output.height),
+        height: region.height * chroma_y * f64::from(chroma_height * 2) / f64::from(output.height),
     };
     let chroma_output = Size::new(chroma_width, chroma_height);
     let pairs = resample_chroma(source_cb, source_cr, chroma_region, chroma_output, filter)?;

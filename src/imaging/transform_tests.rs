@@ -405,7 +405,8 @@ fn chroma_halving_averages_and_interleaves() {
     // 3x3 meaningful samples in a 3-wide, 4-row buffer: the odd column has no padding to
     // read, so its average doubles the edge; the odd row reads the replicated padding row.
     let mut cb = Plane::new(3, 3, 3, 4);
-    cb.data.copy_from_slice(&[0, 4, 8, 12, 16, 20, 24, 28, 32, 0, 0, 0]);
+    cb.data
+        .copy_from_slice(&[0, 4, 8, 12, 16, 20, 24, 28, 32, 0, 0, 0]);
     cb.replicate_edges();
     let mut cr = cb.clone();
     cr.data.iter_mut().for_each(|v| *v = 255 - *v);

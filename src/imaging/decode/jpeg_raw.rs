@@ -97,10 +97,8 @@ unsafe extern "C-unwind" fn unwind_error_exit(cinfo: &mut ffi::jpeg_common_struc
     let message = unsafe {
         match cinfo.err.as_ref().and_then(|err| err.format_message) {
             Some(format) => {
-                let format: unsafe extern "C-unwind" fn(
-                    &mut ffi::jpeg_common_struct,
-                    *mut u8,
-                ) = std::mem::transmute(format);
+                let format: unsafe extern "C-unwind" fn(&mut ffi::jpeg_common_struct, *mut u8) =
+                    std::mem::transmute(format);
                 format(cinfo, buffer.as_mut_ptr());
                 CStr::from_bytes_until_nul(&buffer)
                     .map(|text| text.to_string_lossy().into_owned())
@@ -148,7 +146,8 @@ fn decode_with_libjpeg(bytes: &[u8], scale_num: u32) -> Option<JpegPlanes> {
     for imcu_row in 0..layout.imcu_rows {
         // Every component's rows of this iMCU row (at most 4 x 8 of them).
         let mut row_pointers = [[std::ptr::null_mut::<u8>(); 32]; 3];
-        for ((pointers, plane), shape) in row_pointers.iter_mut().zip(&mut planes).zip(&layout.planes)
+        for ((pointers, plane), shape) in
+            row_pointers.iter_mut().zip(&mut planes).zip(&layout.planes)
         {
             let first = imcu_row * shape.rows_per_imcu;
             for (row, pointer) in pointers.iter_mut().take(shape.rows_per_imcu).enumerate() {
@@ -162,7 +161,8 @@ fn decode_with_libjpeg(bytes: &[u8], scale_num: u32) -> Option<JpegPlanes> {
         ];
         // SAFETY: each component gets `rows_per_imcu` rows of `stride` bytes, which covers
         // the blocks libjpeg writes for one iMCU row (checked by PlaneLayout).
-        let read = unsafe { ffi::jpeg_read_raw_data(cinfo, components.as_mut_ptr(), lines_per_call) };
+        let read =
+            unsafe { ffi::jpeg_read_raw_data(cinfo, components.as_mut_ptr(), lines_per_call) };
         if read == 0 {
             break;
         }
@@ -189,7 +189,8 @@ fn icc_profile(cinfo: &ffi::jpeg_decompress_struct) -> Option<Vec<u8>> {
     // SAFETY: libjpeg's saved-marker list stays valid until the decompressor is destroyed.
     while let Some(saved) = unsafe { marker.as_ref() } {
         if c_int::from(saved.marker) == APP2 && !saved.data.is_null() {
-            let data = unsafe { std::slice::from_raw_parts(saved.data, saved.data_length as usize) };
+            let data =
+                unsafe { std::slice::from_raw_parts(saved.data, saved.data_length as usize) };
             if let Some(rest) = data.strip_prefix(b"ICC_PROFILE\0") {
                 if rest.len() > 2 {
                     chunks.push((rest[0], &rest[2..]));
@@ -227,7 +228,10 @@ impl PlaneLayout {
         }
         // SAFETY: after jpeg_read_header, comp_info holds num_components entries.
         let components = unsafe { std::slice::from_raw_parts(cinfo.comp_info, 3) };
-        let (max_h, max_v) = (cinfo.max_h_samp_factor as u32, cinfo.max_v_samp_factor as u32);
+        let (max_h, max_v) = (
+            cinfo.max_h_samp_factor as u32,
+            cinfo.max_v_samp_factor as u32,
+        );
         let factors: Vec<(u32, u32)> = components
             .iter()
             .map(|c| (c.h_samp_factor as u32, c.v_samp_factor as u32))

@@ -700,7 +700,10 @@ impl Filter {
         matches!(
             self,
             Filter::Quality(_) | Filter::Format(_) | Filter::MaxBytes(_) | Filter::MaxAge(_)
-        ) || matches!(self, Filter::AutoJpg(_) | Filter::StripExif | Filter::StripIcc)
+        ) || matches!(
+            self,
+            Filter::AutoJpg(_) | Filter::StripExif | Filter::StripIcc
+        )
     }
 
     fn name(&self) -> &'static str {
