@@ -81,14 +81,7 @@ pub(super) fn decode(bytes: &[u8], header: &Probe, shrink: u32) -> Result<Image,
         _ => 8,
     };
     let decoded = panic::catch_unwind(AssertUnwindSafe(|| decode_with_libjpeg(bytes, shrink)))
-        .map_err(|payload| {
-        let message = payload
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| payload.downcast_ref::<&str>().copied())
-            .unwrap_or("libjpeg failed");
-        ImagingError::Undecodable(message.to_string())
-    })??;
+        .map_err(libjpeg_failure)??;
     Ok(Image {
         width: decoded.width,
         height: decoded.height,
@@ -108,6 +101,16 @@ pub(super) fn decode(bytes: &[u8], header: &Probe, shrink: u32) -> Result<Image,
             loop_count: None,
         },
     })
+}
+
+/// A libjpeg error that unwound out of a decode, as the decode's error.
+pub(super) fn libjpeg_failure(payload: Box<dyn std::any::Any + Send>) -> ImagingError {
+    let message = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("libjpeg failed");
+    ImagingError::Undecodable(message.to_string())
 }
 
 struct DecodedJpeg {

@@ -8,7 +8,7 @@
 //! manager does); the caller catches it. Warnings are silenced: truncated data is filled in
 //! by libjpeg and kept, as on the RGB path.
 
-use super::jpeg::assemble_icc_profile;
+use super::jpeg::{assemble_icc_profile, libjpeg_failure};
 use crate::imaging::planar::Plane;
 use crate::imaging::ImagingError;
 use mozjpeg_sys as ffi;
@@ -39,16 +39,8 @@ pub fn decode(bytes: &[u8], shrink: u32) -> Result<Option<JpegPlanes>, ImagingEr
         4..=7 => 2,
         _ => 1,
     };
-    panic::catch_unwind(AssertUnwindSafe(|| decode_with_libjpeg(bytes, scale_num))).map_err(
-        |payload| {
-            let message = payload
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| payload.downcast_ref::<&str>().copied())
-                .unwrap_or("libjpeg failed");
-            ImagingError::Undecodable(message.to_string())
-        },
-    )
+    panic::catch_unwind(AssertUnwindSafe(|| decode_with_libjpeg(bytes, scale_num)))
+        .map_err(libjpeg_failure)
 }
 
 /// Owns libjpeg's decompressor and its error manager; destroying it frees libjpeg's pools,
