@@ -230,7 +230,7 @@ impl PlaneLayout {
             .collect();
         // Y must carry the highest sampling, and every factor divide it (powers of two: 4:4:4,
         // 4:2:2, 4:2:0, 4:4:0, 4:1:1).
-        let divides = |f: u32, max: u32| (1..=4).contains(&f) && max % f == 0;
+        let divides = |f: u32, max: u32| (1..=4).contains(&f) && max.is_multiple_of(f);
         // Cb and Cr must match too: the resizer takes them as one two-channel image.
         if factors[0] != (max_h, max_v)
             || factors[1] != factors[2]
@@ -256,8 +256,8 @@ impl PlaneLayout {
             // libjpeg scales chroma up by IDCT rather than upsampling when the ratios allow.
             let mut size = min_size;
             while size < 8
-                && (max_h * min_size) % (h * size * 2) == 0
-                && (max_v * min_size) % (v * size * 2) == 0
+                && (max_h * min_size).is_multiple_of(h * size * 2)
+                && (max_v * min_size).is_multiple_of(v * size * 2)
             {
                 size *= 2;
             }
