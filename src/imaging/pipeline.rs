@@ -120,8 +120,11 @@ pub fn render(source: &[u8], job: &RenderJob<'_>) -> Result<RenderOutput, Imagin
         let plan = plan_geometry(&setup, setup.working_size(), job.request);
         refuse_oversized_output(&plan, job.settings)?;
         let shrink = choose_shrink_on_load(&header, &setup, &plan, job.request);
-        if takes_jpeg_planes_path(&header, &setup, &plan, job) {
-            if let Some(output) = render_jpeg_planes(source, &header, &setup, &plan, shrink, job)? {
+        let overrides = job.filters.output_overrides();
+        if takes_jpeg_planes_path(&header, &setup, &plan, &overrides, job) {
+            let planes =
+                render_jpeg_planes(source, &header, &setup, &plan, &overrides, shrink, job);
+            if let Some(output) = planes? {
                 return Ok(output);
             }
         }
@@ -493,9 +496,9 @@ fn takes_jpeg_planes_path(
     header: &Probe,
     setup: &GeometrySetup,
     plan: &Plan,
+    overrides: &OutputOverrides,
     job: &RenderJob<'_>,
 ) -> bool {
-    let overrides = job.filters.output_overrides();
     header.format == ImageFormat::Jpeg
         && job.settings.progressive_jpeg
         && !job.request.meta
@@ -503,10 +506,9 @@ fn takes_jpeg_planes_path(
         && setup.orientation == 1
         && !plan.flip_horizontal
         && !plan.flip_vertical
-        && plan.debug_rectangles.is_empty()
         && !job.filters.changes_pixels()
         && overrides.max_bytes.is_none()
-        && output_format(plan.output, false, false, header, &overrides, job).0 == ImageFormat::Jpeg
+        && output_format(plan.output, false, false, header, overrides, job).0 == ImageFormat::Jpeg
 }
 
 /// The JPEG → JPEG path: the original decoded to YCbCr planes (at the shrink-on-load scale),
@@ -519,6 +521,7 @@ fn render_jpeg_planes(
     header: &Probe,
     setup: &GeometrySetup,
     plan: &Plan,
+    overrides: &OutputOverrides,
     shrink: u32,
     job: &RenderJob<'_>,
 ) -> Result<Option<RenderOutput>, ImagingError> {
@@ -546,8 +549,7 @@ fn render_jpeg_planes(
         )?
     };
     check_deadline(job)?;
-    let overrides = job.filters.output_overrides();
-    let quality = encode_quality(ImageFormat::Jpeg, &overrides, job.settings);
+    let quality = encode_quality(ImageFormat::Jpeg, overrides, job.settings);
     let icc = decoded
         .icc_profile
         .as_deref()
@@ -559,7 +561,7 @@ fn render_jpeg_planes(
     Ok(Some(RenderOutput {
         body,
         content_type: ImageFormat::Jpeg.mime(),
-        vary_accept: vary_accept(job, &overrides, false),
+        vary_accept: vary_accept(job, overrides, false),
         max_age: overrides.max_age,
     }))
 }

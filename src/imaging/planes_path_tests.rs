@@ -106,7 +106,8 @@ fn takes_planes_path(path: &str, header: &Probe, settings: &ImagingSettings) -> 
     let job = job(&parts, settings);
     let setup = prepare_geometry(header, &job);
     let plan = plan_geometry(&setup, setup.working_size(), job.request);
-    takes_jpeg_planes_path(header, &setup, &plan, &job)
+    let overrides = job.filters.output_overrides();
+    takes_jpeg_planes_path(header, &setup, &plan, &overrides, &job)
 }
 
 fn rgb_pixels(jpeg: &[u8]) -> (u32, u32, Vec<u8>) {

@@ -1,7 +1,7 @@
 //! The steps that move pixels: EXIF orientation, flips, trim's bounding-box scan, crop and
 //! resize in one fast_image_resize pass (RESAMPLING_FILTER, Lanczos3 by default, alpha
-//! premultiplied; or plane by plane for the JPEG → JPEG path), crops, and the debug outlines. Every step works on every frame of an
-//! animated image.
+//! premultiplied; or plane by plane for the JPEG → JPEG path), crops, and the debug outlines.
+//! Every step works on every frame of an animated image.
 
 use super::decode::JpegPlanes;
 use super::geometry::{DebugRectangle, PixelRect, Size};
@@ -417,10 +417,18 @@ pub fn crop_resize_planes(
     };
     let chroma_output = Size::new(chroma_width, chroma_height);
     let pairs = resample_chroma(source_cb, source_cr, chroma_region, chroma_output, filter)?;
-    for (index, pair) in pairs.chunks_exact(2).enumerate() {
-        let (x, y) = (index % cb.width, index / cb.width);
-        cb.data[y * cb.stride + x] = pair[0];
-        cr.data[y * cr.stride + x] = pair[1];
+    let rows = cb
+        .data
+        .chunks_exact_mut(cb.stride)
+        .zip(cr.data.chunks_exact_mut(cr.stride));
+    for ((cb_row, cr_row), pair_row) in rows.zip(pairs.chunks_exact(chroma_width as usize * 2)) {
+        for ((b, r), pair) in cb_row
+            .iter_mut()
+            .zip(cr_row.iter_mut())
+            .zip(pair_row.chunks_exact(2))
+        {
+            (*b, *r) = (pair[0], pair[1]);
+        }
     }
     for plane in &mut image.planes {
         plane.replicate_edges();

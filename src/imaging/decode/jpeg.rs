@@ -74,12 +74,7 @@ fn is_start_of_frame(marker: u8) -> bool {
 
 /// Decodes at `1/shrink` scale (1, 2, 4 or 8; other values round down to one of those).
 pub(super) fn decode(bytes: &[u8], header: &Probe, shrink: u32) -> Result<Image, ImagingError> {
-    let shrink = match shrink {
-        0 | 1 => 1,
-        2 | 3 => 2,
-        4..=7 => 4,
-        _ => 8,
-    };
+    let shrink = dct_shrink(shrink);
     let decoded = panic::catch_unwind(AssertUnwindSafe(|| decode_with_libjpeg(bytes, shrink)))
         .map_err(libjpeg_failure)??;
     Ok(Image {
@@ -101,6 +96,16 @@ pub(super) fn decode(bytes: &[u8], header: &Probe, shrink: u32) -> Result<Image,
             loop_count: None,
         },
     })
+}
+
+/// The DCT scale libjpeg can decode at for a requested `shrink`: 1, 2, 4 or 8, rounding down.
+pub(super) fn dct_shrink(shrink: u32) -> u32 {
+    match shrink {
+        0 | 1 => 1,
+        2 | 3 => 2,
+        4..=7 => 4,
+        _ => 8,
+    }
 }
 
 /// A libjpeg error that unwound out of a decode, as the decode's error.

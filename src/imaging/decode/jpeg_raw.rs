@@ -8,7 +8,7 @@
 //! manager does); the caller catches it. Warnings are silenced: truncated data is filled in
 //! by libjpeg and kept, as on the RGB path.
 
-use super::jpeg::{assemble_icc_profile, libjpeg_failure};
+use super::jpeg::{assemble_icc_profile, dct_shrink, libjpeg_failure};
 use crate::imaging::planar::Plane;
 use crate::imaging::ImagingError;
 use mozjpeg_sys as ffi;
@@ -33,12 +33,7 @@ pub struct JpegPlanes {
 /// Decodes `bytes` to planes at `1/shrink` (1, 2, 4 or 8), or `None` when the file is not a
 /// three-component YCbCr JPEG whose first component is Y at the highest sampling.
 pub fn decode(bytes: &[u8], shrink: u32) -> Result<Option<JpegPlanes>, ImagingError> {
-    let scale_num = match shrink {
-        0 | 1 => 8,
-        2 | 3 => 4,
-        4..=7 => 2,
-        _ => 1,
-    };
+    let scale_num = 8 / dct_shrink(shrink);
     panic::catch_unwind(AssertUnwindSafe(|| decode_with_libjpeg(bytes, scale_num)))
         .map_err(libjpeg_failure)
 }
