@@ -5,13 +5,14 @@
 # child processes, from /proc), p50/p99 latency and peak RSS per task and server, the ratios, and
 # whether issue 7's targets are met.
 #
-#   benches/compare.sh                       # every server, every task, 15 s each
+#   benches/compare.sh                       # every server, every task, 15 s each, 3 rounds
 #   SECONDS_PER_TASK=20 benches/compare.sh   # longer runs
 #   SERVERS="pictor sharp" TASKS="1 3 4" benches/compare.sh
-#   ROUNDS=3 TASKS="1 2" benches/compare.sh  # every server in turn, three times; medians
+#   ROUNDS=1 TASKS="1 2" benches/compare.sh  # one turn per server (quick look)
 #
-# Knobs (environment): ROUNDS (1; the servers take turns this many times and the tables show
-# each server's median run, so a slow minute on a shared machine hits every server alike),
+# Knobs (environment): ROUNDS (3; the servers take turns this many times and the tables show
+# each server's median run, so a host whose speed drifts over minutes slows every server alike
+# instead of whichever one happened to run then),
 # SECONDS_PER_TASK (15), WARMUP_SECONDS (3), CONNECTIONS (16, also the
 # "16 concurrent renders" of the memory figure), CACHE_CONNECTIONS (8), WEBP_EFFORT (one libwebp
 # method for pictor's WEBP_METHOD and sharp's effort; default: each server's own default),
@@ -31,7 +32,7 @@ warmup="${WARMUP_SECONDS:-3}"
 connections="${CONNECTIONS:-16}"
 cache_connections="${CACHE_CONNECTIONS:-8}"
 servers="${SERVERS:-pictor sharp thumbor}"
-rounds="${ROUNDS:-1}"
+rounds="${ROUNDS:-3}"
 tasks="${TASKS:-1 2 3 4 5}"
 thumbor_processes="${THUMBOR_PROCESSES:-$(nproc)}"
 corpus="${PICTOR_CORPUS:-}"

@@ -4,13 +4,18 @@
 //! percentiles as one JSON line.
 //!
 //! cargo run --release --example loadgen -- --addr 127.0.0.1:8888 --paths paths.txt \
-//!     --connections 32 --seconds 60 [--requests N] [--header 'Accept: image/webp']
+//!     --connections 32 --seconds 60 [--requests N] [--header 'Accept: image/webp'] [--threads N]
+//!
+//! It shares the machine with the server it measures, so it is kept cheap per request: the
+//! requests are built once, each connection reads into one reused buffer, and only the status
+//! line, Content-Length and Connection are looked at. `--threads` sets its runtime's worker
+//! threads (default: one per core).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 struct Args {
@@ -20,6 +25,7 @@ struct Args {
     seconds: f64,
     requests: Option<usize>,
     headers: Vec<String>,
+    threads: usize,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -30,6 +36,7 @@ fn parse_args() -> Result<Args, String> {
         seconds: 10.0,
         requests: None,
         headers: Vec::new(),
+        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -53,52 +60,135 @@ fn parse_args() -> Result<Args, String> {
             "--seconds" => args.seconds = value()?.parse().map_err(|_| "bad --seconds")?,
             "--requests" => args.requests = Some(value()?.parse().map_err(|_| "bad --requests")?),
             "--header" => args.headers.push(value()?),
+            "--threads" => args.threads = value()?.parse().map_err(|_| "bad --threads")?,
             other => return Err(format!("unknown flag {other}")),
         }
     }
     if args.paths.is_empty() {
         return Err("give --paths FILE or --path PATH".into());
     }
+    if args.threads == 0 {
+        return Err("--threads must be at least 1".into());
+    }
     Ok(args)
 }
 
-/// One response: status and the time from writing the request to reading the whole body.
-async fn one_request(
-    reader: &mut BufReader<TcpStream>,
-    request: &[u8],
-) -> std::io::Result<(u16, Duration, bool)> {
-    let started = Instant::now();
-    reader.get_mut().write_all(request).await?;
-    let mut line = String::new();
-    if reader.read_line(&mut line).await? == 0 {
-        return Err(std::io::ErrorKind::UnexpectedEof.into());
-    }
-    let status: u16 = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other("bad status line"))?;
-    let mut length = 0usize;
-    let mut close = false;
-    loop {
-        line.clear();
-        reader.read_line(&mut line).await?;
-        let header = line.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = header.split_once(':') {
-            let k = k.trim().to_ascii_lowercase();
-            if k == "content-length" {
-                length = v.trim().parse().unwrap_or(0);
-            } else if k == "connection" && v.trim().eq_ignore_ascii_case("close") {
-                close = true;
+/// The full request for each path, built once.
+fn build_requests(args: &Args) -> Vec<Vec<u8>> {
+    args.paths
+        .iter()
+        .map(|path| {
+            let mut request = format!("GET {path} HTTP/1.1\r\nHost: {}\r\n", args.addr);
+            for h in &args.headers {
+                request.push_str(h);
+                request.push_str("\r\n");
             }
+            request.push_str("\r\n");
+            request.into_bytes()
+        })
+        .collect()
+}
+
+/// One keep-alive connection and its read buffer (`buf[..filled]` holds unread bytes).
+struct Connection {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    filled: usize,
+}
+
+/// What one response said that the tally needs.
+struct Answer {
+    status: u16,
+    latency: Duration,
+    close: bool,
+}
+
+fn find_header_end(bytes: &[u8]) -> Option<usize> {
+    bytes.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
+}
+
+/// Status, Content-Length and `Connection: close` from a response head.
+fn parse_head(head: &[u8]) -> std::io::Result<(u16, usize, bool)> {
+    let bad = || std::io::Error::other("bad response head");
+    let status = head
+        .get(9..12)
+        .and_then(|s| std::str::from_utf8(s).ok())
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(bad)?;
+    let (mut length, mut close) = (0usize, false);
+    for line in head.split(|&b| b == b'\n').skip(1) {
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        let (name, value) = (&line[..colon], line[colon + 1..].trim_ascii());
+        if name.eq_ignore_ascii_case(b"content-length") {
+            length = std::str::from_utf8(value)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(bad)?;
+        } else if name.eq_ignore_ascii_case(b"connection") && value.eq_ignore_ascii_case(b"close")
+        {
+            close = true;
         }
     }
-    let mut body = vec![0u8; length];
-    reader.read_exact(&mut body).await?;
-    Ok((status, started.elapsed(), close))
+    Ok((status, length, close))
+}
+
+impl Connection {
+    async fn open(addr: &str) -> std::io::Result<Connection> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(Connection {
+            stream,
+            buf: vec![0; 64 * 1024],
+            filled: 0,
+        })
+    }
+
+    /// Reads more bytes after `buf[..filled]`, growing the buffer when it is full.
+    async fn fill(&mut self) -> std::io::Result<()> {
+        if self.filled == self.buf.len() {
+            self.buf.resize(self.buf.len() * 2, 0);
+        }
+        let n = self.stream.read(&mut self.buf[self.filled..]).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        self.filled += n;
+        Ok(())
+    }
+
+    /// Sends one request and reads its whole response (the body is read and dropped).
+    async fn exchange(&mut self, request: &[u8]) -> std::io::Result<Answer> {
+        let started = Instant::now();
+        self.stream.write_all(request).await?;
+        let head_len = loop {
+            if let Some(end) = find_header_end(&self.buf[..self.filled]) {
+                break end;
+            }
+            self.fill().await?;
+        };
+        let (status, length, close) = parse_head(&self.buf[..head_len])?;
+        let mut body_left = length;
+        let in_buffer = (self.filled - head_len).min(body_left);
+        body_left -= in_buffer;
+        let consumed = head_len + in_buffer;
+        self.buf.copy_within(consumed..self.filled, 0);
+        self.filled -= consumed;
+        while body_left > 0 {
+            let want = body_left.min(self.buf.len());
+            let n = self.stream.read(&mut self.buf[..want]).await?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            body_left -= n;
+        }
+        Ok(Answer {
+            status,
+            latency: started.elapsed(),
+            close,
+        })
+    }
 }
 
 #[derive(Default)]
@@ -108,8 +198,53 @@ struct Tally {
     latencies_ok: Vec<Duration>,
 }
 
-#[tokio::main]
-async fn main() {
+async fn connection_loop(
+    args: Arc<Args>,
+    requests: Arc<Vec<Vec<u8>>>,
+    stop: Arc<AtomicBool>,
+    next: Arc<AtomicUsize>,
+) -> Tally {
+    let mut tally = Tally::default();
+    let mut conn: Option<Connection> = None;
+    while !stop.load(Ordering::Relaxed) {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        if args.requests.is_some_and(|n| i >= n) {
+            break;
+        }
+        let request = &requests[i % requests.len()];
+        if conn.is_none() {
+            match Connection::open(&args.addr).await {
+                Ok(c) => conn = Some(c),
+                Err(_) => {
+                    tally.errors += 1;
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            }
+        }
+        let Some(c) = conn.as_mut() else {
+            continue;
+        };
+        match c.exchange(request).await {
+            Ok(answer) => {
+                *tally.statuses.entry(answer.status).or_default() += 1;
+                if answer.status == 200 {
+                    tally.latencies_ok.push(answer.latency);
+                }
+                if answer.close {
+                    conn = None;
+                }
+            }
+            Err(_) => {
+                tally.errors += 1;
+                conn = None;
+            }
+        }
+    }
+    tally
+}
+
+fn main() {
     let args = match parse_args() {
         Ok(a) => Arc::new(a),
         Err(e) => {
@@ -117,62 +252,34 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.threads)
+        .enable_all()
+        .build();
+    match runtime {
+        Ok(runtime) => runtime.block_on(run(args)),
+        Err(e) => {
+            eprintln!("loadgen: cannot start the runtime: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+async fn run(args: Arc<Args>) {
+    let requests = Arc::new(build_requests(&args));
     let stop = Arc::new(AtomicBool::new(false));
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
-    let mut workers = Vec::new();
-    for _ in 0..args.connections {
-        let (args, stop, next) = (args.clone(), stop.clone(), next.clone());
-        workers.push(tokio::spawn(async move {
-            let mut tally = Tally::default();
-            let mut conn: Option<BufReader<TcpStream>> = None;
-            while !stop.load(Ordering::Relaxed) {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if args.requests.is_some_and(|n| i >= n) {
-                    break;
-                }
-                let path = &args.paths[i % args.paths.len()];
-                let mut request = format!("GET {path} HTTP/1.1\r\nHost: {}\r\n", args.addr);
-                for h in &args.headers {
-                    request.push_str(h);
-                    request.push_str("\r\n");
-                }
-                request.push_str("\r\n");
-                if conn.is_none() {
-                    match TcpStream::connect(&args.addr).await {
-                        Ok(s) => {
-                            let _ = s.set_nodelay(true);
-                            conn = Some(BufReader::new(s));
-                        }
-                        Err(_) => {
-                            tally.errors += 1;
-                            tokio::time::sleep(Duration::from_millis(10)).await;
-                            continue;
-                        }
-                    }
-                }
-                let Some(reader) = conn.as_mut() else {
-                    continue;
-                };
-                match one_request(reader, request.as_bytes()).await {
-                    Ok((status, latency, close)) => {
-                        *tally.statuses.entry(status).or_default() += 1;
-                        if status == 200 {
-                            tally.latencies_ok.push(latency);
-                        }
-                        if close {
-                            conn = None;
-                        }
-                    }
-                    Err(_) => {
-                        tally.errors += 1;
-                        conn = None;
-                    }
-                }
-            }
-            tally
-        }));
-    }
+    let workers: Vec<_> = (0..args.connections)
+        .map(|_| {
+            tokio::spawn(connection_loop(
+                args.clone(),
+                requests.clone(),
+                stop.clone(),
+                next.clone(),
+            ))
+        })
+        .collect();
     if args.requests.is_none() {
         tokio::time::sleep(Duration::from_secs_f64(args.seconds)).await;
         stop.store(true, Ordering::Relaxed);
