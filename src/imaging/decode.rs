@@ -16,6 +16,7 @@ mod exif;
 mod gif;
 mod jp2;
 mod jpeg;
+mod jpeg_baseline;
 mod jpeg_raw;
 mod other;
 mod png;
@@ -175,6 +176,21 @@ pub fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<Image, ImagingErr
 /// when the file is not three-component YCbCr (the caller then uses [`decode`]). The size
 /// limits were checked on the header by the caller.
 pub fn decode_jpeg_planes(bytes: &[u8], shrink: u32) -> Result<Option<JpegPlanes>, ImagingError> {
+    let shrink = jpeg::dct_shrink(shrink);
+    if shrink > 1 {
+        if let Some(planes) = jpeg_baseline::decode(bytes, shrink) {
+            return Ok(Some(planes));
+        }
+    }
+    jpeg_raw::decode(bytes, shrink)
+}
+
+/// [`decode_jpeg_planes`] through libjpeg only (tests compare the two decoders).
+#[cfg(test)]
+pub fn decode_jpeg_planes_with_libjpeg(
+    bytes: &[u8],
+    shrink: u32,
+) -> Result<Option<JpegPlanes>, ImagingError> {
     jpeg_raw::decode(bytes, shrink)
 }
 

@@ -3,6 +3,13 @@
 //! straight into the JPEG writer. Planes are padded to whole 8x8 blocks by edge replication,
 //! the layout libjpeg's raw-data interface and the writer both read.
 
+/// JPEG's zigzag position → natural (row-major) index inside an 8x8 block.
+pub const NATURAL_ORDER: [usize; 64] = [
+    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20,
+    13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59,
+    52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+];
+
 /// One component's samples. `width` x `height` are the meaningful samples; the buffer is
 /// `stride` x `rows` with the right and bottom margins filled by [`Plane::replicate_edges`].
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,15 +9,8 @@
 //! This writer computes each scan's symbols once, counts them, builds the tables and then only
 //! writes the recorded symbols.
 
-use crate::imaging::planar::{Plane, YccImage};
+use crate::imaging::planar::{Plane, YccImage, NATURAL_ORDER};
 use crate::imaging::ImagingError;
-
-/// Zigzag position → natural (row-major) index inside an 8x8 block.
-const NATURAL_ORDER: [usize; 64] = [
-    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20,
-    13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59,
-    52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
-];
 
 /// ITU-T T.81 Annex K tables (natural order), the ones libjpeg and Pillow scale by quality.
 const LUMA_QUANT: [u16; 64] = [

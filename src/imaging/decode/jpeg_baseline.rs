@@ -1,0 +1,871 @@
+//! A baseline JPEG decoder for the JPEG → JPEG path at 1/2, 1/4 and 1/8 scale: Huffman
+//! decoding and a scaled inverse DCT in one pass, straight into YCbCr planes, each component
+//! at its own sampling. It takes only the common case — one interleaved scan of 8-bit,
+//! Huffman-coded, three-component YCbCr — and answers `None` for anything else and for any
+//! irregularity (a truncated or corrupt scan, a misplaced restart marker), so that libjpeg
+//! (`jpeg_raw`) decodes those files as before, with its own recovery.
+//!
+//! Why not libjpeg here: at a DCT scale it still zeroes and stores all 64 coefficients of
+//! every block before its IDCT reads a quarter of them, and it decodes 4:2:0 chroma with a
+//! full 8x8 IDCT (scaling chroma up instead of upsampling it) that the resizer then has to
+//! halve again. This decoder adds each coefficient that the scaled output can show straight
+//! into the block's output samples as it is decoded (a sparse IDCT: most coefficients are
+//! zero), and keeps chroma at its own resolution.
+//!
+//! The scaled IDCT is the N-point IDCT of the block's N x N lowest frequencies (N = 8 /
+//! shrink), i.e. the 8x8 block's reconstruction band-limited to what N samples can hold and
+//! sampled at the centres of its N x N cells; libjpeg's reduced IDCTs sample the same
+//! positions without the band limit.
+
+use super::jpeg::assemble_icc_profile;
+use super::jpeg_raw::JpegPlanes;
+use crate::imaging::planar::{Plane, NATURAL_ORDER};
+
+/// Decodes `bytes` at `1/shrink` (2, 4 or 8) into planes, or `None` when the file is not a
+/// single-scan baseline YCbCr JPEG this decoder takes, or its scan is not clean.
+pub fn decode(bytes: &[u8], shrink: u32) -> Option<JpegPlanes> {
+    let size = match shrink {
+        2 => 4,
+        4 => 2,
+        8 => 1,
+        _ => return None,
+    };
+    let header = Header::read(bytes)?;
+    let layout = Layout::of(&header.frame, size)?;
+    let mut planes = layout
+        .planes
+        .map(|shape| Plane::new(shape.width, shape.height, shape.stride, shape.rows));
+    let scan_data = bytes.get(header.scan_data_start..)?;
+    decode_scan(&header, &layout, scan_data, &mut planes)?;
+    for plane in &mut planes {
+        plane.replicate_edges();
+    }
+    Some(JpegPlanes {
+        width: layout.planes[0].width as u32,
+        height: layout.planes[0].height as u32,
+        planes,
+        sampling: layout.sampling,
+        icc_profile: header.icc_profile,
+    })
+}
+
+/// One frame component: its id, sampling factors and quantisation table slot.
+#[derive(Clone, Copy)]
+struct FrameComponent {
+    id: u8,
+    h: u32,
+    v: u32,
+    quant_slot: usize,
+}
+
+struct Frame {
+    width: u32,
+    height: u32,
+    components: [FrameComponent; 3],
+}
+
+/// A scan component: which frame component, and its DC and AC table slots.
+#[derive(Clone, Copy)]
+struct ScanComponent {
+    frame_index: usize,
+    dc_slot: usize,
+    ac_slot: usize,
+}
+
+/// Everything before the entropy-coded data of the first (and only) scan.
+struct Header {
+    frame: Frame,
+    /// Quantisation tables, zigzag order.
+    quant: [Option<[u16; 64]>; 4],
+    dc_tables: [Option<HuffmanTable>; 4],
+    ac_tables: [Option<HuffmanTable>; 4],
+    restart_interval: u32,
+    scan: [ScanComponent; 3],
+    scan_data_start: usize,
+    icc_profile: Option<Vec<u8>>,
+}
+
+/// A marker segment's payload after its length field.
+fn segment(bytes: &[u8], at: usize) -> Option<&[u8]> {
+    let length = usize::from(u16::from_be_bytes([*bytes.get(at)?, *bytes.get(at + 1)?]));
+    bytes.get(at + 2..at + length.checked_sub(2)?.checked_add(2)?)
+}
+
+impl Header {
+    fn read(bytes: &[u8]) -> Option<Header> {
+        if !bytes.starts_with(&[0xFF, 0xD8]) {
+            return None;
+        }
+        let mut frame = None;
+        let mut quant = [None; 4];
+        let mut dc_tables: [Option<HuffmanTable>; 4] = Default::default();
+        let mut ac_tables: [Option<HuffmanTable>; 4] = Default::default();
+        let mut restart_interval = 0;
+        let (mut jfif, mut adobe_transform) = (false, None);
+        let mut icc_chunks: Vec<(u8, &[u8])> = Vec::new();
+        let mut at = 2;
+        loop {
+            if *bytes.get(at)? != 0xFF {
+                return None;
+            }
+            // Any number of 0xFF fill bytes may precede a marker code.
+            while *bytes.get(at + 1)? == 0xFF {
+                at += 1;
+            }
+            let marker = *bytes.get(at + 1)?;
+            let payload = segment(bytes, at + 2)?;
+            let next = at + 4 + payload.len();
+            match marker {
+                // Baseline and extended sequential, Huffman coded.
+                0xC0 | 0xC1 => {
+                    if frame.is_some() {
+                        return None;
+                    }
+                    frame = Some(read_frame(payload)?);
+                }
+                0xC4 => read_huffman_tables(payload, &mut dc_tables, &mut ac_tables)?,
+                0xDB => read_quant_tables(payload, &mut quant)?,
+                0xDD => restart_interval = u32::from(u16::from_be_bytes([*payload.first()?, *payload.get(1)?])),
+                0xDA => {
+                    let frame = frame?;
+                    let scan = read_scan(payload, &frame)?;
+                    let colour_is_ycbcr = if jfif {
+                        true
+                    } else if let Some(transform) = adobe_transform {
+                        transform != 0
+                    } else {
+                        frame.components.map(|c| c.id) != [b'R', b'G', b'B']
+                    };
+                    if !colour_is_ycbcr {
+                        return None;
+                    }
+                    return Some(Header {
+                        frame,
+                        quant,
+                        dc_tables,
+                        ac_tables,
+                        restart_interval,
+                        scan,
+                        scan_data_start: next,
+                        icc_profile: assemble_icc_profile(icc_chunks),
+                    });
+                }
+                0xE0 => jfif |= payload.starts_with(b"JFIF\0"),
+                0xE2 => {
+                    if let Some(rest) = payload.strip_prefix(b"ICC_PROFILE\0") {
+                        if rest.len() > 2 {
+                            icc_chunks.push((rest[0], &rest[2..]));
+                        }
+                    }
+                }
+                0xEE if payload.starts_with(b"Adobe") => adobe_transform = Some(*payload.get(11)?),
+                // Other APPn, COM: skipped.
+                0xE1 | 0xE3..=0xEF | 0xFE => {}
+                // Progressive, lossless, arithmetic coding, hierarchical, DNL, a second SOI,
+                // EOI before any scan, stray RSTn: libjpeg's business.
+                _ => return None,
+            }
+            at = next;
+        }
+    }
+}
+
+fn read_frame(payload: &[u8]) -> Option<Frame> {
+    let [precision, h1, h0, w1, w0, count, rest @ ..] = payload else {
+        return None;
+    };
+    let (height, width) = (
+        u32::from(u16::from_be_bytes([*h1, *h0])),
+        u32::from(u16::from_be_bytes([*w1, *w0])),
+    );
+    if *precision != 8 || *count != 3 || rest.len() < 9 || width == 0 || height == 0 {
+        return None;
+    }
+    let component = |i: usize| {
+        let [id, sampling, slot] = [rest[3 * i], rest[3 * i + 1], rest[3 * i + 2]];
+        FrameComponent {
+            id,
+            h: u32::from(sampling >> 4),
+            v: u32::from(sampling & 15),
+            quant_slot: usize::from(slot),
+        }
+    };
+    let components = [component(0), component(1), component(2)];
+    if components.iter().any(|c| c.quant_slot > 3) {
+        return None;
+    }
+    Some(Frame {
+        width,
+        height,
+        components,
+    })
+}
+
+fn read_quant_tables(mut payload: &[u8], quant: &mut [Option<[u16; 64]>; 4]) -> Option<()> {
+    while let [info, rest @ ..] = payload {
+        let (precision, slot) = (info >> 4, usize::from(info & 15));
+        if slot > 3 {
+            return None;
+        }
+        let mut table = [0u16; 64];
+        let used = match precision {
+            0 => {
+                for (entry, &byte) in table.iter_mut().zip(rest.get(..64)?) {
+                    *entry = u16::from(byte);
+                }
+                64
+            }
+            1 => {
+                for (entry, pair) in table.iter_mut().zip(rest.get(..128)?.chunks_exact(2)) {
+                    *entry = u16::from_be_bytes([pair[0], pair[1]]);
+                }
+                128
+            }
+            _ => return None,
+        };
+        quant[slot] = Some(table);
+        payload = &rest[used..];
+    }
+    Some(())
+}
+
+fn read_huffman_tables(
+    mut payload: &[u8],
+    dc_tables: &mut [Option<HuffmanTable>; 4],
+    ac_tables: &mut [Option<HuffmanTable>; 4],
+) -> Option<()> {
+    while let [info, rest @ ..] = payload {
+        let (class, slot) = (info >> 4, usize::from(info & 15));
+        let counts: [u8; 16] = rest.get(..16)?.try_into().ok()?;
+        let total: usize = counts.iter().map(|&c| usize::from(c)).sum();
+        if total > 256 {
+            return None;
+        }
+        let symbols = rest.get(16..16 + total)?;
+        let table = HuffmanTable::new(&counts, symbols, class == 1)?;
+        match (class, slot) {
+            (0, 0..=3) => dc_tables[slot] = Some(table),
+            (1, 0..=3) => ac_tables[slot] = Some(table),
+            _ => return None,
+        }
+        payload = &rest[16 + total..];
+    }
+    Some(())
+}
+
+/// The scan header: all three components, the full spectrum, no successive approximation.
+fn read_scan(payload: &[u8], frame: &Frame) -> Option<[ScanComponent; 3]> {
+    let [count, rest @ ..] = payload else {
+        return None;
+    };
+    if *count != 3 || rest.len() != 9 || rest[6..] != [0, 63, 0] {
+        return None;
+    }
+    let mut scan = [ScanComponent {
+        frame_index: 0,
+        dc_slot: 0,
+        ac_slot: 0,
+    }; 3];
+    let mut seen = [false; 3];
+    for (entry, pair) in scan.iter_mut().zip(rest[..6].chunks_exact(2)) {
+        let frame_index = frame.components.iter().position(|c| c.id == pair[0])?;
+        if std::mem::replace(&mut seen[frame_index], true) {
+            return None;
+        }
+        *entry = ScanComponent {
+            frame_index,
+            dc_slot: usize::from(pair[1] >> 4),
+            ac_slot: usize::from(pair[1] & 15),
+        };
+        if entry.dc_slot > 3 || entry.ac_slot > 3 {
+            return None;
+        }
+    }
+    Some(scan)
+}
+
+/// Bits a lookup-table entry resolves at once.
+const LOOKUP_BITS: u32 = 11;
+
+/// A Huffman table: a [`LOOKUP_BITS`]-bit lookup for short codes (with the value's extra bits
+/// already decoded when they fit too), and the canonical-code arrays for long ones.
+#[derive(Clone)]
+struct HuffmanTable {
+    /// Per `LOOKUP_BITS`-bit prefix: 0 when the code is longer; otherwise bits to consume in
+    /// 0..=4, the symbol in 8..=15, [`DECODED`] when bits 16..=31 hold the value (an i16) and
+    /// the count includes its extra bits.
+    lookup: Box<[u32; 1 << LOOKUP_BITS]>,
+    /// Largest code of each length (-1 when none), and where its symbols start.
+    max_code: [i32; 17],
+    first_code: [i32; 17],
+    first_index: [usize; 17],
+    symbols: Vec<u8>,
+}
+
+const DECODED: u32 = 1 << 7;
+
+impl Default for HuffmanTable {
+    fn default() -> Self {
+        HuffmanTable {
+            lookup: Box::new([0; 1 << LOOKUP_BITS]),
+            max_code: [-1; 17],
+            first_code: [0; 17],
+            first_index: [0; 17],
+            symbols: Vec::new(),
+        }
+    }
+}
+
+/// The value of `size` extra bits `bits` (JPEG's EXTEND: a leading 0 means negative).
+#[inline(always)]
+fn extend(bits: u32, size: u32) -> i32 {
+    if size == 0 {
+        0
+    } else if bits < 1 << (size - 1) {
+        bits as i32 - (1 << size) + 1
+    } else {
+        bits as i32
+    }
+}
+
+impl HuffmanTable {
+    fn new(counts: &[u8; 16], symbols: &[u8], ac: bool) -> Option<HuffmanTable> {
+        let mut table = HuffmanTable {
+            symbols: symbols.to_vec(),
+            ..HuffmanTable::default()
+        };
+        let mut code = 0i32;
+        let mut index = 0usize;
+        for (length, &count) in (1..=16).zip(counts) {
+            let count = i32::from(count);
+            table.first_code[length] = code;
+            table.first_index[length] = index;
+            if count > 0 {
+                table.max_code[length] = code + count - 1;
+            }
+            for _ in 0..count {
+                if length as u32 <= LOOKUP_BITS {
+                    table.fill_lookup(code as u32, length as u32, symbols[index], ac);
+                }
+                code += 1;
+                index += 1;
+            }
+            // As libjpeg: the codes must fit their length without an all-ones code.
+            if count > 0 && code >= 1 << length {
+                return None;
+            }
+            code <<= 1;
+        }
+        Some(table)
+    }
+
+    fn fill_lookup(&mut self, code: u32, length: u32, symbol: u8, ac: bool) {
+        let size = if ac {
+            u32::from(symbol & 15)
+        } else {
+            u32::from(symbol)
+        };
+        let free = LOOKUP_BITS - length;
+        for tail in 0..1u32 << free {
+            let entry = if length + size <= LOOKUP_BITS {
+                let extra = (tail >> (free - size)) & ((1 << size) - 1);
+                let value = extend(extra, size) as i16 as u16;
+                (u32::from(value) << 16) | (u32::from(symbol) << 8) | DECODED | (length + size)
+            } else {
+                (u32::from(symbol) << 8) | length
+            };
+            self.lookup[((code << free) | tail) as usize] = entry;
+        }
+    }
+
+    /// A code longer than the lookup resolves, bit by bit from `LOOKUP_BITS + 1`.
+    fn slow_symbol(&self, bits: &mut BitReader<'_>) -> Option<u8> {
+        let peeked = bits.peek(16);
+        for length in LOOKUP_BITS as usize + 1..=16 {
+            let code = (peeked >> (16 - length)) as i32;
+            if code <= self.max_code[length] {
+                bits.consume(length as u32);
+                let at = self.first_index[length] + (code - self.first_code[length]) as usize;
+                return self.symbols.get(at).copied();
+            }
+        }
+        None
+    }
+}
+
+/// Entropy-coded bits, most significant first, with byte stuffing undone. At a marker (or
+/// the end of the data) it feeds zero bits and counts them, so that running past the real
+/// data shows as `padding` bits consumed.
+struct BitReader<'a> {
+    data: &'a [u8],
+    at: usize,
+    buffer: u64,
+    count: u32,
+    /// The marker code the reader stopped at (0xD9 also stands for "no more data").
+    marker: Option<u8>,
+    padding: u32,
+}
+
+impl<'a> BitReader<'a> {
+    fn new(data: &'a [u8]) -> BitReader<'a> {
+        BitReader {
+            data,
+            at: 0,
+            buffer: 0,
+            count: 0,
+            marker: None,
+            padding: 0,
+        }
+    }
+
+    /// Tops the buffer up to at least 57 bits.
+    #[inline(always)]
+    fn refill(&mut self) {
+        if let Some(word) = self.data.get(self.at..self.at + 8) {
+            let word = u64::from_be_bytes(word.try_into().unwrap_or([0xFF; 8]));
+            // No 0xFF byte among the eight: take whole bytes without looking at each.
+            let inverted = !word;
+            let has_ff = inverted.wrapping_sub(0x0101_0101_0101_0101)
+                & !inverted
+                & 0x8080_8080_8080_8080;
+            if has_ff == 0 && self.marker.is_none() {
+                let take = (64 - self.count) / 8;
+                let bits = take * 8;
+                let incoming = if bits == 64 { word } else { word >> (64 - bits) };
+                self.buffer |= incoming << (64 - bits - self.count);
+                self.count += bits;
+                self.at += take as usize;
+                return;
+            }
+        }
+        while self.count <= 56 {
+            let byte = match self.marker {
+                Some(_) => {
+                    self.padding += 8;
+                    0
+                }
+                None => match self.data.get(self.at) {
+                    Some(0xFF) => match self.data.get(self.at + 1) {
+                        Some(0x00) => {
+                            self.at += 2;
+                            0xFF
+                        }
+                        Some(0xFF) => {
+                            // A fill byte before a marker.
+                            self.at += 1;
+                            continue;
+                        }
+                        Some(&code) => {
+                            self.marker = Some(code);
+                            continue;
+                        }
+                        None => {
+                            self.marker = Some(0xD9);
+                            continue;
+                        }
+                    },
+                    Some(&byte) => {
+                        self.at += 1;
+                        byte
+                    }
+                    None => {
+                        self.marker = Some(0xD9);
+                        continue;
+                    }
+                },
+            };
+            self.buffer |= u64::from(byte) << (56 - self.count);
+            self.count += 8;
+        }
+    }
+
+    #[inline(always)]
+    fn peek(&self, bits: u32) -> u32 {
+        (self.buffer >> (64 - bits)) as u32
+    }
+
+    #[inline(always)]
+    fn consume(&mut self, bits: u32) {
+        self.buffer <<= bits;
+        self.count -= bits;
+    }
+
+    #[inline(always)]
+    fn take(&mut self, bits: u32) -> u32 {
+        if bits == 0 {
+            return 0;
+        }
+        let value = self.peek(bits);
+        self.consume(bits);
+        value
+    }
+
+    /// Whether only the real data was read so far (no padding consumed).
+    fn clean(&self) -> bool {
+        self.count >= self.padding
+    }
+
+    /// At a restart point: the bits left must be the encoder's byte padding, the marker must
+    /// be RSTn with the expected `n`; then reading resumes after it.
+    fn restart(&mut self, expected: u8) -> Option<()> {
+        if !self.clean() || self.count - self.padding >= 8 {
+            return None;
+        }
+        if self.marker.is_none() {
+            self.refill();
+        }
+        if self.marker != Some(0xD0 + expected) {
+            return None;
+        }
+        self.at += 2;
+        self.buffer = 0;
+        self.count = 0;
+        self.padding = 0;
+        self.marker = None;
+        Some(())
+    }
+}
+
+/// Where each component's samples go at IDCT size `size` (samples per block side).
+struct Layout {
+    size: usize,
+    mcu_columns: usize,
+    mcu_rows: usize,
+    planes: [PlaneShape; 3],
+    sampling: [(f64, f64); 3],
+}
+
+#[derive(Clone, Copy)]
+struct PlaneShape {
+    width: usize,
+    height: usize,
+    stride: usize,
+    rows: usize,
+}
+
+impl Layout {
+    /// The planes for `frame` at `size`, or `None` for a sampling the planes path does not
+    /// take (the same rule as libjpeg's path: Y at the highest sampling, Cb and Cr alike,
+    /// every factor 1, 2 or 4 and dividing the highest).
+    fn of(frame: &Frame, size: u32) -> Option<Layout> {
+        let [luma, cb, cr] = frame.components;
+        let (max_h, max_v) = (luma.h, luma.v);
+        let divides = |f: u32, max: u32| matches!(f, 1 | 2 | 4) && max % f == 0;
+        if (cb.h, cb.v) != (cr.h, cr.v)
+            || !frame
+                .components
+                .iter()
+                .all(|c| divides(c.h, max_h) && divides(c.v, max_v))
+        {
+            return None;
+        }
+        let mcu_columns = frame.width.div_ceil(max_h * 8) as usize;
+        let mcu_rows = frame.height.div_ceil(max_v * 8) as usize;
+        let shape = |c: FrameComponent| PlaneShape {
+            width: (u64::from(frame.width) * u64::from(c.h * size)).div_ceil(u64::from(max_h * 8))
+                as usize,
+            height: (u64::from(frame.height) * u64::from(c.v * size))
+                .div_ceil(u64::from(max_v * 8)) as usize,
+            stride: mcu_columns * (c.h * size) as usize,
+            rows: mcu_rows * (c.v * size) as usize,
+        };
+        let sampling = |c: FrameComponent| {
+            (
+                f64::from(c.h) / f64::from(max_h),
+                f64::from(c.v) / f64::from(max_v),
+            )
+        };
+        Some(Layout {
+            size: size as usize,
+            mcu_columns,
+            mcu_rows,
+            planes: frame.components.map(shape),
+            sampling: frame.components.map(sampling),
+        })
+    }
+}
+
+/// For one quantisation table at one IDCT size: per zigzag position, the dequantised
+/// contribution of a unit coefficient to each of the `size` x `size` output samples (row
+/// major, padded to 16); `window` has bit k set when the scaled output can show zigzag
+/// position k's frequency at all.
+struct ScaledBasis {
+    dc: f32,
+    window: u64,
+    ac: Box<[[f32; 16]; 64]>,
+}
+
+impl ScaledBasis {
+    fn new(quant: &[u16; 64], size: usize) -> ScaledBasis {
+        let n = size as f64;
+        let cosine = |sample: usize, frequency: usize| {
+            let scale = if frequency == 0 {
+                std::f64::consts::FRAC_1_SQRT_2
+            } else {
+                1.0
+            };
+            scale
+                * ((2 * sample + 1) as f64 * frequency as f64 * std::f64::consts::PI / (2.0 * n))
+                    .cos()
+        };
+        let mut ac = Box::new([[0f32; 16]; 64]);
+        let mut window = 0u64;
+        for (zigzag, basis) in ac.iter_mut().enumerate().skip(1) {
+            let natural = NATURAL_ORDER[zigzag];
+            let (row, column) = (natural / 8, natural % 8);
+            if row >= size || column >= size {
+                continue;
+            }
+            window |= 1 << zigzag;
+            for y in 0..size {
+                for x in 0..size {
+                    basis[y * size + x] =
+                        (f64::from(quant[zigzag]) * cosine(y, row) * cosine(x, column) / 4.0)
+                            as f32;
+                }
+            }
+        }
+        ScaledBasis {
+            dc: (f64::from(quant[0]) / 8.0) as f32,
+            window,
+            ac,
+        }
+    }
+}
+
+/// Decodes the scan's MCUs into `planes` (AVX2 + FMA code generation when the CPU has them).
+fn decode_scan(
+    header: &Header,
+    layout: &Layout,
+    data: &[u8],
+    planes: &mut [Plane; 3],
+) -> Option<()> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    {
+        // SAFETY: the CPU has AVX2 and FMA, checked just above.
+        return unsafe { decode_scan_avx2(header, layout, data, planes) };
+    }
+    decode_scan_any_size(header, layout, data, planes)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn decode_scan_avx2(
+    header: &Header,
+    layout: &Layout,
+    data: &[u8],
+    planes: &mut [Plane; 3],
+) -> Option<()> {
+    decode_scan_any_size(header, layout, data, planes)
+}
+
+/// The block loops compiled once per IDCT size, so that the per-sample loops are unrolled.
+#[inline(always)]
+fn decode_scan_any_size(
+    header: &Header,
+    layout: &Layout,
+    data: &[u8],
+    planes: &mut [Plane; 3],
+) -> Option<()> {
+    match layout.size {
+        4 => decode_scan_sized::<4>(header, layout, data, planes),
+        2 => decode_scan_sized::<2>(header, layout, data, planes),
+        _ => decode_scan_sized::<1>(header, layout, data, planes),
+    }
+}
+
+/// One scan component's decoding state.
+struct ComponentState<'h> {
+    dc_table: &'h HuffmanTable,
+    ac_table: &'h HuffmanTable,
+    basis: ScaledBasis,
+    plane: usize,
+    h: usize,
+    v: usize,
+    predictor: i32,
+}
+
+#[inline(always)]
+fn decode_scan_sized<const SIZE: usize>(
+    header: &Header,
+    layout: &Layout,
+    data: &[u8],
+    planes: &mut [Plane; 3],
+) -> Option<()> {
+    let mut components = Vec::with_capacity(3);
+    for scan in &header.scan {
+        let frame = header.frame.components[scan.frame_index];
+        components.push(ComponentState {
+            dc_table: header.dc_tables[scan.dc_slot].as_ref()?,
+            ac_table: header.ac_tables[scan.ac_slot].as_ref()?,
+            basis: ScaledBasis::new(header.quant[frame.quant_slot].as_ref()?, SIZE),
+            plane: scan.frame_index,
+            h: frame.h as usize,
+            v: frame.v as usize,
+            predictor: 0,
+        });
+    }
+    let mut bits = BitReader::new(data);
+    let mut until_restart = header.restart_interval;
+    let mut next_restart = 0u8;
+    for mcu_row in 0..layout.mcu_rows {
+        for mcu_column in 0..layout.mcu_columns {
+            if header.restart_interval > 0 {
+                if until_restart == 0 {
+                    bits.restart(next_restart)?;
+                    next_restart = (next_restart + 1) % 8;
+                    until_restart = header.restart_interval;
+                    for component in &mut components {
+                        component.predictor = 0;
+                    }
+                }
+                until_restart -= 1;
+            }
+            for component in &mut components {
+                let plane = &mut planes[component.plane];
+                for block_y in 0..component.v {
+                    for block_x in 0..component.h {
+                        let samples = decode_block::<SIZE>(&mut bits, component)?;
+                        let x = (mcu_column * component.h + block_x) * SIZE;
+                        let y = (mcu_row * component.v + block_y) * SIZE;
+                        store_block::<SIZE>(plane, x, y, &samples);
+                    }
+                }
+            }
+        }
+    }
+    bits.clean().then_some(())
+}
+
+/// Huffman-decodes one block and returns its `SIZE` x `SIZE` output samples (unclamped,
+/// level-shifted), adding each coefficient the scaled output can show as it comes.
+#[inline(always)]
+fn decode_block<const SIZE: usize>(
+    bits: &mut BitReader<'_>,
+    component: &mut ComponentState<'_>,
+) -> Option<[f32; 16]> {
+    if bits.count < 32 {
+        bits.refill();
+    }
+    let entry = component.dc_table.lookup[bits.peek(LOOKUP_BITS) as usize];
+    let difference = if entry & DECODED != 0 {
+        bits.consume(entry & 31);
+        i32::from((entry >> 16) as u16 as i16)
+    } else {
+        let symbol = if entry != 0 {
+            bits.consume(entry & 31);
+            (entry >> 8) as u8
+        } else {
+            component.dc_table.slow_symbol(bits)?
+        };
+        let extra = u32::from(symbol);
+        if extra > 11 {
+            return None;
+        }
+        if bits.count < 32 {
+            bits.refill();
+        }
+        extend(bits.take(extra), extra)
+    };
+    component.predictor = component.predictor.wrapping_add(difference);
+    let dc = component.predictor as f32 * component.basis.dc + 128.0;
+    let mut samples = [dc; 16];
+
+    let table = component.ac_table;
+    let mut k = 1usize;
+    while k < 64 {
+        if bits.count < 32 {
+            bits.refill();
+        }
+        let entry = table.lookup[bits.peek(LOOKUP_BITS) as usize];
+        let (symbol, value) = if entry & DECODED != 0 {
+            bits.consume(entry & 31);
+            ((entry >> 8) as u8, i32::from((entry >> 16) as u16 as i16))
+        } else {
+            let symbol = if entry != 0 {
+                bits.consume(entry & 31);
+                (entry >> 8) as u8
+            } else {
+                table.slow_symbol(bits)?
+            };
+            let extra = u32::from(symbol & 15);
+            (symbol, extend(bits.take(extra), extra))
+        };
+        let run = usize::from(symbol >> 4);
+        if symbol & 15 == 0 {
+            match run {
+                // End of block.
+                0 => break,
+                // Sixteen zeros.
+                15 => {
+                    k += 16;
+                    continue;
+                }
+                _ => return None,
+            }
+        }
+        k += run;
+        if k > 63 {
+            return None;
+        }
+        if SIZE > 1 && component.basis.window >> k & 1 != 0 {
+            let basis = &component.basis.ac[k & 63];
+            let value = value as f32;
+            for i in 0..SIZE * SIZE {
+                samples[i] += value * basis[i];
+            }
+        }
+        k += 1;
+    }
+    Some(samples)
+}
+
+/// Rounds, clamps and writes one block's samples at (`x`, `y`) of `plane`.
+#[inline(always)]
+fn store_block<const SIZE: usize>(plane: &mut Plane, x: usize, y: usize, samples: &[f32; 16]) {
+    let bytes = rounded_bytes(samples);
+    let stride = plane.stride;
+    for (row, values) in bytes.chunks_exact(SIZE).take(SIZE).enumerate() {
+        let start = (y + row) * stride + x;
+        if let Some(out) = plane.data.get_mut(start..start + SIZE) {
+            out.copy_from_slice(values);
+        }
+    }
+}
+
+/// The samples rounded to the nearest integer and clamped to 0..=255, all sixteen at once.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn rounded_bytes(samples: &[f32; 16]) -> [u8; 16] {
+    use std::arch::x86_64::*;
+    let mut bytes = [0u8; 16];
+    // SAFETY: SSE2 is part of x86_64; the loads read the 16 floats of `samples` and the store
+    // writes the 16 bytes of `bytes`. Out-of-range values (and NaN, which converts to
+    // i32::MIN) saturate in the packs.
+    unsafe {
+        let at = samples.as_ptr();
+        let quarter = |offset: usize| _mm_cvtps_epi32(_mm_loadu_ps(at.add(offset)));
+        let low = _mm_packs_epi32(quarter(0), quarter(4));
+        let high = _mm_packs_epi32(quarter(8), quarter(12));
+        _mm_storeu_si128(
+            bytes.as_mut_ptr().cast::<__m128i>(),
+            _mm_packus_epi16(low, high),
+        );
+    }
+    bytes
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn rounded_bytes(samples: &[f32; 16]) -> [u8; 16] {
+    let mut bytes = [0u8; 16];
+    for (byte, &value) in bytes.iter_mut().zip(samples) {
+        *byte = (value.clamp(0.0, 255.0) + 0.5) as u8;
+    }
+    bytes
+}
+
+#[cfg(test)]
+#[path = "jpeg_baseline_tests.rs"]
+mod tests;

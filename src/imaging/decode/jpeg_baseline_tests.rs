@@ -1,0 +1,183 @@
+//! The baseline decoder against libjpeg's raw-data decode of the same files: the same plane
+//! sizes, the same picture (PSNR per plane), and `None` — never a panic or a different
+//! picture — for files it leaves to libjpeg.
+
+use super::*;
+use crate::imaging::decode::decode_jpeg_planes_with_libjpeg;
+use crate::imaging::decode::test_corpus::read;
+
+/// PSNR of two equally sized sample grids, over the meaningful samples.
+fn plane_psnr(ours: &Plane, theirs: &[u8], theirs_stride: usize) -> f64 {
+    let mut squared = 0.0f64;
+    for y in 0..ours.height {
+        for x in 0..ours.width {
+            let d = f64::from(ours.data[y * ours.stride + x]) - f64::from(theirs[y * theirs_stride + x]);
+            squared += d * d;
+        }
+    }
+    let mse = squared / (ours.width * ours.height) as f64;
+    if mse == 0.0 {
+        f64::INFINITY
+    } else {
+        10.0 * (255.0f64 * 255.0 / mse).log10()
+    }
+}
+
+/// libjpeg's plane brought to our plane's resolution by box-averaging (libjpeg decodes
+/// 4:2:0 chroma at twice the resolution at 1/2 and smaller).
+fn box_down(plane: &Plane, factor_x: usize, factor_y: usize) -> (Vec<u8>, usize) {
+    let (width, height) = (
+        plane.width.div_ceil(factor_x),
+        plane.height.div_ceil(factor_y),
+    );
+    let mut out = vec![0u8; width * height];
+    for y in 0..height {
+        for x in 0..width {
+            let mut sum = 0u32;
+            for dy in 0..factor_y {
+                for dx in 0..factor_x {
+                    let (sx, sy) = (
+                        (x * factor_x + dx).min(plane.width - 1),
+                        (y * factor_y + dy).min(plane.height - 1),
+                    );
+                    sum += u32::from(plane.data[sy * plane.stride + sx]);
+                }
+            }
+            let count = (factor_x * factor_y) as u32;
+            out[y * width + x] = ((sum + count / 2) / count) as u8;
+        }
+    }
+    (out, width)
+}
+
+#[test]
+fn matches_libjpeg_on_baseline_files() {
+    let files = [
+        "thumbor/filters/source.jpg",              // 4:4:4
+        "sharp/2569067123_aca715a2ee_o.jpg",       // 4:2:0, the benchmark's task 1
+        "thumbor/filters/800px-Katherine_Maher.jpg", // 4:2:0
+        "thumbor/images/Giunchedi%2C_Filippo_January_2015_01.jpg", // restart markers
+        "sharp/Landscape_5.jpg",
+        "thumbor/filters/quality-10%.jpg",
+    ];
+    for file in files {
+        let source = read(file);
+        for shrink in [2, 4, 8] {
+            let ours = decode(&source, shrink)
+                .unwrap_or_else(|| panic!("{file} at 1/{shrink} left to libjpeg"));
+            let theirs = decode_jpeg_planes_with_libjpeg(&source, shrink)
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                (ours.width, ours.height),
+                (theirs.width, theirs.height),
+                "{file} at 1/{shrink}"
+            );
+            for index in 0..3 {
+                let (plane, other) = (&ours.planes[index], &theirs.planes[index]);
+                let factor_x = (other.width as f64 / plane.width as f64).round() as usize;
+                let factor_y = (other.height as f64 / plane.height as f64).round() as usize;
+                let (samples, stride) = box_down(other, factor_x, factor_y);
+                assert_eq!(
+                    (plane.width, plane.height),
+                    (other.width.div_ceil(factor_x), other.height.div_ceil(factor_y)),
+                    "{file} at 1/{shrink}, plane {index}"
+                );
+                let sampling = (
+                    theirs.sampling[index].0 / factor_x as f64,
+                    theirs.sampling[index].1 / factor_y as f64,
+                );
+                assert_eq!(ours.sampling[index], sampling, "{file} plane {index}");
+                let db = plane_psnr(plane, &samples, stride);
+                // Box-averaged chroma is a softer picture than a scaled IDCT's, so the bar is
+                // lower where libjpeg's chroma had to be averaged down.
+                let floor = if factor_x * factor_y > 1 { 36.0 } else { 40.0 };
+                assert!(
+                    db >= floor,
+                    "{file} at 1/{shrink}, plane {index}: {db:.1} dB"
+                );
+            }
+            assert_eq!(ours.icc_profile, theirs.icc_profile, "{file}");
+        }
+    }
+}
+
+#[test]
+fn leaves_other_files_to_libjpeg() {
+    for file in [
+        "thumbor/filters/round_corner.jpg",             // progressive
+        "thumbor/images/cmyk.jpg",                      // four components
+        "thumbor/images/grayscale.jpg",                 // one component
+        "thumbor/images/BlueSquare_truncated.jpg",      // truncated scan, restart markers
+        "sharp/truncated.jpg",                          // truncated scan
+        "sharp/corrupt-header.jpg",
+    ] {
+        let source = read(file);
+        assert!(decode(&source, 2).is_none(), "{file}");
+    }
+    // Full size is libjpeg's job too.
+    assert!(decode(&read("thumbor/filters/source.jpg"), 1).is_none());
+}
+
+/// Broken variants of real files: each either decodes to the same plane sizes or is left to
+/// libjpeg, and none panics.
+#[test]
+fn damaged_files_are_refused_or_decoded_never_a_panic() {
+    let source = read("thumbor/images/Giunchedi%2C_Filippo_January_2015_01.jpg");
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut random = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for round in 0..300 {
+        let mut broken = source.clone();
+        match round % 3 {
+            0 => broken.truncate(random() as usize % source.len()),
+            1 => {
+                for _ in 0..1 + random() % 4 {
+                    let at = random() as usize % broken.len();
+                    broken[at] = random() as u8;
+                }
+            }
+            _ => {
+                // Damage only the header, where the tables are.
+                let at = random() as usize % 700;
+                broken[at] ^= 1 << (random() % 8);
+            }
+        }
+        if let Some(decoded) = decode(&broken, 4) {
+            for plane in &decoded.planes {
+                assert_eq!(plane.data.len(), plane.stride * plane.rows);
+                assert!(plane.width <= plane.stride && plane.height <= plane.rows);
+            }
+        }
+    }
+}
+
+#[test]
+fn restart_markers_out_of_order_are_refused() {
+    let mut source = read("thumbor/images/Giunchedi%2C_Filippo_January_2015_01.jpg");
+    // Swap the numbers of the first two restart markers after the scan header.
+    let scan = source.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap();
+    let markers: Vec<usize> = (scan..source.len() - 1)
+        .filter(|&i| source[i] == 0xFF && (0xD0..=0xD7).contains(&source[i + 1]))
+        .take(2)
+        .collect();
+    assert_eq!(markers.len(), 2);
+    source.swap(markers[0] + 1, markers[1] + 1);
+    assert!(decode(&source, 2).is_none());
+}
+
+#[test]
+fn extend_gives_jpeg_values() {
+    assert_eq!(extend(0, 0), 0);
+    assert_eq!(extend(0, 1), -1);
+    assert_eq!(extend(1, 1), 1);
+    assert_eq!(extend(0b00, 2), -3);
+    assert_eq!(extend(0b01, 2), -2);
+    assert_eq!(extend(0b10, 2), 2);
+    assert_eq!(extend(0b11, 2), 3);
+    assert_eq!(extend(0, 11), -2047);
+}
