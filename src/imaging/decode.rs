@@ -174,11 +174,20 @@ pub fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<Image, ImagingErr
 
 /// A JPEG original as its YCbCr planes at `1/shrink` scale, for the JPEG → JPEG path; `None`
 /// when the file is not three-component YCbCr (the caller then uses [`decode`]). The size
-/// limits were checked on the header by the caller.
-pub fn decode_jpeg_planes(bytes: &[u8], shrink: u32) -> Result<Option<JpegPlanes>, ImagingError> {
+/// limits were checked on the header by the caller. `halve_full_chroma` allows 4:4:4 chroma
+/// to come out at half the luma plane's size (when the output's 4:2:0 chroma is that much
+/// smaller anyway); see `JpegPlanes::sampling` for what came out.
+///
+/// Baseline files at 1/2 and smaller go through [`jpeg_baseline`]; the rest, and any file it
+/// declines, through libjpeg.
+pub fn decode_jpeg_planes(
+    bytes: &[u8],
+    shrink: u32,
+    halve_full_chroma: bool,
+) -> Result<Option<JpegPlanes>, ImagingError> {
     let shrink = jpeg::dct_shrink(shrink);
     if shrink > 1 {
-        if let Some(planes) = jpeg_baseline::decode(bytes, shrink) {
+        if let Some(planes) = jpeg_baseline::decode(bytes, shrink, halve_full_chroma) {
             return Ok(Some(planes));
         }
     }

@@ -525,9 +525,26 @@ fn render_jpeg_planes(
     shrink: u32,
     job: &RenderJob<'_>,
 ) -> Result<Option<RenderOutput>, ImagingError> {
+    // 4:4:4 chroma that the resize would box-halve for the 4:2:0 output is decoded halved.
+    let halve_full_chroma = {
+        let space = setup.stored_working_size();
+        let crop = plan.crop.unwrap_or(PixelRect::full(space));
+        let to_decoded = |original: u32, space: u32| {
+            f64::from(original) / f64::from(space.max(1)) / f64::from(shrink)
+        };
+        let region = Region::from_rect(crop).scaled(
+            to_decoded(header.width, space.width),
+            to_decoded(header.height, space.height),
+        );
+        let chroma_output = Size::new(
+            plan.output.width.div_ceil(2),
+            plan.output.height.div_ceil(2),
+        );
+        transform::chroma_is_halved(region, chroma_output)
+    };
     let decoded = {
         let _span = tracing::info_span!("decode", shrink, planes = true).entered();
-        match decode::decode_jpeg_planes(source, shrink)? {
+        match decode::decode_jpeg_planes(source, shrink, halve_full_chroma)? {
             Some(decoded) => decoded,
             None => return Ok(None),
         }

@@ -12,18 +12,19 @@
 //! into the block's output samples as it is decoded (a sparse IDCT: most coefficients are
 //! zero), and keeps chroma at its own resolution.
 //!
-//! The scaled IDCT is the N-point IDCT of the block's N x N lowest frequencies (N = 8 /
-//! shrink), i.e. the 8x8 block's reconstruction band-limited to what N samples can hold and
-//! sampled at the centres of its N x N cells; libjpeg's reduced IDCTs sample the same
-//! positions without the band limit.
+//! Each scaled output sample is the average of the block's full reconstruction over its cell,
+//! which is what libjpeg's reduced IDCTs approximate: the picture is the same as libjpeg's
+//! (the tests compare both with a box-averaged full-size decode).
 
 use super::jpeg::assemble_icc_profile;
 use super::jpeg_raw::JpegPlanes;
 use crate::imaging::planar::{Plane, NATURAL_ORDER};
 
 /// Decodes `bytes` at `1/shrink` (2, 4 or 8) into planes, or `None` when the file is not a
-/// single-scan baseline YCbCr JPEG this decoder takes, or its scan is not clean.
-pub fn decode(bytes: &[u8], shrink: u32) -> Option<JpegPlanes> {
+/// single-scan baseline YCbCr JPEG this decoder takes, or its scan is not clean. With
+/// `halve_full_chroma`, chroma stored at luma's resolution (4:4:4) is decoded at half the
+/// luma plane's size (the caller would box-halve it anyway for a 4:2:0 output).
+pub fn decode(bytes: &[u8], shrink: u32, halve_full_chroma: bool) -> Option<JpegPlanes> {
     let size = match shrink {
         2 => 4,
         4 => 2,
@@ -31,7 +32,7 @@ pub fn decode(bytes: &[u8], shrink: u32) -> Option<JpegPlanes> {
         _ => return None,
     };
     let header = Header::read(bytes)?;
-    let layout = Layout::of(&header.frame, size)?;
+    let layout = Layout::of(&header.frame, size, halve_full_chroma)?;
     let mut planes = layout
         .planes
         .map(|shape| Plane::new(shape.width, shape.height, shape.stride, shape.rows));
@@ -125,7 +126,10 @@ impl Header {
                 }
                 0xC4 => read_huffman_tables(payload, &mut dc_tables, &mut ac_tables)?,
                 0xDB => read_quant_tables(payload, &mut quant)?,
-                0xDD => restart_interval = u32::from(u16::from_be_bytes([*payload.first()?, *payload.get(1)?])),
+                0xDD => {
+                    restart_interval =
+                        u32::from(u16::from_be_bytes([*payload.first()?, *payload.get(1)?]))
+                }
                 0xDA => {
                     let frame = frame?;
                     let scan = read_scan(payload, &frame)?;
@@ -425,13 +429,16 @@ impl<'a> BitReader<'a> {
             let word = u64::from_be_bytes(word.try_into().unwrap_or([0xFF; 8]));
             // No 0xFF byte among the eight: take whole bytes without looking at each.
             let inverted = !word;
-            let has_ff = inverted.wrapping_sub(0x0101_0101_0101_0101)
-                & !inverted
-                & 0x8080_8080_8080_8080;
+            let has_ff =
+                inverted.wrapping_sub(0x0101_0101_0101_0101) & !inverted & 0x8080_8080_8080_8080;
             if has_ff == 0 && self.marker.is_none() {
                 let take = (64 - self.count) / 8;
                 let bits = take * 8;
-                let incoming = if bits == 64 { word } else { word >> (64 - bits) };
+                let incoming = if bits == 64 {
+                    word
+                } else {
+                    word >> (64 - bits)
+                };
                 self.buffer |= incoming << (64 - bits - self.count);
                 self.count += bits;
                 self.at += take as usize;
@@ -526,9 +533,9 @@ impl<'a> BitReader<'a> {
     }
 }
 
-/// Where each component's samples go at IDCT size `size` (samples per block side).
+/// Where each component's samples go, and at which IDCT size (samples per block side).
 struct Layout {
-    size: usize,
+    sizes: [usize; 3],
     mcu_columns: usize,
     mcu_rows: usize,
     planes: [PlaneShape; 3],
@@ -547,7 +554,7 @@ impl Layout {
     /// The planes for `frame` at `size`, or `None` for a sampling the planes path does not
     /// take (the same rule as libjpeg's path: Y at the highest sampling, Cb and Cr alike,
     /// every factor 1, 2 or 4 and dividing the highest).
-    fn of(frame: &Frame, size: u32) -> Option<Layout> {
+    fn of(frame: &Frame, size: u32, halve_full_chroma: bool) -> Option<Layout> {
         let [luma, cb, cr] = frame.components;
         let (max_h, max_v) = (luma.h, luma.v);
         let divides = |f: u32, max: u32| matches!(f, 1 | 2 | 4) && max % f == 0;
@@ -561,34 +568,52 @@ impl Layout {
         }
         let mcu_columns = frame.width.div_ceil(max_h * 8) as usize;
         let mcu_rows = frame.height.div_ceil(max_v * 8) as usize;
-        let shape = |c: FrameComponent| PlaneShape {
-            width: (u64::from(frame.width) * u64::from(c.h * size)).div_ceil(u64::from(max_h * 8))
-                as usize,
-            height: (u64::from(frame.height) * u64::from(c.v * size))
-                .div_ceil(u64::from(max_v * 8)) as usize,
-            stride: mcu_columns * (c.h * size) as usize,
-            rows: mcu_rows * (c.v * size) as usize,
+        let halve_chroma = halve_full_chroma && size > 1 && (cb.h, cb.v) == (max_h, max_v);
+        let sizes = [size, size, size].map(|s| s as usize);
+        let sizes = if halve_chroma {
+            [sizes[0], sizes[1] / 2, sizes[2] / 2]
+        } else {
+            sizes
         };
-        let sampling = |c: FrameComponent| {
+        let shape = |(c, size): (FrameComponent, usize)| {
+            let size = size as u32;
+            PlaneShape {
+                width: (u64::from(frame.width) * u64::from(c.h * size))
+                    .div_ceil(u64::from(max_h * 8)) as usize,
+                height: (u64::from(frame.height) * u64::from(c.v * size))
+                    .div_ceil(u64::from(max_v * 8)) as usize,
+                stride: mcu_columns * (c.h * size) as usize,
+                rows: mcu_rows * (c.v * size) as usize,
+            }
+        };
+        let luma_size = sizes[0] as f64;
+        let sampling = |(c, size): (FrameComponent, usize)| {
+            let scale = size as f64 / luma_size;
             (
-                f64::from(c.h) / f64::from(max_h),
-                f64::from(c.v) / f64::from(max_v),
+                scale * f64::from(c.h) / f64::from(max_h),
+                scale * f64::from(c.v) / f64::from(max_v),
             )
         };
+        let with_sizes = [0, 1, 2].map(|i| (frame.components[i], sizes[i]));
         Some(Layout {
-            size: size as usize,
+            sizes,
             mcu_columns,
             mcu_rows,
-            planes: frame.components.map(shape),
-            sampling: frame.components.map(sampling),
+            planes: with_sizes.map(shape),
+            sampling: with_sizes.map(sampling),
         })
     }
 }
 
 /// For one quantisation table at one IDCT size: per zigzag position, the dequantised
 /// contribution of a unit coefficient to each of the `size` x `size` output samples (row
-/// major, padded to 16); `window` has bit k set when the scaled output can show zigzag
-/// position k's frequency at all.
+/// major, padded to 16); `window` has bit k set when zigzag position k contributes at all.
+///
+/// Each output sample is the average of the block's full 8x8 reconstruction over its cell
+/// (8 / `size` pixels a side) — a full-size decode box-averaged, without the intermediate
+/// rounding. libjpeg's reduced IDCTs approximate the same averages, and like them it drops the
+/// frequencies whose averages vanish (row or column 4 at 1/2; 2, 4, 6 as well at 1/4;
+/// everything but DC at 1/8).
 struct ScaledBasis {
     dc: f32,
     window: u64,
@@ -597,31 +622,39 @@ struct ScaledBasis {
 
 impl ScaledBasis {
     fn new(quant: &[u16; 64], size: usize) -> ScaledBasis {
-        let n = size as f64;
-        let cosine = |sample: usize, frequency: usize| {
+        let cell = 8 / size;
+        // The 1-D basis averaged over a cell: sample `sample` of frequency `frequency`.
+        let averaged = |sample: usize, frequency: usize| {
             let scale = if frequency == 0 {
                 std::f64::consts::FRAC_1_SQRT_2
             } else {
                 1.0
             };
-            scale
-                * ((2 * sample + 1) as f64 * frequency as f64 * std::f64::consts::PI / (2.0 * n))
-                    .cos()
+            let sum: f64 = (sample * cell..(sample + 1) * cell)
+                .map(|pixel| {
+                    ((2 * pixel + 1) as f64 * frequency as f64 * std::f64::consts::PI / 16.0).cos()
+                })
+                .sum();
+            scale * sum / cell as f64
         };
+        let mut averages = [[0f64; 8]; 8];
+        for (sample, row) in averages.iter_mut().enumerate().take(size) {
+            for (frequency, average) in row.iter_mut().enumerate() {
+                *average = averaged(sample, frequency);
+            }
+        }
         let mut ac = Box::new([[0f32; 16]; 64]);
         let mut window = 0u64;
         for (zigzag, basis) in ac.iter_mut().enumerate().skip(1) {
             let natural = NATURAL_ORDER[zigzag];
             let (row, column) = (natural / 8, natural % 8);
-            if row >= size || column >= size {
-                continue;
-            }
-            window |= 1 << zigzag;
             for y in 0..size {
                 for x in 0..size {
-                    basis[y * size + x] =
-                        (f64::from(quant[zigzag]) * cosine(y, row) * cosine(x, column) / 4.0)
-                            as f32;
+                    let weight = averages[y][row] * averages[x][column] / 4.0;
+                    basis[y * size + x] = (f64::from(quant[zigzag]) * weight) as f32;
+                    if weight.abs() > 1e-9 {
+                        window |= 1 << zigzag;
+                    }
                 }
             }
         }
@@ -641,12 +674,11 @@ fn decode_scan(
     planes: &mut [Plane; 3],
 ) -> Option<()> {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-    {
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
         // SAFETY: the CPU has AVX2 and FMA, checked just above.
         return unsafe { decode_scan_avx2(header, layout, data, planes) };
     }
-    decode_scan_any_size(header, layout, data, planes)
+    decode_scan_portable::<false>(header, layout, data, planes)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -657,22 +689,7 @@ fn decode_scan_avx2(
     data: &[u8],
     planes: &mut [Plane; 3],
 ) -> Option<()> {
-    decode_scan_any_size(header, layout, data, planes)
-}
-
-/// The block loops compiled once per IDCT size, so that the per-sample loops are unrolled.
-#[inline(always)]
-fn decode_scan_any_size(
-    header: &Header,
-    layout: &Layout,
-    data: &[u8],
-    planes: &mut [Plane; 3],
-) -> Option<()> {
-    match layout.size {
-        4 => decode_scan_sized::<4>(header, layout, data, planes),
-        2 => decode_scan_sized::<2>(header, layout, data, planes),
-        _ => decode_scan_sized::<1>(header, layout, data, planes),
-    }
+    decode_scan_portable::<true>(header, layout, data, planes)
 }
 
 /// One scan component's decoding state.
@@ -680,14 +697,17 @@ struct ComponentState<'h> {
     dc_table: &'h HuffmanTable,
     ac_table: &'h HuffmanTable,
     basis: ScaledBasis,
+    /// IDCT size: output samples per block side.
+    size: usize,
     plane: usize,
     h: usize,
     v: usize,
     predictor: i32,
 }
 
+/// `AVX`: compiled into [`decode_scan_avx2`], where AVX2 and FMA may be used.
 #[inline(always)]
-fn decode_scan_sized<const SIZE: usize>(
+fn decode_scan_portable<const AVX: bool>(
     header: &Header,
     layout: &Layout,
     data: &[u8],
@@ -699,7 +719,11 @@ fn decode_scan_sized<const SIZE: usize>(
         components.push(ComponentState {
             dc_table: header.dc_tables[scan.dc_slot].as_ref()?,
             ac_table: header.ac_tables[scan.ac_slot].as_ref()?,
-            basis: ScaledBasis::new(header.quant[frame.quant_slot].as_ref()?, SIZE),
+            basis: ScaledBasis::new(
+                header.quant[frame.quant_slot].as_ref()?,
+                layout.sizes[scan.frame_index],
+            ),
+            size: layout.sizes[scan.frame_index],
             plane: scan.frame_index,
             h: frame.h as usize,
             v: frame.v as usize,
@@ -724,12 +748,27 @@ fn decode_scan_sized<const SIZE: usize>(
             }
             for component in &mut components {
                 let plane = &mut planes[component.plane];
+                let size = component.size;
                 for block_y in 0..component.v {
                     for block_x in 0..component.h {
-                        let samples = decode_block::<SIZE>(&mut bits, component)?;
-                        let x = (mcu_column * component.h + block_x) * SIZE;
-                        let y = (mcu_row * component.v + block_y) * SIZE;
-                        store_block::<SIZE>(plane, x, y, &samples);
+                        let x = (mcu_column * component.h + block_x) * size;
+                        let y = (mcu_row * component.v + block_y) * size;
+                        // One copy of the block code per IDCT size, so that its per-sample
+                        // loops are unrolled.
+                        match size {
+                            4 => {
+                                let samples = decode_block::<4, AVX>(&mut bits, component)?;
+                                store_block::<4>(plane, x, y, &samples);
+                            }
+                            2 => {
+                                let samples = decode_block::<2, AVX>(&mut bits, component)?;
+                                store_block::<2>(plane, x, y, &samples);
+                            }
+                            _ => {
+                                let samples = decode_block::<1, AVX>(&mut bits, component)?;
+                                store_block::<1>(plane, x, y, &samples);
+                            }
+                        }
                     }
                 }
             }
@@ -739,9 +778,9 @@ fn decode_scan_sized<const SIZE: usize>(
 }
 
 /// Huffman-decodes one block and returns its `SIZE` x `SIZE` output samples (unclamped,
-/// level-shifted), adding each coefficient the scaled output can show as it comes.
+/// level-shifted, plus 0.5), adding each coefficient the scaled output can show as it comes.
 #[inline(always)]
-fn decode_block<const SIZE: usize>(
+fn decode_block<const SIZE: usize, const AVX: bool>(
     bits: &mut BitReader<'_>,
     component: &mut ComponentState<'_>,
 ) -> Option<[f32; 16]> {
@@ -769,7 +808,9 @@ fn decode_block<const SIZE: usize>(
         extend(bits.take(extra), extra)
     };
     component.predictor = component.predictor.wrapping_add(difference);
-    let dc = component.predictor as f32 * component.basis.dc + 128.0;
+    // Level shift, plus the 0.5 that makes the truncation in `rounded_bytes` round half up
+    // (as libjpeg's descaling does).
+    let dc = component.predictor as f32 * component.basis.dc + 128.5;
     let mut samples = [dc; 16];
 
     let table = component.ac_table;
@@ -810,15 +851,49 @@ fn decode_block<const SIZE: usize>(
             return None;
         }
         if SIZE > 1 && component.basis.window >> k & 1 != 0 {
-            let basis = &component.basis.ac[k & 63];
-            let value = value as f32;
-            for i in 0..SIZE * SIZE {
-                samples[i] += value * basis[i];
-            }
+            accumulate::<SIZE, AVX>(&mut samples, value as f32, &component.basis.ac[k & 63]);
         }
         k += 1;
     }
     Some(samples)
+}
+
+/// `samples += value * basis` over the block's `SIZE` x `SIZE` samples.
+#[inline(always)]
+fn accumulate<const SIZE: usize, const AVX: bool>(
+    samples: &mut [f32; 16],
+    value: f32,
+    basis: &[f32; 16],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if AVX && SIZE == 4 {
+        // SAFETY: `AVX` is only true in `decode_scan_avx2`, which runs on CPUs with AVX2 and
+        // FMA.
+        unsafe { accumulate16_avx2(samples, value, basis) };
+        return;
+    }
+    for (sample, weight) in samples[..SIZE * SIZE].iter_mut().zip(basis) {
+        *sample += value * weight;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn accumulate16_avx2(samples: &mut [f32; 16], value: f32, basis: &[f32; 16]) {
+    use std::arch::x86_64::*;
+    let value = _mm256_set1_ps(value);
+    // SAFETY: both arrays hold 16 floats: two 8-lane loads (and stores) each.
+    unsafe {
+        for half in [0, 8] {
+            let sample = _mm256_loadu_ps(samples.as_ptr().add(half));
+            let weight = _mm256_loadu_ps(basis.as_ptr().add(half));
+            _mm256_storeu_ps(
+                samples.as_mut_ptr().add(half),
+                _mm256_fmadd_ps(value, weight, sample),
+            );
+        }
+    }
 }
 
 /// Rounds, clamps and writes one block's samples at (`x`, `y`) of `plane`.
@@ -834,7 +909,7 @@ fn store_block<const SIZE: usize>(plane: &mut Plane, x: usize, y: usize, samples
     }
 }
 
-/// The samples rounded to the nearest integer and clamped to 0..=255, all sixteen at once.
+/// The samples (which carry +0.5) truncated and clamped to 0..=255, all sixteen at once.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn rounded_bytes(samples: &[f32; 16]) -> [u8; 16] {
@@ -845,7 +920,7 @@ fn rounded_bytes(samples: &[f32; 16]) -> [u8; 16] {
     // i32::MIN) saturate in the packs.
     unsafe {
         let at = samples.as_ptr();
-        let quarter = |offset: usize| _mm_cvtps_epi32(_mm_loadu_ps(at.add(offset)));
+        let quarter = |offset: usize| _mm_cvttps_epi32(_mm_loadu_ps(at.add(offset)));
         let low = _mm_packs_epi32(quarter(0), quarter(4));
         let high = _mm_packs_epi32(quarter(8), quarter(12));
         _mm_storeu_si128(
@@ -861,7 +936,7 @@ fn rounded_bytes(samples: &[f32; 16]) -> [u8; 16] {
 fn rounded_bytes(samples: &[f32; 16]) -> [u8; 16] {
     let mut bytes = [0u8; 16];
     for (byte, &value) in bytes.iter_mut().zip(samples) {
-        *byte = (value.clamp(0.0, 255.0) + 0.5) as u8;
+        *byte = value.clamp(0.0, 255.0) as u8;
     }
     bytes
 }

@@ -24,8 +24,8 @@ pub struct JpegPlanes {
     /// Y, Cb, Cr; each plane's `width` x `height` are its meaningful samples.
     pub planes: [Plane; 3],
     /// Each plane's samples per decoded pixel, across and down: 1 for Y; for 4:2:0 chroma 1/2
-    /// at full scale and 1 at 1/2, 1/4, 1/8, where libjpeg decodes chroma with a larger IDCT
-    /// instead of upsampling it.
+    /// (libjpeg at 1/2, 1/4, 1/8 gives 1: it decodes chroma with a larger IDCT instead of
+    /// upsampling it), for 4:4:4 chroma decoded halved 1/2.
     pub sampling: [(f64, f64); 3],
     pub icc_profile: Option<Vec<u8>>,
 }

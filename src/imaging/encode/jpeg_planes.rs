@@ -11,6 +11,8 @@
 
 use crate::imaging::planar::{Plane, YccImage, NATURAL_ORDER};
 use crate::imaging::ImagingError;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 /// ITU-T T.81 Annex K tables (natural order), the ones libjpeg and Pillow scale by quality.
 const LUMA_QUANT: [u16; 64] = [
@@ -877,23 +879,22 @@ fn optimal_table(counts: &[u32; 256]) -> HuffmanSpec {
     frequency[256] = 1;
     let mut code_size = [0u32; 257];
     let mut next_in_tree = [usize::MAX; 257];
-    // Symbols still to merge, in increasing order (ties go to the larger symbol).
-    let mut active: Vec<usize> = (0..257).filter(|&i| frequency[i] > 0).collect();
+    // libjpeg merges the two smallest frequencies, a tie going to the larger symbol: the
+    // order (frequency, larger symbol first) is total, so a heap picks exactly its pairs.
+    let mut queue: BinaryHeap<Reverse<(u64, Reverse<usize>)>> = (0..257)
+        .filter(|&i| frequency[i] > 0)
+        .map(|i| Reverse((frequency[i], Reverse(i))))
+        .collect();
     loop {
-        let smallest = |exclude: Option<usize>| {
-            let mut best: Option<usize> = None;
-            for &i in &active {
-                if Some(i) != exclude && best.is_none_or(|b| frequency[i] <= frequency[b]) {
-                    best = Some(i);
-                }
-            }
-            best
+        let Some(Reverse((_, Reverse(c1)))) = queue.pop() else {
+            break;
         };
-        let Some(c1) = smallest(None) else { break };
-        let Some(c2) = smallest(Some(c1)) else { break };
+        let Some(Reverse((_, Reverse(c2)))) = queue.pop() else {
+            break;
+        };
         frequency[c1] += frequency[c2];
         frequency[c2] = 0;
-        active.retain(|&i| i != c2);
+        queue.push(Reverse((frequency[c1], Reverse(c1))));
         let mut node = c1;
         code_size[node] += 1;
         while next_in_tree[node] != usize::MAX {
