@@ -382,7 +382,9 @@ impl HuffmanTable {
         }
     }
 
-    /// A code longer than the lookup resolves, bit by bit from `LOOKUP_BITS + 1`.
+    /// A code longer than the lookup resolves, bit by bit from `LOOKUP_BITS + 1`. Inlined
+    /// (as everything that touches the reader) so that the reader's state stays in registers.
+    #[inline(always)]
     fn slow_symbol(&self, bits: &mut BitReader<'_>) -> Option<u8> {
         let peeked = bits.peek(16);
         for length in LOOKUP_BITS as usize + 1..=16 {
@@ -508,12 +510,14 @@ impl<'a> BitReader<'a> {
     }
 
     /// Whether only the real data was read so far (no padding consumed).
+    #[inline(always)]
     fn clean(&self) -> bool {
         self.count >= self.padding
     }
 
     /// At a restart point: the bits left must be the encoder's byte padding, the marker must
     /// be RSTn with the expected `n`; then reading resumes after it.
+    #[inline(always)]
     fn restart(&mut self, expected: u8) -> Option<()> {
         if !self.clean() || self.count - self.padding >= 8 {
             return None;
@@ -557,7 +561,7 @@ impl Layout {
     fn of(frame: &Frame, size: u32, halve_full_chroma: bool) -> Option<Layout> {
         let [luma, cb, cr] = frame.components;
         let (max_h, max_v) = (luma.h, luma.v);
-        let divides = |f: u32, max: u32| matches!(f, 1 | 2 | 4) && max % f == 0;
+        let divides = |f: u32, max: u32| matches!(f, 1 | 2 | 4) && max.is_multiple_of(f);
         if (cb.h, cb.v) != (cr.h, cr.v)
             || !frame
                 .components

@@ -885,10 +885,7 @@ fn optimal_table(counts: &[u32; 256]) -> HuffmanSpec {
         .filter(|&i| frequency[i] > 0)
         .map(|i| Reverse((frequency[i], Reverse(i))))
         .collect();
-    loop {
-        let Some(Reverse((_, Reverse(c1)))) = queue.pop() else {
-            break;
-        };
+    while let Some(Reverse((_, Reverse(c1)))) = queue.pop() {
         let Some(Reverse((_, Reverse(c2)))) = queue.pop() else {
             break;
         };
@@ -936,14 +933,11 @@ fn optimal_table(counts: &[u32; 256]) -> HuffmanSpec {
     for (count, &b) in spec_counts.iter_mut().zip(&bits[1..=16]) {
         *count = b as u8;
     }
-    let mut symbols = Vec::new();
-    for length in 1..=32 {
-        for (symbol, &size) in code_size[..256].iter().enumerate() {
-            if size == length {
-                symbols.push(symbol as u8);
-            }
-        }
-    }
+    // Symbols by code length, then by value (the order libjpeg lists them in).
+    let mut symbols: Vec<u8> = (0..=255u8)
+        .filter(|&symbol| code_size[usize::from(symbol)] > 0)
+        .collect();
+    symbols.sort_by_key(|&symbol| code_size[usize::from(symbol)]);
     HuffmanSpec {
         counts: spec_counts,
         symbols,
