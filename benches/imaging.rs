@@ -1,5 +1,5 @@
 //! Criterion benches of the imaging stages on corpus images: decode (full and shrunk on
-//! load), resize, encode per format, and the end-to-end renders of benches/compare.sh's tasks.
+//! load, and the JPEG → JPEG path's planes by both decoders), resize, encode per format, and the end-to-end renders of benches/compare.sh's tasks.
 //!
 //! cargo bench --bench imaging                 # everything
 //! cargo bench --bench imaging -- end_to_end   # one group
@@ -55,6 +55,25 @@ fn bench_decode(c: &mut Criterion) {
             &shrink,
             |b, &s| b.iter(|| decode_at(&jpeg, s)),
         );
+    }
+    // The JPEG -> JPEG path's planes: pictor's baseline decoder against libjpeg's raw-data
+    // decode of the same files at the same scales.
+    for (name, file) in [("jpeg_2725x2225", TASK1_JPEG), ("jpeg_800x533", TASK2_JPEG)] {
+        let bytes = corpus(file);
+        for shrink in [2, 4, 8] {
+            group.bench_with_input(
+                BenchmarkId::new(format!("planes_{name}"), shrink),
+                &shrink,
+                |b, &s| b.iter(|| decode::decode_jpeg_planes(&bytes, s, false).expect("decodes")),
+            );
+            group.bench_with_input(
+                BenchmarkId::new(format!("planes_libjpeg_{name}"), shrink),
+                &shrink,
+                |b, &s| {
+                    b.iter(|| decode::decode_jpeg_planes_with_libjpeg(&bytes, s).expect("decodes"))
+                },
+            );
+        }
     }
     let png = corpus(TASK3_PNG);
     group.bench_function("png_rgba_2048x1536", |b| b.iter(|| decode_at(&png, 1)));

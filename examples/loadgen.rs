@@ -104,7 +104,10 @@ struct Answer {
 }
 
 fn find_header_end(bytes: &[u8]) -> Option<usize> {
-    bytes.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
+    bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| i + 4)
 }
 
 /// Status, Content-Length and `Connection: close` from a response head.
@@ -126,8 +129,7 @@ fn parse_head(head: &[u8]) -> std::io::Result<(u16, usize, bool)> {
                 .ok()
                 .and_then(|v| v.parse().ok())
                 .ok_or_else(bad)?;
-        } else if name.eq_ignore_ascii_case(b"connection") && value.eq_ignore_ascii_case(b"close")
-        {
+        } else if name.eq_ignore_ascii_case(b"connection") && value.eq_ignore_ascii_case(b"close") {
             close = true;
         }
     }

@@ -194,8 +194,8 @@ pub fn decode_jpeg_planes(
     jpeg_raw::decode(bytes, shrink)
 }
 
-/// [`decode_jpeg_planes`] through libjpeg only (tests compare the two decoders).
-#[cfg(test)]
+/// [`decode_jpeg_planes`] through libjpeg only (the tests and benches compare the two
+/// decoders).
 pub fn decode_jpeg_planes_with_libjpeg(
     bytes: &[u8],
     shrink: u32,
