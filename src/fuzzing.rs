@@ -72,3 +72,20 @@ pub fn render(data: &[u8]) {
         },
     );
 }
+
+/// The JPEG → JPEG path's planes decode (pictor's baseline decoder, libjpeg for what it
+/// declines) on arbitrary bytes: the first byte picks the scale and the 4:4:4 chroma halving.
+/// The header's size is checked against a small pixel limit first, as the pipeline does.
+pub fn jpeg_planes(data: &[u8]) {
+    let Some((&selector, original)) = data.split_first() else {
+        return;
+    };
+    let Ok(header) = imaging::decode::probe(original) else {
+        return;
+    };
+    if u64::from(header.width) * u64::from(header.height) > 4_000_000 {
+        return;
+    }
+    let shrink = [1, 2, 4, 8][usize::from(selector & 3)];
+    let _ = imaging::decode::decode_jpeg_planes(original, shrink, selector & 4 != 0);
+}

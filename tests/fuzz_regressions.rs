@@ -51,3 +51,13 @@ fn render_regressions() {
         assert!(ok.is_ok(), "{}", path.display());
     }
 }
+
+#[test]
+fn jpeg_planes_regressions() {
+    let cases = inputs("jpeg_planes");
+    assert!(!cases.is_empty());
+    for (path, bytes) in cases {
+        let ok = std::panic::catch_unwind(|| pictor::fuzzing::jpeg_planes(&bytes));
+        assert!(ok.is_ok(), "{}", path.display());
+    }
+}

@@ -342,6 +342,11 @@ impl HuffmanTable {
         let mut index = 0usize;
         for (length, &count) in (1..=16).zip(counts) {
             let count = i32::from(count);
+            // As libjpeg: the codes must fit their length without an all-ones code (checked
+            // before any of them goes into the lookup, which holds only codes that fit).
+            if count > 0 && code + count >= 1 << length {
+                return None;
+            }
             table.first_code[length] = code;
             table.first_index[length] = index;
             if count > 0 {
@@ -353,10 +358,6 @@ impl HuffmanTable {
                 }
                 code += 1;
                 index += 1;
-            }
-            // As libjpeg: the codes must fit their length without an all-ones code.
-            if count > 0 && code >= 1 << length {
-                return None;
             }
             code <<= 1;
         }
@@ -817,13 +818,18 @@ fn decode_block<const SIZE: usize, const AVX: bool>(
     let dc = component.predictor as f32 * component.basis.dc + 128.5;
     let mut samples = [dc; 16];
 
+    // Loaded once: the loop below writes through `bits`, so the compiler would otherwise
+    // reload these through `component` for every coefficient.
     let table = component.ac_table;
+    let lookup: &[u32; 1 << LOOKUP_BITS] = &table.lookup;
+    let window = component.basis.window;
+    let ac_basis: &[[f32; 16]; 64] = &component.basis.ac;
     let mut k = 1usize;
     while k < 64 {
         if bits.count < 32 {
             bits.refill();
         }
-        let entry = table.lookup[bits.peek(LOOKUP_BITS) as usize];
+        let entry = lookup[bits.peek(LOOKUP_BITS) as usize];
         let (symbol, value) = if entry & DECODED != 0 {
             bits.consume(entry & 31);
             ((entry >> 8) as u8, i32::from((entry >> 16) as u16 as i16))
@@ -854,8 +860,8 @@ fn decode_block<const SIZE: usize, const AVX: bool>(
         if k > 63 {
             return None;
         }
-        if SIZE > 1 && component.basis.window >> k & 1 != 0 {
-            accumulate::<SIZE, AVX>(&mut samples, value as f32, &component.basis.ac[k & 63]);
+        if SIZE > 1 && window >> k & 1 != 0 {
+            accumulate::<SIZE, AVX>(&mut samples, value as f32, &ac_basis[k & 63]);
         }
         k += 1;
     }
