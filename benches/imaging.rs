@@ -1,5 +1,6 @@
 //! Criterion benches of the imaging stages on corpus images: decode (full and shrunk on
-//! load, and the JPEG → JPEG path's planes by both decoders), resize, encode per format, and the end-to-end renders of benches/compare.sh's tasks.
+//! load, and the JPEG → JPEG path's planes by both decoders), resize, encode per format, and
+//! the end-to-end renders of benches/compare.sh's tasks.
 //!
 //! cargo bench --bench imaging                 # everything
 //! cargo bench --bench imaging -- end_to_end   # one group

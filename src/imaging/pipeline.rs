@@ -511,6 +511,29 @@ fn takes_jpeg_planes_path(
         && output_format(plan.output, false, false, header, overrides, job).0 == ImageFormat::Jpeg
 }
 
+/// Whether 4:4:4 chroma may be decoded at half the luma plane's size: when the resize would
+/// box-halve it anyway for the 4:2:0 output (the crop estimated in decoded pixels, which only
+/// the decode itself tells exactly).
+fn full_chroma_halved_on_decode(
+    header: &Probe,
+    setup: &GeometrySetup,
+    plan: &Plan,
+    shrink: u32,
+) -> bool {
+    let space = setup.stored_working_size();
+    let crop = plan.crop.unwrap_or(PixelRect::full(space));
+    let to_decoded = |original: u32, space: u32| {
+        f64::from(original) / f64::from(space.max(1)) / f64::from(shrink)
+    };
+    let region = Region::from_rect(crop).scaled(
+        to_decoded(header.width, space.width),
+        to_decoded(header.height, space.height),
+    );
+    let (chroma_width, chroma_height) =
+        super::planar::chroma_size(plan.output.width, plan.output.height);
+    transform::chroma_is_halved(region, Size::new(chroma_width, chroma_height))
+}
+
 /// The JPEG → JPEG path: the original decoded to YCbCr planes (at the shrink-on-load scale),
 /// each plane cropped and resized on its own, and the planes written as they are. It skips
 /// both colour conversions, chroma upsampling and downsampling, and resizes a half of the
@@ -525,23 +548,7 @@ fn render_jpeg_planes(
     shrink: u32,
     job: &RenderJob<'_>,
 ) -> Result<Option<RenderOutput>, ImagingError> {
-    // 4:4:4 chroma that the resize would box-halve for the 4:2:0 output is decoded halved.
-    let halve_full_chroma = {
-        let space = setup.stored_working_size();
-        let crop = plan.crop.unwrap_or(PixelRect::full(space));
-        let to_decoded = |original: u32, space: u32| {
-            f64::from(original) / f64::from(space.max(1)) / f64::from(shrink)
-        };
-        let region = Region::from_rect(crop).scaled(
-            to_decoded(header.width, space.width),
-            to_decoded(header.height, space.height),
-        );
-        let chroma_output = Size::new(
-            plan.output.width.div_ceil(2),
-            plan.output.height.div_ceil(2),
-        );
-        transform::chroma_is_halved(region, chroma_output)
-    };
+    let halve_full_chroma = full_chroma_halved_on_decode(header, setup, plan, shrink);
     let decoded = {
         let _span = tracing::info_span!("decode", shrink, planes = true).entered();
         match decode::decode_jpeg_planes(source, shrink, halve_full_chroma)? {

@@ -126,6 +126,18 @@ fn jpeg_probe(width: u32, height: u32) -> Probe {
 }
 
 fn shrink_for(path: &str, header: &Probe, settings: &ImagingSettings) -> u32 {
+    with_plan(path, header, settings, |setup, plan, request| {
+        choose_shrink_on_load(header, setup, plan, request)
+    })
+}
+
+/// `f` of the geometry `path` plans for an original with `header`.
+fn with_plan<T>(
+    path: &str,
+    header: &Probe,
+    settings: &ImagingSettings,
+    f: impl FnOnce(&GeometrySetup, &Plan, &ImageRequest) -> T,
+) -> T {
     let request = parse_path(path).unwrap();
     let filters = FilterList::default();
     let assets = HashMap::new();
@@ -140,7 +152,29 @@ fn shrink_for(path: &str, header: &Probe, settings: &ImagingSettings) -> u32 {
     };
     let setup = prepare_geometry(header, &job);
     let plan = plan_geometry(&setup, setup.working_size(), &request);
-    choose_shrink_on_load(header, &setup, &plan, &request)
+    f(&setup, &plan, &request)
+}
+
+/// 4:4:4 chroma is decoded halved exactly when the resize would box-halve it: the benchmark's
+/// task 2 (800x533 at 1/2 to 300x200), but not 307 wide, whose 154-sample chroma is more
+/// than 400 / 2.6.
+#[test]
+fn full_chroma_is_decoded_halved_where_the_resize_would_halve_it() {
+    let settings = ImagingSettings::default();
+    let header = jpeg_probe(800, 533);
+    for (path, halved) in [
+        ("/unsafe/300x200/a.jpg", true),
+        ("/unsafe/307x0/a.jpg", false),
+    ] {
+        let (shrink, decision) = with_plan(path, &header, &settings, |setup, plan, request| {
+            let shrink = choose_shrink_on_load(&header, setup, plan, request);
+            (
+                shrink,
+                full_chroma_halved_on_decode(&header, setup, plan, shrink),
+            )
+        });
+        assert_eq!((shrink, decision), (2, halved), "{path}");
+    }
 }
 
 #[test]

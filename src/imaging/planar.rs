@@ -116,8 +116,13 @@ impl YccImage {
 
     /// The size of the chroma planes' meaningful samples.
     pub fn chroma_size(&self) -> (u32, u32) {
-        (self.width.div_ceil(2), self.height.div_ceil(2))
+        chroma_size(self.width, self.height)
     }
+}
+
+/// The 4:2:0 chroma size of a `width` x `height` image: half, rounded up.
+pub fn chroma_size(width: u32, height: u32) -> (u32, u32) {
+    (width.div_ceil(2), height.div_ceil(2))
 }
 
 /// Y and the 2x2-averaged Cb/Cr rows of `pixels` (`N` bytes per pixel), with AVX2 when the CPU

@@ -422,3 +422,31 @@ fn chroma_halving_averages_and_interleaves() {
     assert_eq!(cr_values, [247, 241, 229, 223]);
     assert_eq!(halved_pairs_portable(&cb, &cr), (pairs, size));
 }
+
+/// Cb/Cr pairs are two independent channels: a Cr of 0 must not wipe out Cb, as it would if
+/// the second channel were taken for alpha and premultiplied.
+#[test]
+fn chroma_pairs_are_not_premultiplied() {
+    let (width, height) = (40u32, 30u32);
+    let mut pairs = Vec::new();
+    for x in 0..width * height {
+        // Cb varies, Cr is 0 on the left half and 255 on the right.
+        pairs.extend_from_slice(&[(x % 200) as u8 + 20, if x % width < 20 { 0 } else { 255 }]);
+    }
+    let whole = Region::from_rect(PixelRect::full(Size::new(width, height)));
+    let resized = resample(
+        &pairs,
+        Size::new(width, height),
+        fir::PixelType::U8x2,
+        whole,
+        Size::new(10, 8),
+        ResamplingFilter::Lanczos3,
+    )
+    .unwrap();
+    // Away from the Cr edge, Cb keeps its level (20..220) under Cr = 0.
+    for row in resized.chunks_exact(20) {
+        let (cb, cr) = (row[0], row[1]);
+        assert_eq!(cr, 0);
+        assert!(cb >= 15, "Cb {cb} under Cr 0");
+    }
+}

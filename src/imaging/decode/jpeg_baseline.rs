@@ -17,7 +17,7 @@
 //! (the tests compare both with a box-averaged full-size decode).
 
 use super::jpeg::assemble_icc_profile;
-use super::jpeg_raw::JpegPlanes;
+use super::jpeg_raw::{planes_path_takes, JpegPlanes};
 use crate::imaging::planar::{Plane, NATURAL_ORDER};
 
 /// Decodes `bytes` at `1/shrink` (2, 4 or 8) into planes, or `None` when the file is not a
@@ -557,20 +557,14 @@ struct PlaneShape {
 
 impl Layout {
     /// The planes for `frame` at `size`, or `None` for a sampling the planes path does not
-    /// take (the same rule as libjpeg's path: Y at the highest sampling, Cb and Cr alike,
-    /// every factor 1, 2 or 4 and dividing the highest).
+    /// take ([`planes_path_takes`]) or this decoder leaves to libjpeg (a factor of 3).
     fn of(frame: &Frame, size: u32, halve_full_chroma: bool) -> Option<Layout> {
-        let [luma, cb, cr] = frame.components;
-        let (max_h, max_v) = (luma.h, luma.v);
-        let divides = |f: u32, max: u32| matches!(f, 1 | 2 | 4) && max.is_multiple_of(f);
-        if (cb.h, cb.v) != (cr.h, cr.v)
-            || !frame
-                .components
-                .iter()
-                .all(|c| divides(c.h, max_h) && divides(c.v, max_v))
-        {
+        let factors = frame.components.map(|c| (c.h, c.v));
+        if !planes_path_takes(&factors) || factors.iter().any(|&(h, v)| h == 3 || v == 3) {
             return None;
         }
+        let [luma, cb, _] = frame.components;
+        let (max_h, max_v) = (luma.h, luma.v);
         let mcu_columns = frame.width.div_ceil(max_h * 8) as usize;
         let mcu_rows = frame.height.div_ceil(max_v * 8) as usize;
         let halve_chroma = halve_full_chroma && size > 1 && (cb.h, cb.v) == (max_h, max_v);
@@ -701,7 +695,7 @@ fn decode_scan_avx2(
 struct ComponentState<'h> {
     dc_table: &'h HuffmanTable,
     ac_table: &'h HuffmanTable,
-    basis: ScaledBasis,
+    basis: &'h ScaledBasis,
     /// IDCT size: output samples per block side.
     size: usize,
     plane: usize,
@@ -718,16 +712,25 @@ fn decode_scan_portable<const AVX: bool>(
     data: &[u8],
     planes: &mut [Plane; 3],
 ) -> Option<()> {
+    // One basis per (quantisation table, IDCT size): Cb and Cr usually share theirs.
+    let mut bases: Vec<((usize, usize), ScaledBasis)> = Vec::with_capacity(3);
+    for scan in &header.scan {
+        let key = (
+            header.frame.components[scan.frame_index].quant_slot,
+            layout.sizes[scan.frame_index],
+        );
+        if !bases.iter().any(|(built, _)| *built == key) {
+            bases.push((key, ScaledBasis::new(header.quant[key.0].as_ref()?, key.1)));
+        }
+    }
     let mut components = Vec::with_capacity(3);
     for scan in &header.scan {
         let frame = header.frame.components[scan.frame_index];
+        let key = (frame.quant_slot, layout.sizes[scan.frame_index]);
         components.push(ComponentState {
             dc_table: header.dc_tables[scan.dc_slot].as_ref()?,
             ac_table: header.ac_tables[scan.ac_slot].as_ref()?,
-            basis: ScaledBasis::new(
-                header.quant[frame.quant_slot].as_ref()?,
-                layout.sizes[scan.frame_index],
-            ),
+            basis: &bases.iter().find(|(built, _)| *built == key)?.1,
             size: layout.sizes[scan.frame_index],
             plane: scan.frame_index,
             h: frame.h as usize,

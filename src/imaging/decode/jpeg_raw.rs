@@ -189,6 +189,20 @@ fn icc_profile(cinfo: &ffi::jpeg_decompress_struct) -> Option<Vec<u8>> {
     assemble_icc_profile(chunks)
 }
 
+/// Whether the planes path takes a file with these (Y, Cb, Cr) sampling factors: Y must
+/// carry the highest sampling and every factor divide it (4:4:4, 4:2:2, 4:2:0, 4:4:0, 4:1:1),
+/// and Cb and Cr must match, since the resizer takes them as one two-channel image.
+pub(super) fn planes_path_takes(factors: &[(u32, u32); 3]) -> bool {
+    let max_h = factors.iter().map(|&(h, _)| h).max().unwrap_or(0);
+    let max_v = factors.iter().map(|&(_, v)| v).max().unwrap_or(0);
+    let divides = |f: u32, max: u32| (1..=4).contains(&f) && max.is_multiple_of(f);
+    factors[0] == (max_h, max_v)
+        && factors[1] == factors[2]
+        && factors
+            .iter()
+            .all(|&(h, v)| divides(h, max_h) && divides(v, max_v))
+}
+
 /// How libjpeg will lay out each component at a DCT scale of `scale_num`/8 in raw-data mode,
 /// computed as its `jpeg_calc_output_dimensions` does.
 struct PlaneLayout {
@@ -219,20 +233,13 @@ impl PlaneLayout {
             cinfo.max_h_samp_factor as u32,
             cinfo.max_v_samp_factor as u32,
         );
-        let factors: Vec<(u32, u32)> = components
-            .iter()
-            .map(|c| (c.h_samp_factor as u32, c.v_samp_factor as u32))
-            .collect();
-        // Y must carry the highest sampling, and every factor divide it (powers of two: 4:4:4,
-        // 4:2:2, 4:2:0, 4:4:0, 4:1:1).
-        let divides = |f: u32, max: u32| (1..=4).contains(&f) && max.is_multiple_of(f);
-        // Cb and Cr must match too: the resizer takes them as one two-channel image.
-        if factors[0] != (max_h, max_v)
-            || factors[1] != factors[2]
-            || !factors
-                .iter()
-                .all(|&(h, v)| divides(h, max_h) && divides(v, max_v))
-        {
+        let factors: [(u32, u32); 3] = std::array::from_fn(|i| {
+            (
+                components[i].h_samp_factor as u32,
+                components[i].v_samp_factor as u32,
+            )
+        });
+        if !planes_path_takes(&factors) {
             return None;
         }
         let (image_width, image_height) = (cinfo.image_width, cinfo.image_height);
