@@ -67,6 +67,12 @@ fn bench_decode(c: &mut Criterion) {
                 &shrink,
                 |b, &s| b.iter(|| decode::decode_jpeg_planes(&bytes, s, false).expect("decodes")),
             );
+            // Task 2's own call: its 4:4:4 chroma decoded halved for the 4:2:0 output.
+            group.bench_with_input(
+                BenchmarkId::new(format!("planes_halved_chroma_{name}"), shrink),
+                &shrink,
+                |b, &s| b.iter(|| decode::decode_jpeg_planes(&bytes, s, true).expect("decodes")),
+            );
             group.bench_with_input(
                 BenchmarkId::new(format!("planes_libjpeg_{name}"), shrink),
                 &shrink,

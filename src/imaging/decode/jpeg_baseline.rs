@@ -400,93 +400,114 @@ impl HuffmanTable {
     }
 }
 
-/// Entropy-coded bits, most significant first, with byte stuffing undone. At a marker (or
-/// the end of the data) it feeds zero bits and counts them, so that running past the real
-/// data shows as `padding` bits consumed.
+/// Zero bytes after each segment of [`EntropyData`]: a reader that looks ahead past a
+/// segment's end (peeking a code's worth of bits, loading a whole word) sees zeros.
+const SEGMENT_PADDING: usize = 16;
+
+/// The scan's entropy-coded data with byte stuffing undone, cut at its restart markers, each
+/// piece (segment) followed by [`SEGMENT_PADDING`] zero bytes.
+///
+/// Why a copy: with the stuffing gone before decoding starts, the bit reader can top up its
+/// buffer with one unconditional word load per symbol instead of a branch that looks for
+/// 0xFF bytes (a branch the CPU mispredicted every few symbols).
+struct EntropyData {
+    bytes: Vec<u8>,
+    segments: Vec<Segment>,
+}
+
+struct Segment {
+    start: usize,
+    length: usize,
+    /// The code of the marker that ends the segment; 0xD9 also stands for "the data ended".
+    marker: u8,
+}
+
+impl EntropyData {
+    fn unstuff(data: &[u8]) -> EntropyData {
+        let mut bytes = Vec::with_capacity(data.len() + 2 * SEGMENT_PADDING);
+        let mut segments = Vec::new();
+        let mut start = 0;
+        let mut at = 0;
+        let mut end_segment = |bytes: &mut Vec<u8>, start: &mut usize, marker: u8| {
+            segments.push(Segment {
+                start: *start,
+                length: bytes.len() - *start,
+                marker,
+            });
+            bytes.resize(bytes.len() + SEGMENT_PADDING, 0);
+            *start = bytes.len();
+        };
+        loop {
+            let Some(offset) = memchr::memchr(0xFF, &data[at..]) else {
+                bytes.extend_from_slice(&data[at..]);
+                end_segment(&mut bytes, &mut start, 0xD9);
+                break;
+            };
+            bytes.extend_from_slice(&data[at..at + offset]);
+            at += offset;
+            match data.get(at + 1) {
+                Some(0x00) => {
+                    bytes.push(0xFF);
+                    at += 2;
+                }
+                // A fill byte before a marker.
+                Some(0xFF) => at += 1,
+                Some(&code) if (0xD0..=0xD7).contains(&code) => {
+                    end_segment(&mut bytes, &mut start, code);
+                    at += 2;
+                }
+                Some(&code) => {
+                    end_segment(&mut bytes, &mut start, code);
+                    break;
+                }
+                None => {
+                    end_segment(&mut bytes, &mut start, 0xD9);
+                    break;
+                }
+            }
+        }
+        EntropyData { bytes, segments }
+    }
+}
+
+/// Bits of one segment of [`EntropyData`], most significant first. Past the segment's end it
+/// reads its zero padding (and, further on, whatever follows); [`BitReader::clean`] tells
+/// whether only the segment's own bits were consumed.
 struct BitReader<'a> {
-    data: &'a [u8],
+    data: &'a EntropyData,
+    segment: usize,
+    /// The next byte to load into `buffer`.
     at: usize,
+    /// Bits waiting, most significant first, `count` of them valid; the bits below them are
+    /// the following data, already in place (or zero).
     buffer: u64,
     count: u32,
-    /// The marker code the reader stopped at (0xD9 also stands for "no more data").
-    marker: Option<u8>,
-    padding: u32,
 }
 
 impl<'a> BitReader<'a> {
-    fn new(data: &'a [u8]) -> BitReader<'a> {
+    fn new(data: &'a EntropyData) -> BitReader<'a> {
         BitReader {
             data,
-            at: 0,
+            segment: 0,
+            at: data.segments.first().map_or(0, |segment| segment.start),
             buffer: 0,
             count: 0,
-            marker: None,
-            padding: 0,
         }
     }
 
-    /// Tops the buffer up to at least 57 bits.
+    /// Tops the buffer up to 56..=63 bits, branch-free: one big-endian word load, and `at`
+    /// moves by the whole bytes that fitted.
     #[inline(always)]
     fn refill(&mut self) {
-        if let Some(word) = self.data.get(self.at..self.at + 8) {
-            let word = u64::from_be_bytes(word.try_into().unwrap_or([0xFF; 8]));
-            // No 0xFF byte among the eight: take whole bytes without looking at each.
-            let inverted = !word;
-            let has_ff =
-                inverted.wrapping_sub(0x0101_0101_0101_0101) & !inverted & 0x8080_8080_8080_8080;
-            if has_ff == 0 && self.marker.is_none() {
-                let take = (64 - self.count) / 8;
-                let bits = take * 8;
-                let incoming = if bits == 64 {
-                    word
-                } else {
-                    word >> (64 - bits)
-                };
-                self.buffer |= incoming << (64 - bits - self.count);
-                self.count += bits;
-                self.at += take as usize;
-                return;
-            }
-        }
-        while self.count <= 56 {
-            let byte = match self.marker {
-                Some(_) => {
-                    self.padding += 8;
-                    0
-                }
-                None => match self.data.get(self.at) {
-                    Some(0xFF) => match self.data.get(self.at + 1) {
-                        Some(0x00) => {
-                            self.at += 2;
-                            0xFF
-                        }
-                        Some(0xFF) => {
-                            // A fill byte before a marker.
-                            self.at += 1;
-                            continue;
-                        }
-                        Some(&code) => {
-                            self.marker = Some(code);
-                            continue;
-                        }
-                        None => {
-                            self.marker = Some(0xD9);
-                            continue;
-                        }
-                    },
-                    Some(&byte) => {
-                        self.at += 1;
-                        byte
-                    }
-                    None => {
-                        self.marker = Some(0xD9);
-                        continue;
-                    }
-                },
-            };
-            self.buffer |= u64::from(byte) << (56 - self.count);
-            self.count += 8;
-        }
+        // `bytes` ends with a segment's padding, so it holds at least 8 bytes; clamping keeps
+        // a reader that ran away past the end inside it (it is not clean any more anyway).
+        let load_at = self.at.min(self.data.bytes.len() - 8);
+        let word = self.data.bytes[load_at..load_at + 8]
+            .try_into()
+            .map_or(0, u64::from_be_bytes);
+        self.buffer |= word >> self.count;
+        self.at += ((63 - self.count) >> 3) as usize;
+        self.count |= 56;
     }
 
     #[inline(always)]
@@ -510,30 +531,33 @@ impl<'a> BitReader<'a> {
         value
     }
 
-    /// Whether only the real data was read so far (no padding consumed).
-    #[inline(always)]
-    fn clean(&self) -> bool {
-        self.count >= self.padding
+    /// The current segment's bits not consumed yet (negative once the reader ran past it).
+    fn bits_left(&self) -> i64 {
+        let Some(segment) = self.data.segments.get(self.segment) else {
+            return -1;
+        };
+        let consumed = (self.at - segment.start) as i64 * 8 - i64::from(self.count);
+        segment.length as i64 * 8 - consumed
     }
 
-    /// At a restart point: the bits left must be the encoder's byte padding, the marker must
-    /// be RSTn with the expected `n`; then reading resumes after it.
-    #[inline(always)]
+    /// Whether only the segment's own bits were read so far.
+    fn clean(&self) -> bool {
+        self.bits_left() >= 0
+    }
+
+    /// At a restart point: the bits left must be the encoder's byte padding and the segment
+    /// must end with RSTn for the expected `n`; then reading goes on in the next segment.
     fn restart(&mut self, expected: u8) -> Option<()> {
-        if !self.clean() || self.count - self.padding >= 8 {
+        if !(0..8).contains(&self.bits_left()) {
             return None;
         }
-        if self.marker.is_none() {
-            self.refill();
-        }
-        if self.marker != Some(0xD0 + expected) {
+        if self.data.segments.get(self.segment)?.marker != 0xD0 + expected {
             return None;
         }
-        self.at += 2;
+        self.segment += 1;
+        self.at = self.data.segments.get(self.segment)?.start;
         self.buffer = 0;
         self.count = 0;
-        self.padding = 0;
-        self.marker = None;
         Some(())
     }
 }
@@ -606,7 +630,7 @@ impl Layout {
 
 /// For one quantisation table at one IDCT size: per zigzag position, the dequantised
 /// contribution of a unit coefficient to each of the `size` x `size` output samples (row
-/// major, padded to 16); `window` has bit k set when zigzag position k contributes at all.
+/// major, padded to 16, exactly zero where the position does not contribute).
 ///
 /// Each output sample is the average of the block's full 8x8 reconstruction over its cell
 /// (8 / `size` pixels a side) — a full-size decode box-averaged, without the intermediate
@@ -615,7 +639,6 @@ impl Layout {
 /// everything but DC at 1/8).
 struct ScaledBasis {
     dc: f32,
-    window: u64,
     ac: Box<[[f32; 16]; 64]>,
 }
 
@@ -643,23 +666,22 @@ impl ScaledBasis {
             }
         }
         let mut ac = Box::new([[0f32; 16]; 64]);
-        let mut window = 0u64;
         for (zigzag, basis) in ac.iter_mut().enumerate().skip(1) {
             let natural = NATURAL_ORDER[zigzag];
             let (row, column) = (natural / 8, natural % 8);
             for y in 0..size {
                 for x in 0..size {
                     let weight = averages[y][row] * averages[x][column] / 4.0;
-                    basis[y * size + x] = (f64::from(quant[zigzag]) * weight) as f32;
+                    // The averages that vanish come out as rounding residue: make them exact
+                    // zeros, so that the coefficients the scale drops add nothing.
                     if weight.abs() > 1e-9 {
-                        window |= 1 << zigzag;
+                        basis[y * size + x] = (f64::from(quant[zigzag]) * weight) as f32;
                     }
                 }
             }
         }
         ScaledBasis {
             dc: (f64::from(quant[0]) / 8.0) as f32,
-            window,
             ac,
         }
     }
@@ -738,7 +760,8 @@ fn decode_scan_portable<const AVX: bool>(
             predictor: 0,
         });
     }
-    let mut bits = BitReader::new(data);
+    let entropy = EntropyData::unstuff(data);
+    let mut bits = BitReader::new(&entropy);
     let mut until_restart = header.restart_interval;
     let mut next_restart = 0u8;
     for mcu_row in 0..layout.mcu_rows {
@@ -792,9 +815,7 @@ fn decode_block<const SIZE: usize, const AVX: bool>(
     bits: &mut BitReader<'_>,
     component: &mut ComponentState<'_>,
 ) -> Option<[f32; 16]> {
-    if bits.count < 32 {
-        bits.refill();
-    }
+    bits.refill();
     let entry = component.dc_table.lookup[bits.peek(LOOKUP_BITS) as usize];
     let difference = if entry & DECODED != 0 {
         bits.consume(entry & 31);
@@ -810,9 +831,7 @@ fn decode_block<const SIZE: usize, const AVX: bool>(
         if extra > 11 {
             return None;
         }
-        if bits.count < 32 {
-            bits.refill();
-        }
+        // The buffer held 56 bits: the code took at most 16, these at most 11.
         extend(bits.take(extra), extra)
     };
     component.predictor = component.predictor.wrapping_add(difference);
@@ -825,13 +844,11 @@ fn decode_block<const SIZE: usize, const AVX: bool>(
     // reload these through `component` for every coefficient.
     let table = component.ac_table;
     let lookup: &[u32; 1 << LOOKUP_BITS] = &table.lookup;
-    let window = component.basis.window;
     let ac_basis: &[[f32; 16]; 64] = &component.basis.ac;
     let mut k = 1usize;
     while k < 64 {
-        if bits.count < 32 {
-            bits.refill();
-        }
+        // At least 56 bits after this: a symbol takes at most 16 + 15.
+        bits.refill();
         let entry = lookup[bits.peek(LOOKUP_BITS) as usize];
         let (symbol, value) = if entry & DECODED != 0 {
             bits.consume(entry & 31);
@@ -863,7 +880,9 @@ fn decode_block<const SIZE: usize, const AVX: bool>(
         if k > 63 {
             return None;
         }
-        if SIZE > 1 && window >> k & 1 != 0 {
+        // Every coefficient is added, including those whose basis is all zero at this scale:
+        // a test for them was a branch the CPU mispredicted often at 1/4.
+        if SIZE > 1 {
             accumulate::<SIZE, AVX>(&mut samples, value as f32, &ac_basis[k & 63]);
         }
         k += 1;
@@ -883,6 +902,12 @@ fn accumulate<const SIZE: usize, const AVX: bool>(
         // SAFETY: `AVX` is only true in `decode_scan_avx2`, which runs on CPUs with AVX2 and
         // FMA.
         unsafe { accumulate16_avx2(samples, value, basis) };
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if AVX && SIZE == 2 {
+        // SAFETY: as above.
+        unsafe { accumulate4_fma(samples, value, basis) };
         return;
     }
     for (sample, weight) in samples[..SIZE * SIZE].iter_mut().zip(basis) {
@@ -906,6 +931,22 @@ fn accumulate16_avx2(samples: &mut [f32; 16], value: f32, basis: &[f32; 16]) {
                 _mm256_fmadd_ps(value, weight, sample),
             );
         }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn accumulate4_fma(samples: &mut [f32; 16], value: f32, basis: &[f32; 16]) {
+    use std::arch::x86_64::*;
+    // SAFETY: both arrays hold 16 floats; one 4-lane load (and store) each reads the first four.
+    unsafe {
+        let sample = _mm_loadu_ps(samples.as_ptr());
+        let weight = _mm_loadu_ps(basis.as_ptr());
+        _mm_storeu_ps(
+            samples.as_mut_ptr(),
+            _mm_fmadd_ps(_mm_set1_ps(value), weight, sample),
+        );
     }
 }
 
