@@ -219,3 +219,63 @@ fn extend_gives_jpeg_values() {
     assert_eq!(extend(0b11, 2), 3);
     assert_eq!(extend(0, 11), -2047);
 }
+
+#[test]
+fn entropy_data_is_unstuffed_and_cut_at_restart_markers() {
+    // 0xFF 0x00 is a data byte 0xFF; 0xFF 0xFF is a fill byte; RST2 ends a segment; EOI ends
+    // the data.
+    let scan = [
+        0x12, 0xFF, 0x00, 0x34, 0xFF, 0xFF, 0xFF, 0xD2, 0x56, 0xFF, 0xD9, 0x99,
+    ];
+    let data = EntropyData::unstuff(&scan);
+    let pieces: Vec<(&[u8], u8)> = data
+        .segments
+        .iter()
+        .map(|segment| {
+            (
+                &data.bytes[segment.start..segment.start + segment.length],
+                segment.marker,
+            )
+        })
+        .collect();
+    assert_eq!(
+        pieces,
+        [(&[0x12, 0xFF, 0x34][..], 0xD2), (&[0x56][..], 0xD9)]
+    );
+    // Every segment is followed by zero padding.
+    for segment in &data.segments {
+        let end = segment.start + segment.length;
+        assert_eq!(
+            &data.bytes[end..end + SEGMENT_PADDING],
+            &[0; SEGMENT_PADDING]
+        );
+    }
+    // Data that simply stops is one segment "ended" by EOI.
+    let data = EntropyData::unstuff(&[0xAB, 0xFF]);
+    assert_eq!(data.segments.len(), 1);
+    assert_eq!(data.segments[0].length, 1);
+    assert_eq!(data.segments[0].marker, 0xD9);
+}
+
+#[test]
+fn bit_reader_tells_when_it_ran_past_its_segment() {
+    let data = EntropyData::unstuff(&[0b1010_0000, 0xFF, 0xD0, 0xC3]);
+    let mut bits = BitReader::new(&data);
+    bits.refill();
+    assert_eq!(bits.take(3), 0b101);
+    // Five padding bits of the first byte are left: a restart is allowed there.
+    assert_eq!(bits.bits_left(), 5);
+    assert!(bits.clean());
+    // RST1 expected, RST0 found: refused.
+    assert!(bits.restart(1).is_none());
+    let mut bits = BitReader::new(&data);
+    bits.refill();
+    bits.consume(3);
+    bits.restart(0).expect("RST0 ends the first segment");
+    bits.refill();
+    assert_eq!(bits.take(8), 0xC3);
+    assert!(bits.clean());
+    // Reading on past the data gives zeros and is no longer clean.
+    assert_eq!(bits.take(8), 0);
+    assert!(!bits.clean());
+}
