@@ -15,6 +15,9 @@
 //! Each scaled output sample is the average of the block's full reconstruction over its cell,
 //! which is what libjpeg's reduced IDCTs approximate: the picture is the same as libjpeg's
 //! (the tests compare both with a box-averaged full-size decode).
+//!
+//! Before decoding, the scan's byte stuffing is undone in one copy ([`EntropyData`]), so that
+//! the bit reader needs no branch to refill.
 
 use super::jpeg::assemble_icc_profile;
 use super::jpeg_raw::{planes_path_takes, JpegPlanes};
