@@ -22,42 +22,32 @@ fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
         .collect()
 }
 
-#[test]
-fn url_parse_regressions() {
-    let cases = inputs("url_parse");
-    assert!(!cases.is_empty());
+/// Feeds every saved input of `target` to `entry`: there must be some, and none may panic.
+fn replay(target: &str, entry: fn(&[u8])) {
+    let cases = inputs(target);
+    assert!(!cases.is_empty(), "no saved inputs for {target}");
     for (path, bytes) in cases {
-        let ok = std::panic::catch_unwind(|| pictor::fuzzing::url_parse(&bytes));
+        let ok = std::panic::catch_unwind(|| entry(&bytes));
         assert!(ok.is_ok(), "{}", path.display());
     }
+}
+
+#[test]
+fn url_parse_regressions() {
+    replay("url_parse", pictor::fuzzing::url_parse);
 }
 
 #[test]
 fn filters_parse_regressions() {
-    let cases = inputs("filters_parse");
-    assert!(!cases.is_empty());
-    for (path, bytes) in cases {
-        let ok = std::panic::catch_unwind(|| pictor::fuzzing::filters_parse(&bytes));
-        assert!(ok.is_ok(), "{}", path.display());
-    }
+    replay("filters_parse", pictor::fuzzing::filters_parse);
 }
 
 #[test]
 fn render_regressions() {
-    let cases = inputs("render");
-    assert!(!cases.is_empty());
-    for (path, bytes) in cases {
-        let ok = std::panic::catch_unwind(|| pictor::fuzzing::render(&bytes));
-        assert!(ok.is_ok(), "{}", path.display());
-    }
+    replay("render", pictor::fuzzing::render);
 }
 
 #[test]
 fn jpeg_planes_regressions() {
-    let cases = inputs("jpeg_planes");
-    assert!(!cases.is_empty());
-    for (path, bytes) in cases {
-        let ok = std::panic::catch_unwind(|| pictor::fuzzing::jpeg_planes(&bytes));
-        assert!(ok.is_ok(), "{}", path.display());
-    }
+    replay("jpeg_planes", pictor::fuzzing::jpeg_planes);
 }
