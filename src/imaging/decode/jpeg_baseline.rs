@@ -427,49 +427,49 @@ struct Segment {
 
 impl EntropyData {
     fn unstuff(data: &[u8]) -> EntropyData {
-        let mut bytes = Vec::with_capacity(data.len() + 2 * SEGMENT_PADDING);
-        let mut segments = Vec::new();
-        let mut start = 0;
-        let mut at = 0;
-        let mut end_segment = |bytes: &mut Vec<u8>, start: &mut usize, marker: u8| {
-            segments.push(Segment {
-                start: *start,
-                length: bytes.len() - *start,
-                marker,
-            });
-            bytes.resize(bytes.len() + SEGMENT_PADDING, 0);
-            *start = bytes.len();
+        let mut entropy = EntropyData {
+            bytes: Vec::with_capacity(data.len() + 2 * SEGMENT_PADDING),
+            segments: Vec::new(),
         };
-        loop {
+        let mut at = 0;
+        let last_marker = loop {
             let Some(offset) = memchr::memchr(0xFF, &data[at..]) else {
-                bytes.extend_from_slice(&data[at..]);
-                end_segment(&mut bytes, &mut start, 0xD9);
-                break;
+                entropy.bytes.extend_from_slice(&data[at..]);
+                break 0xD9;
             };
-            bytes.extend_from_slice(&data[at..at + offset]);
+            entropy.bytes.extend_from_slice(&data[at..at + offset]);
             at += offset;
             match data.get(at + 1) {
                 Some(0x00) => {
-                    bytes.push(0xFF);
+                    entropy.bytes.push(0xFF);
                     at += 2;
                 }
                 // A fill byte before a marker.
                 Some(0xFF) => at += 1,
                 Some(&code) if (0xD0..=0xD7).contains(&code) => {
-                    end_segment(&mut bytes, &mut start, code);
+                    entropy.end_segment(code);
                     at += 2;
                 }
-                Some(&code) => {
-                    end_segment(&mut bytes, &mut start, code);
-                    break;
-                }
-                None => {
-                    end_segment(&mut bytes, &mut start, 0xD9);
-                    break;
-                }
+                Some(&code) => break code,
+                None => break 0xD9,
             }
-        }
-        EntropyData { bytes, segments }
+        };
+        entropy.end_segment(last_marker);
+        entropy
+    }
+
+    /// Closes the segment that began after the previous one's padding, ended by `marker`.
+    fn end_segment(&mut self, marker: u8) {
+        let start = self
+            .segments
+            .last()
+            .map_or(0, |last| last.start + last.length + SEGMENT_PADDING);
+        self.segments.push(Segment {
+            start,
+            length: self.bytes.len() - start,
+            marker,
+        });
+        self.bytes.resize(self.bytes.len() + SEGMENT_PADDING, 0);
     }
 }
 
@@ -738,12 +738,15 @@ fn decode_scan_portable<const AVX: bool>(
     planes: &mut [Plane; 3],
 ) -> Option<()> {
     // One basis per (quantisation table, IDCT size): Cb and Cr usually share theirs.
-    let mut bases: Vec<((usize, usize), ScaledBasis)> = Vec::with_capacity(3);
-    for scan in &header.scan {
-        let key = (
+    let basis_key = |scan: &ScanComponent| {
+        (
             header.frame.components[scan.frame_index].quant_slot,
             layout.sizes[scan.frame_index],
-        );
+        )
+    };
+    let mut bases: Vec<((usize, usize), ScaledBasis)> = Vec::with_capacity(3);
+    for scan in &header.scan {
+        let key = basis_key(scan);
         if !bases.iter().any(|(built, _)| *built == key) {
             bases.push((key, ScaledBasis::new(header.quant[key.0].as_ref()?, key.1)));
         }
@@ -751,7 +754,7 @@ fn decode_scan_portable<const AVX: bool>(
     let mut components = Vec::with_capacity(3);
     for scan in &header.scan {
         let frame = header.frame.components[scan.frame_index];
-        let key = (frame.quant_slot, layout.sizes[scan.frame_index]);
+        let key = basis_key(scan);
         components.push(ComponentState {
             dc_table: header.dc_tables[scan.dc_slot].as_ref()?,
             ac_table: header.ac_tables[scan.ac_slot].as_ref()?,
