@@ -35,11 +35,9 @@ servers="${SERVERS:-pictor sharp thumbor}"
 rounds="${ROUNDS:-3}"
 tasks="${TASKS:-1 2 3 4 5}"
 thumbor_processes="${THUMBOR_PROCESSES:-$(nproc)}"
-corpus="${PICTOR_CORPUS:-}"
-for candidate in "$corpus" "$repo/../shared/corpus" "$repo/../../shared/corpus"; do
-  if [ -n "$candidate" ] && [ -d "$candidate/sharp" ]; then corpus=$(cd "$candidate" && pwd); break; fi
-done
-[ -d "$corpus/sharp" ] || { echo "compare: corpus not found (set PICTOR_CORPUS)" >&2; exit 1; }
+corpus="${PICTOR_CORPUS:-$repo/tests/data/corpus}"
+[ -d "$corpus/sharp" ] || { echo "compare: corpus not found at $corpus" >&2; exit 1; }
+corpus=$(cd "$corpus" && pwd)
 
 work=$(mktemp -d /tmp/pictor-compare.XXXXXX)
 pids=()

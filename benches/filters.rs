@@ -12,11 +12,11 @@ use pictor::imaging::Image;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+/// A corpus file: from $PICTOR_CORPUS when set, else the repository's `tests/data/corpus`.
 fn corpus(relative: &str) -> Vec<u8> {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let base = std::env::var("PICTOR_CORPUS")
+    let base = std::env::var_os("PICTOR_CORPUS")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| manifest.join("../shared/corpus"));
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/corpus"));
     std::fs::read(base.join(relative)).expect("corpus image")
 }
 

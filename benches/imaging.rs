@@ -23,18 +23,11 @@ const TASK2_JPEG: &str = "thumbor/filters/source.jpg";
 const TASK3_PNG: &str = "sharp/alpha-premultiply-2048x1536-paper.png";
 const WEBP: &str = "sharp/4.webp";
 
-/// $PICTOR_CORPUS, else `shared/corpus` beside the checkout or beside the worktree folder.
+/// A corpus file: from $PICTOR_CORPUS when set, else the repository's `tests/data/corpus`.
 fn corpus(relative: &str) -> Vec<u8> {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let root = [
-        std::env::var_os("PICTOR_CORPUS").map(PathBuf::from),
-        Some(manifest.join("../shared/corpus")),
-        Some(manifest.join("../../shared/corpus")),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|path| path.is_dir())
-    .expect("corpus not found: set PICTOR_CORPUS");
+    let root = std::env::var_os("PICTOR_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/corpus"));
     std::fs::read(root.join(relative)).expect("corpus file")
 }
 

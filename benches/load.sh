@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 soak=0
 [ "${1:-}" = "--soak" ] && soak=1
 run_seconds="${SECONDS_PER_RUN:-60}"
-corpus="${PICTOR_CORPUS:-$(cd .. && pwd)/shared/corpus}"
+corpus="${PICTOR_CORPUS:-$(pwd)/tests/data/corpus}"
 render_mb="${RENDER_MEMORY_MB:-512}"
 cache_mb="${MEMORY_CACHE_MB:-64}"
 

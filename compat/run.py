@@ -10,8 +10,8 @@ Usage (from anywhere; any Python >= 3.9 can launch it, it re-executes itself in 
     python3 compat/run.py --update-baseline    # raise compat/baseline.json if agreement improved
     python3 compat/run.py --list               # print the case ids and exit
 
-Other options: --corpus DIR (default $PICTOR_CORPUS, else <repo>/../shared/corpus, else
-<repo>/../../shared/corpus), --jobs N (parallel requests, default 4), --timeout S (per request,
+Other options: --corpus DIR (default $PICTOR_CORPUS, else the repository's tests/data/corpus),
+--jobs N (parallel requests, default 4), --timeout S (per request,
 default 30), --report PATH (default compat/REPORT.md), --save-bodies (write both answers of every
 differing case to compat/out/bodies/ for inspection).
 
@@ -352,12 +352,17 @@ def find_corpus(arg: str | None) -> str:
     cands = [arg] if arg else []
     if os.environ.get("PICTOR_CORPUS"):
         cands.append(os.environ["PICTOR_CORPUS"])
-    cands += [os.path.join(REPO, "..", "shared", "corpus"), os.path.join(REPO, "..", "..", "shared", "corpus")]
+    cands.append(os.path.join(REPO, "tests", "data", "corpus"))
     for c in cands:
         if c and os.path.isdir(os.path.join(c, "thumbor", "images")):
             return os.path.realpath(c)
     print(f"[compat] corpus not found (tried {cands}); use --corpus", file=sys.stderr)
     sys.exit(2)
+
+
+def corpus_label(corpus: str) -> str:
+    repo = os.path.realpath(REPO)
+    return os.path.relpath(corpus, repo) if corpus.startswith(repo + os.sep) else corpus
 
 
 def profile_settings(profile: dict, corpus: str) -> dict:
@@ -622,7 +627,8 @@ def main() -> int:
         "mode": "thumbor-only" if args.thumbor_only else "full",
         "pictor_bin": None if args.thumbor_only else args.pictor_bin,
         "pictor_version": None if args.thumbor_only else pictor_version(args.pictor_bin),
-        "corpus": corpus,
+        # Relative when it is the repository's own copy, so the report reads the same on every machine.
+        "corpus": corpus_label(corpus),
         "elapsed_s": round(elapsed, 1),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "thumbor_version": THUMBOR_VERSION,

@@ -41,7 +41,7 @@ pub enum PictorError {
 }
 
 impl PictorError {
-    /// The HTTP status Thumbor answers for this error (../shared/docs/thumbor-behaviour.md §5.1).
+    /// The HTTP status Thumbor answers for this error (Thumbor behaviour notes §5.1).
     pub fn status(&self) -> StatusCode {
         match self {
             PictorError::BadUrl(_)

@@ -3,23 +3,9 @@
 
 use super::*;
 use crate::url::parse_path;
-use std::path::PathBuf;
 
-/// The read-only corpus: $PICTOR_CORPUS, else `shared/corpus` beside the checkout or beside
-/// the worktree directory.
 fn corpus(relative: &str) -> Vec<u8> {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let candidates = [
-        std::env::var_os("PICTOR_CORPUS").map(PathBuf::from),
-        Some(manifest.join("../shared/corpus")),
-        Some(manifest.join("../../shared/corpus")),
-    ];
-    let root = candidates
-        .into_iter()
-        .flatten()
-        .find(|path| path.is_dir())
-        .expect("test corpus not found: set PICTOR_CORPUS");
-    std::fs::read(root.join(relative)).unwrap()
+    crate::imaging::decode::test_corpus::read(relative)
 }
 
 fn render_path(

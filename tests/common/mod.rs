@@ -9,21 +9,15 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-/// The read-only test corpus (`../shared/corpus` beside the repo, or $PICTOR_CORPUS).
+/// The read-only test corpus: the repository's `tests/data/corpus`, or $PICTOR_CORPUS when set
+/// (another copy with the same layout). Canonical, because the server is given it as a loader root.
 pub fn corpus() -> PathBuf {
-    if let Ok(dir) = std::env::var("PICTOR_CORPUS") {
-        return PathBuf::from(dir);
-    }
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    for candidate in [
-        manifest.join("../shared/corpus"),
-        manifest.join("../../shared/corpus"),
-    ] {
-        if candidate.is_dir() {
-            return candidate.canonicalize().unwrap();
-        }
-    }
-    panic!("test corpus not found: set PICTOR_CORPUS");
+    let dir = match std::env::var_os("PICTOR_CORPUS") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/corpus"),
+    };
+    dir.canonicalize()
+        .unwrap_or_else(|e| panic!("test corpus {}: {e}", dir.display()))
 }
 
 /// The binary under test: cargo's own build, or $PICTOR_TEST_BIN (a private copy, for when

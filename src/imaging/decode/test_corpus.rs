@@ -1,21 +1,14 @@
-//! Test helper: finds the shared image corpus from a worktree or the main checkout.
+//! Test helper: finds the image corpus the unit tests read (`tests/data/corpus` in the repository).
 
 use std::path::PathBuf;
 
-/// The corpus root: `$PICTOR_CORPUS`, else `../shared/corpus` or `../../shared/corpus` from the
-/// crate (the latter for worktrees under /work/wt/<name>).
+/// The corpus root: `$PICTOR_CORPUS` when set (to run the tests over another copy with the same
+/// layout), else the repository's own `tests/data/corpus`, so a bare clone needs nothing beside it.
 pub(crate) fn root() -> PathBuf {
-    if let Some(dir) = std::env::var_os("PICTOR_CORPUS") {
-        return PathBuf::from(dir);
+    match std::env::var_os("PICTOR_CORPUS") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/corpus"),
     }
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    [
-        manifest.join("../shared/corpus"),
-        manifest.join("../../shared/corpus"),
-    ]
-    .into_iter()
-    .find(|p| p.is_dir())
-    .expect("corpus not found: set PICTOR_CORPUS")
 }
 
 /// The bytes of a corpus file, e.g. `read("thumbor/images/image.jpg")`.

@@ -8,17 +8,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 fn corpus() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let candidates = [
-        std::env::var_os("PICTOR_CORPUS").map(PathBuf::from),
-        Some(manifest.join("../shared/corpus")),
-        Some(manifest.join("../../shared/corpus")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|p| p.join("thumbor/filters").is_dir())
-        .expect("test corpus not found (set PICTOR_CORPUS)")
+    crate::imaging::decode::test_corpus::root()
 }
 
 fn fixture_path(name: &str) -> PathBuf {
