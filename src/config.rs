@@ -210,6 +210,9 @@ pub struct Config {
     pub meta_callback_name: Option<String>,
     /// METRICS_BIND: address of the Prometheus `/metrics` listener (off when unset).
     pub metrics_bind: Option<std::net::SocketAddr>,
+    /// PRODUCTION: `serve` refuses to start with Thumbor's unsafe defaults (src/startup_checks.rs)
+    /// instead of only warning about them; same as `serve --production`.
+    pub production: bool,
     /// Everything that shapes the image itself.
     pub imaging: ImagingSettings,
 }
@@ -249,6 +252,7 @@ impl Default for Config {
             render_memory_mb: 1024,
             request_timeout_seconds: 30,
             metrics_bind: None,
+            production: false,
             meta_callback_name: None,
             imaging: ImagingSettings::default(),
         }
@@ -719,6 +723,7 @@ impl Config {
                         .map_err(|_| invalid("METRICS_BIND", text, "expected IP:PORT"))?,
                 ),
             },
+            production: r.boolean("PRODUCTION", d.production)?,
             imaging: ImagingSettings {
                 quality: r.number("QUALITY", di.quality.into(), 1, 100)? as u8,
                 webp_quality: r.optional_number("WEBP_QUALITY", 1, 100)?.map(|q| q as u8),

@@ -2,6 +2,11 @@
 //! modules: `url` (parse + verify), `source` (load the original), `imaging` (decode, transform,
 //! filter, encode), `cache` (keep results), `server` (HTTP in and out).
 
+// Every unsafe operation sits in its own `unsafe` block with a `// SAFETY:` line saying why it
+// holds, also inside `unsafe fn`s (CI runs clippy with these denied).
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 pub mod cache;
 pub mod config;
 pub mod error;
@@ -10,5 +15,6 @@ pub mod imaging;
 pub mod metrics;
 pub mod server;
 pub mod source;
+pub mod startup_checks;
 pub mod telemetry;
 pub mod url;

@@ -1,6 +1,11 @@
 //! The `pictor` command line: `serve` (the HTTP server), `sign` (print a signed Thumbor path)
 //! and `render` (run one URL through the pipeline without a server).
 
+// Every unsafe operation sits in its own `unsafe` block with a `// SAFETY:` line saying why it
+// holds, also inside `unsafe fn`s (CI runs clippy with these denied).
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use clap::{Parser, Subcommand};
 use pictor::config::{Config, ConfigSource};
 use pictor::server::{self, App};
@@ -70,6 +75,11 @@ enum Command {
         /// A Thumbor-style config file (`KEY = value` lines); environment variables win.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Refuse to start with Thumbor's unsafe defaults (the key MY_SECURE_KEY, unsafe URLs
+        /// on, a file loader serving the home folder or /) instead of warning about them. Same
+        /// as PRODUCTION=True.
+        #[arg(long)]
+        production: bool,
     },
     /// Print the signed path for PATH (e.g. `300x200/smart/cat.jpg`), as libthumbor does, or
     /// build it from options (`--image cat.jpg --width 300 --height 200 --smart`).
@@ -209,8 +219,15 @@ fn main() -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Command::Serve { bind, config } => match load_config(config) {
-            Ok(config) => run(serve(config, bind)),
+        Command::Serve {
+            bind,
+            config,
+            production,
+        } => match load_config(config) {
+            Ok(config) => match check_unsafe_settings(&config, production) {
+                Ok(()) => run(serve(config, bind)),
+                Err(code) => code,
+            },
             Err(code) => code,
         },
         Command::Render {
@@ -255,6 +272,24 @@ fn load_config(file: Option<PathBuf>) -> Result<Config, ExitCode> {
             eprintln!("{e}");
             ExitCode::from(2)
         })
+}
+
+/// Warns about each of Thumbor's unsafe defaults still in force (one line each, before the
+/// server listens), or, in production mode, refuses to start with one line naming them all.
+fn check_unsafe_settings(config: &Config, production_flag: bool) -> Result<(), ExitCode> {
+    use pictor::startup_checks::{production_refusal, unsafe_settings};
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let found = unsafe_settings(config, home.as_deref());
+    if production_flag || config.production {
+        if let Some(reason) = production_refusal(&found) {
+            eprintln!("{reason}");
+            return Err(ExitCode::from(2));
+        }
+    }
+    for setting in &found {
+        tracing::warn!(target: "pictor::startup", "{setting}");
+    }
+    Ok(())
 }
 
 fn run(work: impl std::future::Future<Output = Result<(), String>>) -> ExitCode {

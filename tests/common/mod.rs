@@ -42,7 +42,9 @@ impl Server {
         cmd.args(["serve", "--bind", "127.0.0.1:0"])
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("RUST_LOG", "warn")
+            // The start-up warnings about Thumbor's unsafe defaults are tested in tests/startup.rs;
+            // here they would only repeat for every server started.
+            .env("RUST_LOG", "warn,pictor::startup=error")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         for (k, v) in env {
