@@ -130,15 +130,24 @@ fn decode_with_libjpeg(bytes: &[u8], scale_num: u32) -> Option<JpegPlanes> {
         .planes
         .map(|shape| Plane::new(shape.width, shape.height, shape.stride, shape.rows));
     let lines_per_call = cinfo.max_v_samp_factor as u32 * scale_num;
+    // One raw pointer per plane buffer, taken once: every row pointer handed to libjpeg is
+    // derived from it, so no later `&mut` reborrow of the buffer invalidates the pointers
+    // libjpeg writes through. `planes` is not touched again until the loop is over.
+    let plane_starts = planes.each_mut().map(|plane| plane.data.as_mut_ptr());
     for imcu_row in 0..layout.imcu_rows {
         // Every component's rows of this iMCU row (at most 4 x 8 of them).
         let mut row_pointers = [[std::ptr::null_mut::<u8>(); 32]; 3];
-        for ((pointers, plane), shape) in
-            row_pointers.iter_mut().zip(&mut planes).zip(&layout.planes)
+        for ((pointers, &start), shape) in row_pointers
+            .iter_mut()
+            .zip(&plane_starts)
+            .zip(&layout.planes)
         {
             let first = imcu_row * shape.rows_per_imcu;
             for (row, pointer) in pointers.iter_mut().take(shape.rows_per_imcu).enumerate() {
-                *pointer = plane.data[(first + row) * plane.stride..].as_mut_ptr();
+                // SAFETY: the plane holds `shape.rows` = imcu_rows x rows_per_imcu rows of
+                // `shape.stride` bytes (Plane::new above), and `first + row` < rows, so the
+                // offset stays inside the buffer `start` points into.
+                *pointer = unsafe { start.add((first + row) * shape.stride) };
             }
         }
         let mut components = [
@@ -176,6 +185,8 @@ fn icc_profile(cinfo: &ffi::jpeg_decompress_struct) -> Option<Vec<u8>> {
     // SAFETY: libjpeg's saved-marker list stays valid until the decompressor is destroyed.
     while let Some(saved) = unsafe { marker.as_ref() } {
         if c_int::from(saved.marker) == APP2 && !saved.data.is_null() {
+            // SAFETY: libjpeg saved `data_length` bytes at `data` (checked non-null above),
+            // owned by the decompressor `cinfo` borrows, so valid for this whole function.
             let data =
                 unsafe { std::slice::from_raw_parts(saved.data, saved.data_length as usize) };
             if let Some(rest) = data.strip_prefix(b"ICC_PROFILE\0") {

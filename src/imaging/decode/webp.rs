@@ -190,6 +190,8 @@ fn decode_still(bytes: &[u8], shrink: u32) -> Result<DecodedWebp, ImagingError> 
     // SAFETY: the output buffer is `pixels`, exactly `stride * height` bytes, alive until
     // after WebPFreeDecBuffer (which frees nothing for external memory).
     let status = unsafe { sys::WebPDecode(bytes.as_ptr(), bytes.len(), &mut config) };
+    // SAFETY: `config.output` was set up above and filled (or left empty) by WebPDecode; with
+    // external memory this only resets it, and it is called once.
     unsafe { sys::WebPFreeDecBuffer(&mut config.output) };
     if status != sys::VP8StatusCode::VP8_STATUS_OK {
         return Err(failed(&format!("libwebp could not decode: {status:?}")));

@@ -236,8 +236,9 @@ fn into_picture(picture: Dav1dPicture) -> Result<Picture, ImagingError> {
         _ => Subsampling::Monochrome,
     };
     let (matrix_coefficients, full_range) = match picture.seq_hdr {
-        // SAFETY: a returned picture references its sequence header until it is unreferenced.
         Some(header) => {
+            // SAFETY: a returned picture references its sequence header until it is
+            // unreferenced, and `picture` is owned here until the end of this function.
             let header = unsafe { header.as_ref() };
             (header.mtrx as u16, header.color_range != 0)
         }
