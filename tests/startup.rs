@@ -18,7 +18,10 @@ fn env_with(home: &Path, overrides: &[(&str, &str)]) -> Vec<(String, String)> {
     let images = common::corpus().to_str().unwrap().to_string();
     let mut env = vec![
         ("HOME".to_string(), home.to_str().unwrap().to_string()),
-        ("SECURITY_KEY".to_string(), "a long random secret".to_string()),
+        (
+            "SECURITY_KEY".to_string(),
+            "a long random secret".to_string(),
+        ),
         ("ALLOW_UNSAFE_URL".to_string(), "False".to_string()),
         ("FILE_LOADER_ROOT_PATH".to_string(), images),
     ];
@@ -181,7 +184,10 @@ fn a_file_loader_at_the_home_folder_warns() {
         env_with(home.path(), &[("FILE_LOADER_ROOT_PATH", home_text)]),
     ] {
         let stderr = start_and_collect_stderr(&env);
-        assert_one_warning(&stderr, &["FILE_LOADER_ROOT_PATH", "home folder", home_text]);
+        assert_one_warning(
+            &stderr,
+            &["FILE_LOADER_ROOT_PATH", "home folder", home_text],
+        );
     }
     // Without a file loader, the root serves nothing: no warning.
     let env = env_with(
@@ -195,7 +201,8 @@ fn a_file_loader_at_the_home_folder_warns() {
 #[test]
 fn a_file_loader_at_the_filesystem_root_warns() {
     let home = tempfile::tempdir().unwrap();
-    let stderr = start_and_collect_stderr(&env_with(home.path(), &[("FILE_LOADER_ROOT_PATH", "/")]));
+    let stderr =
+        start_and_collect_stderr(&env_with(home.path(), &[("FILE_LOADER_ROOT_PATH", "/")]));
     assert_one_warning(&stderr, &["FILE_LOADER_ROOT_PATH is /"]);
 }
 
