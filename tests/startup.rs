@@ -70,13 +70,7 @@ fn start_and_collect_stderr(env: &[(String, String)]) -> String {
     }
     let _ = child.kill();
     let _ = child.wait();
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let stderr = read_pipe(child.stderr.take());
     assert!(listening, "pictor did not start: {stderr}");
     stderr
 }
@@ -97,22 +91,18 @@ fn run_refused(args: &[&str], env: &[(String, String)]) -> (ExitStatus, String) 
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    let mut stdout = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .unwrap();
+    let stdout = read_pipe(child.stdout.take());
     assert!(!stdout.contains("listening"), "{stdout}");
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    (status, stderr)
+    (status, read_pipe(child.stderr.take()))
+}
+
+/// All that is left in a child's output pipe.
+fn read_pipe(pipe: Option<impl Read>) -> String {
+    let mut text = String::new();
+    pipe.expect("piped output")
+        .read_to_string(&mut text)
+        .expect("read child output");
+    text
 }
 
 fn warning_lines(stderr: &str) -> Vec<&str> {
