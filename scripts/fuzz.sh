@@ -1,23 +1,49 @@
 #!/usr/bin/env bash
-# Runs each cargo-fuzz target for a bounded time (default 60 s each; FUZZ_SECONDS to change).
-# Crashes land in fuzz/artifacts/<target>/: fix them, then copy each input into
-# fuzz/regressions/<target>/ so `cargo test` replays it forever.
-# Uses the stable toolchain (RUSTC_BOOTSTRAP enables the sanitizer flags cargo-fuzz passes).
+# Builds the fuzz targets of fuzz/ and runs each for a bounded time (FUZZ_SECONDS, default 60),
+# then prints how many inputs each ran. Crashes land in fuzz/artifacts/<target>/: fix them, then
+# copy each input into fuzz/regressions/<target>/ so `cargo test` replays it forever.
+#
+# No cargo-fuzz and no nightly: libFuzzer comes from the libfuzzer-sys crate, and
+# fuzz/instrumenting-rustc adds the coverage instrumentation to pictor and the targets only, so
+# the build shares the dependencies `cargo test` built in the same target folder (default
+# ./target; FUZZ_TARGET_DIR to change). `scripts/fuzz.sh target…` runs only those targets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$(pwd)
 ./scripts/setup.sh
-command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 seconds="${FUZZ_SECONDS:-60}"
-targets=("${@:-url_parse filters_parse render jpeg_planes}")
+if [ $# -gt 0 ]; then
+  targets=("$@")
+else
+  # Every [[bin]] of fuzz/Cargo.toml.
+  mapfile -t targets < <(sed -n 's/^name = "\(.*\)"$/\1/p' fuzz/Cargo.toml | grep -v '^pictor-fuzz$')
+fi
+target_dir="${FUZZ_TARGET_DIR:-$root/target}"
+bins=()
+for target in "${targets[@]}"; do bins+=(--bin "$target"); done
+echo "=== building ${#targets[@]} fuzz targets in $target_dir"
+RUSTC_WRAPPER="$root/fuzz/instrumenting-rustc" CARGO_TARGET_DIR="$target_dir" \
+  cargo build --manifest-path fuzz/Cargo.toml "${bins[@]}"
+
 status=0
-for target in ${targets[@]}; do
-  mkdir -p "fuzz/corpus/$target"
-  cp -n fuzz/regressions/"$target"/seed-* "fuzz/corpus/$target/" 2>/dev/null || true
+summary=()
+for target in "${targets[@]}"; do
+  corpus="fuzz/corpus/$target"
+  artifacts="fuzz/artifacts/$target"
+  mkdir -p "$corpus" "$artifacts"
   echo "=== fuzz $target for ${seconds}s"
-  if ! RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none "$target" "fuzz/corpus/$target" -- \
-      -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=20 -print_final_stats=1; then
-    echo "fuzz $target found a crash: see fuzz/artifacts/$target/" >&2
+  log=$(mktemp)
+  # The saved regressions seed the run (read, never written); new inputs go to the corpus.
+  if ! "$target_dir/debug/$target" "$corpus" "fuzz/regressions/$target" \
+      -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=20 -print_final_stats=1 \
+      -artifact_prefix="$artifacts/" 2>&1 | tee "$log" | grep -v '^#[0-9]'; then
+    echo "fuzz $target found a crash: see $artifacts/" >&2
     status=1
   fi
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+  summary+=("$target: ${runs:-?} runs in ${seconds}s")
+  rm -f "$log"
 done
+echo "=== fuzz summary"
+printf '%s\n' "${summary[@]}"
 exit $status

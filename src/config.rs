@@ -745,6 +745,12 @@ impl Config {
                 max_height: r.number("MAX_HEIGHT", di.max_height.into(), 0, u32::MAX.into())?
                     as u32,
                 max_pixels: r.number("MAX_PIXELS", di.max_pixels, 1, u64::MAX)?,
+                max_jpeg_scans: r.number(
+                    "MAX_JPEG_SCANS",
+                    di.max_jpeg_scans.into(),
+                    0,
+                    u32::MAX.into(),
+                )? as u32,
                 allow_animated_gifs: r.boolean("ALLOW_ANIMATED_GIFS", di.allow_animated_gifs)?,
                 resampling_filter: resampling_filter(&r)?,
             },

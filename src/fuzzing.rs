@@ -89,3 +89,121 @@ pub fn jpeg_planes(data: &[u8]) {
     let shrink = [1, 2, 4, 8][usize::from(selector & 3)];
     let _ = imaging::decode::decode_jpeg_planes(original, shrink, selector & 4 != 0);
 }
+
+/// The HEIF/AVIF container reader alone (boxes, items, extents, properties, grids), without
+/// AV1 decoding: errors are fine, panics and unbounded allocations are bugs.
+#[cfg(feature = "avif")]
+pub fn heif_container(data: &[u8]) {
+    let _ = imaging::decode::read_heif_container(data);
+    let _ = imaging::decode::probe(data);
+}
+
+/// JPEG 2000 (raw J2K and JP2): our SIZ check, then hayro's header read and decode under a
+/// small pixel limit.
+pub fn jpeg2000(data: &[u8]) {
+    let _ = imaging::decode::read_jpeg2000_header(data);
+    let _ = imaging::decode::decode(data, &imaging::decode::DecodeOptions::new(1_000_000));
+}
+
+/// The progressive JPEG writer on arbitrary planes: the first four bytes give the size (up to
+/// 2048x2048, enough symbols for skewed Huffman statistics) and the quality, the rest fills
+/// the planes cyclically. Whatever the planes hold, the output must be a JPEG libjpeg reads at
+/// the same size.
+pub fn jpeg_writer(data: &[u8]) {
+    let [w0, w1, h0, quality, samples @ ..] = data else {
+        return;
+    };
+    let width = 1 + u32::from(u16::from_le_bytes([*w0, *w1]) % 2048);
+    let height = 1 + u32::from(*h0) * 8;
+    let mut image = imaging::planar::YccImage::new(width, height);
+    if !samples.is_empty() {
+        for plane in &mut image.planes {
+            for (sample, &value) in plane.data.iter_mut().zip(samples.iter().cycle()) {
+                *sample = value;
+            }
+        }
+    }
+    let quality = quality % 100 + 1;
+    let Ok(jpeg) = imaging::encode::encode_jpeg_planes(&image, quality, None) else {
+        return;
+    };
+    let header = imaging::decode::probe(&jpeg).expect("the writer's output has a header");
+    assert_eq!((header.width, header.height), (width, height));
+    let decoded = imaging::decode::decode(&jpeg, &imaging::decode::DecodeOptions::new(u64::MAX))
+        .expect("libjpeg reads the writer's output");
+    assert_eq!((decoded.width, decoded.height), (width, height));
+}
+
+/// Differential: for every format, the size the header probe reports is the size the decoder
+/// produces (at the shrink the first byte picks). `decode` refuses a disagreement — that
+/// refusal is what this target looks for, since it means the probe and the decoder read
+/// different files and the pixel limit was checked against the wrong one.
+pub fn probe_decode(data: &[u8]) {
+    let Some((&selector, original)) = data.split_first() else {
+        return;
+    };
+    let Ok(header) = imaging::decode::probe(original) else {
+        return;
+    };
+    if u64::from(header.width) * u64::from(header.height) > 4_000_000 {
+        return;
+    }
+    let options = imaging::decode::DecodeOptions {
+        shrink: [1, 2, 4, 8][usize::from(selector & 3)],
+        first_frame_only: selector & 4 != 0,
+        ..imaging::decode::DecodeOptions::new(4_000_000)
+    };
+    if let Err(imaging::ImagingError::Undecodable(message)) =
+        imaging::decode::decode(original, &options)
+    {
+        assert!(
+            !message.contains(imaging::decode::SIZE_DIFFERS_FROM_PROBE),
+            "{message}"
+        );
+    }
+}
+
+/// Filters with fuzzed parameters and a fuzzed asset: the input is a filter list, a NUL, and
+/// the bytes of an image every watermark()/frame() URL in the list resolves to. The original
+/// is a small generated picture, so the iteration's cost is the filters'.
+pub fn filters(data: &[u8]) {
+    use std::sync::OnceLock;
+    static ORIGINAL: OnceLock<Vec<u8>> = OnceLock::new();
+    let split = data.iter().position(|&b| b == 0).unwrap_or(data.len());
+    let Ok(list) = std::str::from_utf8(&data[..split]) else {
+        return;
+    };
+    let asset = bytes::Bytes::copy_from_slice(data.get(split + 1..).unwrap_or(&[]));
+    let original = ORIGINAL.get_or_init(|| {
+        let pixels: Vec<u8> = (0..48 * 32 * 3).map(|i| (i * 7 % 256) as u8).collect();
+        let image = imaging::planar::YccImage::from_rgb(&pixels, 3, 48, 32);
+        imaging::encode::encode_jpeg_planes(&image, 90, None).unwrap_or_default()
+    });
+    let path = format!("/unsafe/fit-in/64x64/filters:{list}/x");
+    let Ok(request) = url::parse_path(&path) else {
+        return;
+    };
+    let filters = FilterList::parse(request.filters.as_deref().unwrap_or(""));
+    let assets: HashMap<String, bytes::Bytes> = filters
+        .asset_urls()
+        .into_iter()
+        .take(4)
+        .map(|url| (url, asset.clone()))
+        .collect();
+    let settings = ImagingSettings {
+        max_pixels: 4_000_000,
+        ..ImagingSettings::default()
+    };
+    let _ = imaging::render(
+        original,
+        &RenderJob {
+            request: &request,
+            filters: &filters,
+            settings: &settings,
+            accepts_webp: false,
+            accepts_avif: false,
+            assets: &assets,
+            deadline: Some(std::time::Instant::now() + std::time::Duration::from_secs(5)),
+        },
+    );
+}

@@ -51,3 +51,29 @@ fn render_regressions() {
 fn jpeg_planes_regressions() {
     replay("jpeg_planes", pictor::fuzzing::jpeg_planes);
 }
+
+#[cfg(feature = "avif")]
+#[test]
+fn heif_container_regressions() {
+    replay("heif_container", pictor::fuzzing::heif_container);
+}
+
+#[test]
+fn jpeg2000_regressions() {
+    replay("jpeg2000", pictor::fuzzing::jpeg2000);
+}
+
+#[test]
+fn jpeg_writer_regressions() {
+    replay("jpeg_writer", pictor::fuzzing::jpeg_writer);
+}
+
+#[test]
+fn probe_decode_regressions() {
+    replay("probe_decode", pictor::fuzzing::probe_decode);
+}
+
+#[test]
+fn filters_regressions() {
+    replay("filters", pictor::fuzzing::filters);
+}

@@ -15,9 +15,11 @@ mod avif;
 mod exif;
 mod gif;
 mod jp2;
+mod jp2_codestream;
 mod jpeg;
 mod jpeg_baseline;
 mod jpeg_raw;
+mod libjpeg;
 mod other;
 mod png;
 mod psd;
@@ -31,6 +33,11 @@ pub(crate) mod test_corpus;
 mod tests;
 
 pub use jpeg_raw::JpegPlanes;
+
+/// The error text of a decode refused because the decoder produced another size than the header
+/// probe read: the probe and the decoder saw different files. The differential fuzz target
+/// (`probe_decode`) treats it as a finding.
+pub const SIZE_DIFFERS_FROM_PROBE: &str = "decoded size differs from the header";
 
 use super::{Image, ImageFormat, ImagingError};
 
@@ -149,7 +156,36 @@ pub struct DecodeOptions {
     pub shrink: u32,
     /// Decode only the first frame of an animated image.
     pub first_frame_only: bool,
+    /// Scans libjpeg may read from one JPEG before it is refused (MAX_JPEG_SCANS; 0: none).
+    pub max_jpeg_scans: u32,
+    /// The render's deadline: decoders that can be stopped part-way (libjpeg, AVIF grids)
+    /// stop there with `Abandoned`.
+    pub deadline: Option<std::time::Instant>,
 }
+
+impl DecodeOptions {
+    /// Full-size decode of every frame under `max_pixels`, MAX_JPEG_SCANS' default and no
+    /// deadline.
+    pub fn new(max_pixels: u64) -> DecodeOptions {
+        DecodeOptions {
+            max_pixels,
+            shrink: 1,
+            first_frame_only: false,
+            max_jpeg_scans: DEFAULT_MAX_JPEG_SCANS,
+            deadline: None,
+        }
+    }
+
+    fn past_deadline(&self) -> bool {
+        self.deadline
+            .is_some_and(|deadline| std::time::Instant::now() >= deadline)
+    }
+}
+
+/// MAX_JPEG_SCANS' default: encoders write up to ~12 scans (mozjpeg's progressive
+/// script has 10, libjpeg's 10, Photoshop's 3–5); a hundred leaves room for odd scripts while
+/// a scan bomb of thousands of 14-byte refinement scans is refused.
+pub const DEFAULT_MAX_JPEG_SCANS: u32 = 100;
 
 /// Decodes an original into RGB8 or RGBA8 frames. Orientation is *not* applied (the pipeline
 /// does it, so it can happen after shrink-on-load); `Image::source` carries it.
@@ -159,6 +195,9 @@ pub struct DecodeOptions {
 pub fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<Image, ImagingError> {
     let header = probe(bytes)?;
     check_pixel_limit(header.width, header.height, options.max_pixels)?;
+    if options.past_deadline() {
+        return Err(ImagingError::Abandoned);
+    }
     // libjpeg's errors are caught where they happen and the Rust decoders are fuzzed; this is
     // the last line of defence, so that one hostile file cannot take a worker down.
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -185,13 +224,57 @@ pub fn decode_jpeg_planes(
     shrink: u32,
     halve_full_chroma: bool,
 ) -> Result<Option<JpegPlanes>, ImagingError> {
-    let shrink = jpeg::dct_shrink(shrink);
-    if shrink > 1 {
-        if let Some(planes) = jpeg_baseline::decode(bytes, shrink, halve_full_chroma) {
-            return Ok(Some(planes));
+    let header = probe(bytes)?;
+    let options = DecodeOptions {
+        shrink,
+        ..DecodeOptions::new(u64::MAX)
+    };
+    decode_jpeg_planes_limited(bytes, &header, &options, halve_full_chroma)
+}
+
+/// [`decode_jpeg_planes`] under `options`' scan, memory and deadline limits, for an original
+/// whose header probe (and pixel limit) the caller has already checked. Whichever decoder
+/// runs, its planes must have the size the probe implies, or the file is refused.
+pub fn decode_jpeg_planes_limited(
+    bytes: &[u8],
+    header: &Probe,
+    options: &DecodeOptions,
+    halve_full_chroma: bool,
+) -> Result<Option<JpegPlanes>, ImagingError> {
+    let shrink = jpeg::dct_shrink(options.shrink);
+    let planes = match (shrink > 1)
+        .then(|| {
+            jpeg_baseline::decode(
+                bytes,
+                shrink,
+                halve_full_chroma,
+                (header.width, header.height),
+            )
+        })
+        .flatten()
+    {
+        Some(planes) => Some(planes),
+        None => {
+            let limits = libjpeg::JpegLimits::for_pixels(
+                options.max_pixels,
+                options.max_jpeg_scans,
+                options.deadline,
+            );
+            jpeg_raw::decode(bytes, shrink, &limits)?
+        }
+    };
+    if let Some(planes) = &planes {
+        let expected = (
+            header.width.div_ceil(shrink),
+            header.height.div_ceil(shrink),
+        );
+        if (planes.width, planes.height) != expected {
+            return Err(ImagingError::Undecodable(format!(
+                "jpeg: {SIZE_DIFFERS_FROM_PROBE}"
+            )));
         }
     }
-    jpeg_raw::decode(bytes, shrink)
+    Ok(planes)
 }
 
 /// [`decode_jpeg_planes`] through libjpeg only (the tests and benches compare the two
@@ -200,7 +283,8 @@ pub fn decode_jpeg_planes_with_libjpeg(
     bytes: &[u8],
     shrink: u32,
 ) -> Result<Option<JpegPlanes>, ImagingError> {
-    jpeg_raw::decode(bytes, shrink)
+    let limits = libjpeg::JpegLimits::for_pixels(u64::MAX, 0, None);
+    jpeg_raw::decode(bytes, shrink, &limits)
 }
 
 fn decode_format(
@@ -209,7 +293,7 @@ fn decode_format(
     options: &DecodeOptions,
 ) -> Result<Image, ImagingError> {
     let image = match header.format {
-        ImageFormat::Jpeg => jpeg::decode(bytes, header, options.shrink)?,
+        ImageFormat::Jpeg => jpeg::decode(bytes, header, options)?,
         ImageFormat::Png => png::decode(bytes, header, options)?,
         ImageFormat::Gif => gif::decode(bytes, header, options)?,
         ImageFormat::Webp => webp::decode(bytes, header, options)?,
@@ -222,6 +306,25 @@ fn decode_format(
         ImageFormat::Avif => return Err(unsupported(header.format)),
         ImageFormat::Heif | ImageFormat::Svg => return Err(unsupported(header.format)),
     };
+    // Limits were checked against the probe: a decoder that produced another size (a file
+    // read differently by the probe and the decoder) is refused, whatever it allocated.
+    let shrink = match header.format {
+        ImageFormat::Jpeg => jpeg::dct_shrink(options.shrink),
+        _ => options.shrink.max(1),
+    };
+    let within_shrink = |decoded: u32, stored: u32| {
+        decoded == stored || (decoded < stored && decoded >= stored.div_ceil(shrink))
+    };
+    if !within_shrink(image.width, header.width) || !within_shrink(image.height, header.height) {
+        return Err(ImagingError::Undecodable(format!(
+            "{}: {SIZE_DIFFERS_FROM_PROBE} ({}x{}, header {}x{})",
+            header.format.name(),
+            image.width,
+            image.height,
+            header.width,
+            header.height
+        )));
+    }
     // Everything downstream indexes frames by this arithmetic: never hand out a short one.
     let frame_len = image.width as usize * image.height as usize * image.layout.channels();
     if image.frames.is_empty() || image.frames.iter().any(|f| f.pixels.len() != frame_len) {
@@ -231,6 +334,19 @@ fn decode_format(
         )));
     }
     Ok(image)
+}
+
+/// Parses a HEIF/AVIF container and resolves its coded items (the grid's tiles, the alpha
+/// item) without decoding any AV1 data: the container reader alone, for its fuzz target.
+#[cfg(feature = "avif")]
+pub fn read_heif_container(bytes: &[u8]) -> Result<usize, ImagingError> {
+    avif::read_container(bytes)
+}
+
+/// Our read of a JPEG 2000 codestream's SIZ marker (tile count, components): the checks made
+/// before hayro sees the file, for the `jpeg2000` fuzz target.
+pub fn read_jpeg2000_header(bytes: &[u8]) -> Result<u64, ImagingError> {
+    jp2_codestream::read(bytes).map(|header| header.tiles)
 }
 
 /// The most pixels all frames of one animation may hold together once composited: the same

@@ -47,6 +47,8 @@ pub struct ImagingSettings {
     pub max_height: u32,
     /// MAX_PIXELS (default 75,000,000): originals and outputs over it are refused.
     pub max_pixels: u64,
+    /// MAX_JPEG_SCANS (default 100): scans libjpeg may read from one JPEG; 0 turns it off.
+    pub max_jpeg_scans: u32,
     /// ALLOW_ANIMATED_GIFS (default true).
     pub allow_animated_gifs: bool,
     /// RESAMPLING_FILTER / PILLOW_RESAMPLING_FILTER (default Lanczos3) for the main resize.
@@ -70,6 +72,7 @@ impl Default for ImagingSettings {
             max_width: 0,
             max_height: 0,
             max_pixels: 75_000_000,
+            max_jpeg_scans: decode::DEFAULT_MAX_JPEG_SCANS,
             allow_animated_gifs: true,
             resampling_filter: ResamplingFilter::default(),
         }
@@ -336,6 +339,8 @@ fn decode_options(job: &RenderJob<'_>, shrink: u32) -> DecodeOptions {
         shrink,
         // cover() asks for the first frame (Thumbor can only do it with gifsicle).
         first_frame_only: job.filters.has_cover() || !job.settings.allow_animated_gifs,
+        max_jpeg_scans: job.settings.max_jpeg_scans,
+        deadline: job.deadline,
     }
 }
 
@@ -551,7 +556,8 @@ fn render_jpeg_planes(
     let halve_full_chroma = full_chroma_halved_on_decode(header, setup, plan, shrink);
     let decoded = {
         let _span = tracing::info_span!("decode", shrink, planes = true).entered();
-        match decode::decode_jpeg_planes(source, shrink, halve_full_chroma)? {
+        let options = decode_options(job, shrink);
+        match decode::decode_jpeg_planes_limited(source, header, &options, halve_full_chroma)? {
             Some(decoded) => decoded,
             None => return Ok(None),
         }

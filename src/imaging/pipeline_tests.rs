@@ -332,6 +332,8 @@ fn flip_mirrors_the_output() {
         max_pixels: 1 << 30,
         shrink: 1,
         first_frame_only: true,
+        max_jpeg_scans: crate::imaging::decode::DEFAULT_MAX_JPEG_SCANS,
+        deadline: None,
     };
     let plain = decode::decode(&plain.body, &options).unwrap();
     let mut flipped = decode::decode(&flipped.body, &options).unwrap();
@@ -516,6 +518,8 @@ fn oriented_landscapes_look_the_same() {
         max_pixels: 1 << 30,
         shrink: 1,
         first_frame_only: true,
+        max_jpeg_scans: crate::imaging::decode::DEFAULT_MAX_JPEG_SCANS,
+        deadline: None,
     };
     // Plain, an off-centre auto-crop with shrink-on-load, a manual crop, and a flip.
     let paths = [
@@ -623,6 +627,8 @@ fn animated_gifs_keep_their_frames() {
         max_pixels: 1 << 30,
         shrink: 1,
         first_frame_only: false,
+        max_jpeg_scans: crate::imaging::decode::DEFAULT_MAX_JPEG_SCANS,
+        deadline: None,
     };
     let image = decode::decode(&output.body, &options).unwrap();
     assert_eq!((image.width, image.height, image.frames.len()), (50, 40, 2));

@@ -117,6 +117,8 @@ fn rgb_pixels(jpeg: &[u8]) -> (u32, u32, Vec<u8>) {
         max_pixels: u64::MAX,
         shrink: 1,
         first_frame_only: true,
+        max_jpeg_scans: crate::imaging::decode::DEFAULT_MAX_JPEG_SCANS,
+        deadline: None,
     };
     let mut image = decode::decode(jpeg, &options).unwrap();
     (image.width, image.height, image.frames.remove(0).pixels)
@@ -230,6 +232,8 @@ fn planes_convert_back_to_the_rgb_decode() {
             max_pixels: u64::MAX,
             shrink,
             first_frame_only: true,
+            max_jpeg_scans: crate::imaging::decode::DEFAULT_MAX_JPEG_SCANS,
+            deadline: None,
         };
         let rgb = decode::decode(&source, &options).unwrap();
         assert_eq!((decoded.width, decoded.height), (rgb.width, rgb.height));

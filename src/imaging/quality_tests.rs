@@ -58,6 +58,8 @@ fn decoded_pixels(bytes: &[u8]) -> Vec<u8> {
         max_pixels: u64::MAX,
         shrink: 1,
         first_frame_only: true,
+        max_jpeg_scans: crate::imaging::decode::DEFAULT_MAX_JPEG_SCANS,
+        deadline: None,
     };
     decode::decode(bytes, &options)
         .unwrap()
@@ -165,6 +167,8 @@ fn webp_scaled_decode_size() {
             max_pixels: u64::MAX,
             shrink,
             first_frame_only: true,
+            max_jpeg_scans: crate::imaging::decode::DEFAULT_MAX_JPEG_SCANS,
+            deadline: None,
         };
         let image = decode::decode(&source, &options).unwrap();
         assert_eq!((image.width, image.height), expected, "shrink {shrink}");

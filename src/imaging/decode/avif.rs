@@ -26,6 +26,18 @@ pub(super) fn probe(bytes: &[u8]) -> Result<Probe, ImagingError> {
     })
 }
 
+/// The container and every coded item it names (tiles, alpha), without decoding: the number
+/// of coded bytes found.
+pub(super) fn read_container(bytes: &[u8]) -> Result<usize, ImagingError> {
+    let parsed = container::parse(bytes)?;
+    let size = |coded: &Coded| match coded {
+        Coded::Single(data) => data.len(),
+        Coded::Grid { tiles, .. } => tiles.iter().map(|tile| tile.len()).sum(),
+    };
+    let alpha = parsed.alpha()?;
+    Ok(size(&parsed.colour()?) + alpha.as_ref().map_or(0, size))
+}
+
 pub(super) fn decode(
     bytes: &[u8],
     header: &Probe,
@@ -50,7 +62,7 @@ pub(super) fn decode(
     for_each_picture(
         &parsed.colour()?,
         (width, height),
-        options.max_pixels,
+        options,
         |picture, left, top| {
             // The container's nclx wins over the AV1 sequence header, as in libavif; the
             // range is how the samples were coded, so it comes from the sequence header.
@@ -64,12 +76,9 @@ pub(super) fn decode(
         },
     )?;
     if let Some(alpha) = parsed.alpha()? {
-        for_each_picture(
-            &alpha,
-            (width, height),
-            options.max_pixels,
-            |picture, left, top| yuv::write_alpha(picture, &mut canvas, left, top),
-        )?;
+        for_each_picture(&alpha, (width, height), options, |picture, left, top| {
+            yuv::write_alpha(picture, &mut canvas, left, top)
+        })?;
     }
     Ok(Image::still(
         parsed.width,
@@ -78,7 +87,7 @@ pub(super) fn decode(
         pixels,
         SourceInfo {
             orientation: header.orientation,
-            icc_profile: parsed.icc.clone(),
+            icc_profile: parsed.icc.map(<[u8]>::to_vec),
             grayscale: monochrome,
             ..SourceInfo::plain(ImageFormat::Avif, header.width, header.height)
         },
@@ -86,16 +95,18 @@ pub(super) fn decode(
 }
 
 /// Decodes a single image or every tile of a grid, calling `place` with each picture and
-/// where its top-left corner goes. Pictures are decoded and released one at a time.
+/// where its top-left corner goes. Pictures are decoded and released one at a time; a grid
+/// stops between tiles once the render's deadline has passed, and each tile's decode is
+/// capped at the size its `ispe` declares (the container checked those cover the canvas).
 fn for_each_picture(
     coded: &Coded,
     (width, height): (usize, usize),
-    max_pixels: u64,
+    options: &DecodeOptions,
     mut place: impl FnMut(&av1::Picture, usize, usize),
 ) -> Result<(), ImagingError> {
     match coded {
         Coded::Single(obus) => {
-            let picture = av1::decode(obus, max_pixels)?;
+            let picture = av1::decode(obus, options.max_pixels)?;
             if (picture.width, picture.height) != (width, height) {
                 return Err(undecodable("the AV1 picture size does not match ispe"));
             }
@@ -106,14 +117,21 @@ fn for_each_picture(
             columns,
             width: grid_width,
             height: grid_height,
+            tile_size: declared_tile_size,
             tiles,
         } => {
             if (*grid_width as usize, *grid_height as usize) != (width, height) {
                 return Err(undecodable("the grid size does not match ispe"));
             }
             let mut tile_size = None;
+            let tile_limit = declared_tile_size.map_or(options.max_pixels, |(w, h)| {
+                (u64::from(w) * u64::from(h)).min(options.max_pixels)
+            });
             for (index, obus) in tiles.iter().enumerate() {
-                let picture = av1::decode(obus, max_pixels)?;
+                if options.past_deadline() {
+                    return Err(ImagingError::Abandoned);
+                }
+                let picture = av1::decode(obus, tile_limit)?;
                 let size = (picture.width, picture.height);
                 // Every tile has the same size, and together they cover the canvas.
                 let (tile_width, tile_height) = *tile_size.get_or_insert(size);

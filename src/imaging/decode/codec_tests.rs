@@ -12,6 +12,8 @@ fn options() -> DecodeOptions {
         max_pixels: MAX_PIXELS,
         shrink: 1,
         first_frame_only: false,
+        max_jpeg_scans: crate::imaging::decode::DEFAULT_MAX_JPEG_SCANS,
+        deadline: None,
     }
 }
 

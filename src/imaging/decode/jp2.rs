@@ -5,15 +5,15 @@ use super::{gray_alpha_to_rgba, gray_to_rgb, DecodeOptions, Probe};
 use crate::imaging::{Image, ImageFormat, ImagingError, PixelLayout, SourceInfo};
 use hayro_jpeg2000::{ColorSpace, DecodeSettings, DecoderContext};
 
-/// Colour channels plus alpha we accept: anything wider is not a picture we could show, and
-/// every extra component costs a full-size plane of decoder memory.
-const MAX_COMPONENTS: u8 = 5;
+use super::jp2_codestream::{self, MAX_COMPONENTS};
 
 fn undecodable(e: impl std::fmt::Display) -> ImagingError {
     ImagingError::Undecodable(format!("jp2: {e}"))
 }
 
+/// Our own SIZ check first (tile count, components), then hayro's header parse.
 fn parse(bytes: &[u8]) -> Result<hayro_jpeg2000::Image<'_>, ImagingError> {
+    jp2_codestream::read(bytes)?;
     let settings = DecodeSettings {
         resolve_palette_indices: true,
         strict: false,
@@ -47,7 +47,7 @@ pub(super) fn decode(
     let colour_space = image.color_space().clone();
     let has_alpha = image.has_alpha();
     let colour_channels = colour_space.num_channels();
-    if colour_channels + u8::from(has_alpha) > MAX_COMPONENTS {
+    if u16::from(colour_channels) + u16::from(has_alpha) > MAX_COMPONENTS {
         return Err(undecodable(format!(
             "{colour_channels} colour channels are not supported"
         )));

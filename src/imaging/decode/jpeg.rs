@@ -1,82 +1,80 @@
-//! JPEG: header probing by walking the markers ourselves, and decoding through mozjpeg
-//! (libjpeg-turbo) with DCT-domain shrink-on-load, gray widened to RGB, and CMYK/YCCK turned
-//! into sRGB through moxcms with the embedded ICC profile (or a naive formula without one).
+//! JPEG: the header probe and the RGB decode, both through libjpeg (mozjpeg's libjpeg-turbo,
+//! driven by [`super::libjpeg`]), so the size every limit is checked against is the size
+//! libjpeg will decode — a marker walk of our own once read a different frame header than
+//! libjpeg from a file that puts `FF 00` before a fake one. DCT-domain shrink-on-load, gray
+//! widened to RGB by libjpeg, and CMYK/YCCK turned into sRGB through moxcms with the
+//! embedded ICC profile (or a naive formula without one).
 //!
-//! libjpeg reports fatal errors by unwinding (mozjpeg's error manager); every call into it is
-//! wrapped in `catch_unwind`. Warnings (truncated data, bad Huffman codes) are not errors:
-//! libjpeg fills what is missing and we keep the picture, as Pillow does with
-//! `LOAD_TRUNCATED_IMAGES`.
+//! Warnings (truncated data, bad Huffman codes) are not errors: libjpeg fills what is missing
+//! and we keep the picture, as Pillow does with `LOAD_TRUNCATED_IMAGES`.
 
-use super::{exif, Probe};
+use super::jpeg_raw::icc_profile;
+use super::libjpeg::{self, Decompressor, JpegLimits};
+use super::{exif, DecodeOptions, Probe};
 use crate::imaging::{Frame, Image, ImageFormat, ImagingError, PixelLayout, SourceInfo};
-use mozjpeg::{ColorSpace, Marker};
+use mozjpeg_sys as ffi;
 use std::collections::HashMap;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, OnceLock};
 
 const APP1: u8 = 0xE1;
+const APP2: u8 = 0xE2;
+const APP14: u8 = 0xEE;
 
-/// Size and orientation from the markers before the first scan.
+/// The memory libjpeg may take to read a header: its tables and the saved EXIF markers.
+const HEADER_MEMORY: u64 = 16 << 20;
+
+/// Size (libjpeg's `jpeg_read_header`) and orientation (the first EXIF APP1 segment).
 pub(super) fn probe(bytes: &[u8]) -> Result<Probe, ImagingError> {
-    let bad = |why: &str| ImagingError::Undecodable(format!("jpeg: {why}"));
     if !bytes.starts_with(&[0xFF, 0xD8]) {
-        return Err(bad("no SOI marker"));
+        return Err(ImagingError::Undecodable("jpeg: no SOI marker".into()));
     }
-    let mut orientation = None;
-    let mut pos = 2;
-    loop {
-        // Like libjpeg, skip garbage before a marker and any 0xFF fill bytes.
-        while bytes.get(pos).is_some_and(|&b| b != 0xFF) {
-            pos += 1;
+    let limits = JpegLimits {
+        max_scans: 0,
+        deadline: None,
+        max_memory: HEADER_MEMORY,
+    };
+    panic::catch_unwind(AssertUnwindSafe(|| {
+        let mut decompressor = Decompressor::new(&limits);
+        let cinfo = decompressor.read_header(bytes, &[APP1]);
+        let orientation = libjpeg::saved_markers(cinfo, APP1)
+            .into_iter()
+            .find(|data| data.starts_with(b"Exif\0\0"))
+            .map_or(1, exif::orientation);
+        Probe {
+            format: ImageFormat::Jpeg,
+            width: cinfo.image_width,
+            height: cinfo.image_height,
+            orientation,
         }
-        while bytes.get(pos) == Some(&0xFF) {
-            pos += 1;
-        }
-        let marker = *bytes.get(pos).ok_or_else(|| bad("no frame header"))?;
-        pos += 1;
-        match marker {
-            0x01 | 0xD0..=0xD8 => continue,
-            0xD9 | 0xDA => return Err(bad("scan data before the frame header")),
-            _ => {}
-        }
-        let length = bytes
-            .get(pos..pos + 2)
-            .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
-            .ok_or_else(|| bad("truncated marker"))?;
-        if length < 2 {
-            return Err(bad("invalid marker length"));
-        }
-        let segment = &bytes[(pos + 2).min(bytes.len())..(pos + length).min(bytes.len())];
-        if is_start_of_frame(marker) {
-            if segment.len() < 6 {
-                return Err(bad("truncated frame header"));
-            }
-            let height = u32::from(u16::from_be_bytes([segment[1], segment[2]]));
-            let width = u32::from(u16::from_be_bytes([segment[3], segment[4]]));
-            return Ok(Probe {
-                format: ImageFormat::Jpeg,
-                width,
-                height,
-                orientation: orientation.unwrap_or(1),
-            });
-        }
-        if marker == APP1 && orientation.is_none() && segment.starts_with(b"Exif\0\0") {
-            orientation = Some(exif::orientation(segment));
-        }
-        pos += length;
-    }
+    }))
+    .map_err(libjpeg::failure)
 }
 
-/// SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC).
-fn is_start_of_frame(marker: u8) -> bool {
-    (0xC0..=0xCF).contains(&marker) && !matches!(marker, 0xC4 | 0xC8 | 0xCC)
-}
-
-/// Decodes at `1/shrink` scale (1, 2, 4 or 8; other values round down to one of those).
-pub(super) fn decode(bytes: &[u8], header: &Probe, shrink: u32) -> Result<Image, ImagingError> {
-    let shrink = dct_shrink(shrink);
-    let decoded = panic::catch_unwind(AssertUnwindSafe(|| decode_with_libjpeg(bytes, shrink)))
-        .map_err(libjpeg_failure)??;
+/// Decodes at `1/shrink` scale (1, 2, 4 or 8; other values round down to one of those),
+/// within the options' pixel, scan and deadline limits.
+pub(super) fn decode(
+    bytes: &[u8],
+    header: &Probe,
+    options: &DecodeOptions,
+) -> Result<Image, ImagingError> {
+    let shrink = dct_shrink(options.shrink);
+    let limits =
+        JpegLimits::for_pixels(options.max_pixels, options.max_jpeg_scans, options.deadline);
+    let decoded = panic::catch_unwind(AssertUnwindSafe(|| {
+        decode_with_libjpeg(bytes, shrink, &limits)
+    }))
+    .map_err(libjpeg::failure)?;
+    let expected = (
+        header.width.div_ceil(shrink),
+        header.height.div_ceil(shrink),
+    );
+    if (decoded.width, decoded.height) != expected {
+        return Err(ImagingError::Undecodable(format!(
+            "jpeg: {}",
+            super::SIZE_DIFFERS_FROM_PROBE
+        )));
+    }
     Ok(Image {
         width: decoded.width,
         height: decoded.height,
@@ -108,16 +106,6 @@ pub(super) fn dct_shrink(shrink: u32) -> u32 {
     }
 }
 
-/// A libjpeg error that unwound out of a decode, as the decode's error.
-pub(super) fn libjpeg_failure(payload: Box<dyn std::any::Any + Send>) -> ImagingError {
-    let message = payload
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| payload.downcast_ref::<&str>().copied())
-        .unwrap_or("libjpeg failed");
-    ImagingError::Undecodable(message.to_string())
-}
-
 struct DecodedJpeg {
     width: u32,
     height: u32,
@@ -126,68 +114,66 @@ struct DecodedJpeg {
     grayscale: bool,
 }
 
-fn decode_with_libjpeg(bytes: &[u8], shrink: u32) -> Result<DecodedJpeg, ImagingError> {
-    let libjpeg_error = |e: std::io::Error| ImagingError::Undecodable(format!("jpeg: {e}"));
-    let mut decompress = mozjpeg::Decompress::with_markers(&[Marker::APP(2), Marker::APP(14)])
-        .from_mem(bytes)
-        .map_err(libjpeg_error)?;
+fn decode_with_libjpeg(bytes: &[u8], shrink: u32, limits: &JpegLimits) -> DecodedJpeg {
+    let mut decompressor = Decompressor::new(limits);
+    let cinfo = decompressor.read_header(bytes, &[APP2, APP14]);
+    let icc_profile = icc_profile(cinfo);
+    let adobe = libjpeg::saved_markers(cinfo, APP14)
+        .iter()
+        .any(|data| data.starts_with(b"Adobe"));
+    let cmyk = matches!(
+        cinfo.jpeg_color_space,
+        ffi::J_COLOR_SPACE::JCS_CMYK | ffi::J_COLOR_SPACE::JCS_YCCK
+    );
+    let grayscale = cinfo.jpeg_color_space == ffi::J_COLOR_SPACE::JCS_GRAYSCALE;
     // Only 1/2/4/8 reach here, so the numerator over 8 is exact.
-    decompress.scale((8 / shrink) as u8);
-
-    let mut icc_chunks: Vec<(u8, &[u8])> = Vec::new();
-    let mut adobe = false;
-    for marker in decompress.markers() {
-        match marker.marker {
-            Marker::APP(2) => {
-                if let Some(rest) = marker.data.strip_prefix(b"ICC_PROFILE\0") {
-                    if rest.len() > 2 {
-                        icc_chunks.push((rest[0], &rest[2..]));
-                    }
-                }
-            }
-            Marker::APP(14) => adobe |= marker.data.starts_with(b"Adobe"),
-            _ => {}
+    cinfo.scale_num = 8 / shrink;
+    cinfo.scale_denom = 8;
+    // libjpeg widens gray to RGB itself; CMYK and YCCK come out as CMYK.
+    cinfo.out_color_space = if cmyk {
+        ffi::J_COLOR_SPACE::JCS_CMYK
+    } else {
+        ffi::J_COLOR_SPACE::JCS_RGB
+    };
+    // SAFETY: the header has been read and the output parameters set; a fatal error (or the
+    // progress monitor's scan limit or deadline) unwinds to `decode`.
+    unsafe { ffi::jpeg_start_decompress(cinfo) };
+    let (width, height) = (cinfo.output_width, cinfo.output_height);
+    let components = cinfo.output_components as usize;
+    let row_len = width as usize * components;
+    let mut samples = vec![0u8; row_len * height as usize];
+    while cinfo.output_scanline < height {
+        let row = cinfo.output_scanline as usize;
+        let mut row_pointer = [samples[row * row_len..].as_mut_ptr()];
+        // SAFETY: the pointer addresses one row of `row_len` bytes inside `samples` (row <
+        // height), which is what one scanline of `output_components` samples needs.
+        let read = unsafe { ffi::jpeg_read_scanlines(cinfo, row_pointer.as_mut_ptr(), 1) };
+        if read == 0 {
+            break;
         }
     }
-    let icc_profile = assemble_icc_profile(icc_chunks);
-
-    match decompress.color_space() {
-        ColorSpace::JCS_CMYK | ColorSpace::JCS_YCCK => {
-            let mut started = decompress
-                .to_colorspace(ColorSpace::JCS_CMYK)
-                .map_err(libjpeg_error)?;
-            let (width, height) = (started.width(), started.height());
-            let mut cmyk: Vec<u8> = started.read_scanlines().map_err(libjpeg_error)?;
-            // Missing trailing data is already filled in by libjpeg; the result is kept.
-            let _ = started.finish();
-            if adobe {
-                // Photoshop (the Adobe marker) stores CMYK inverted.
-                cmyk.iter_mut().for_each(|v| *v = 255 - *v);
-            }
-            let rgb = cmyk_to_srgb(&cmyk, icc_profile.as_deref());
-            Ok(DecodedJpeg {
-                width: width as u32,
-                height: height as u32,
-                rgb,
-                // The pixels are sRGB now: the CMYK profile no longer describes them.
-                icc_profile: None,
-                grayscale: false,
-            })
+    // No jpeg_finish_decompress: it would only look for the EOI marker; missing trailing
+    // data is already filled in by libjpeg and the result is kept.
+    if cmyk {
+        if adobe {
+            // Photoshop (the Adobe marker) stores CMYK inverted.
+            samples.iter_mut().for_each(|v| *v = 255 - *v);
         }
-        jpeg_color_space => {
-            let grayscale = jpeg_color_space == ColorSpace::JCS_GRAYSCALE;
-            // libjpeg widens gray to RGB itself.
-            let mut started = decompress.rgb().map_err(libjpeg_error)?;
-            let (width, height) = (started.width(), started.height());
-            let rgb: Vec<u8> = started.read_scanlines().map_err(libjpeg_error)?;
-            let _ = started.finish();
-            Ok(DecodedJpeg {
-                width: width as u32,
-                height: height as u32,
-                rgb,
-                icc_profile,
-                grayscale,
-            })
+        DecodedJpeg {
+            width,
+            height,
+            rgb: cmyk_to_srgb(&samples, icc_profile.as_deref()),
+            // The pixels are sRGB now: the CMYK profile no longer describes them.
+            icc_profile: None,
+            grayscale: false,
+        }
+    } else {
+        DecodedJpeg {
+            width,
+            height,
+            rgb: samples,
+            icc_profile,
+            grayscale,
         }
     }
 }

@@ -27,7 +27,16 @@ use crate::imaging::planar::{Plane, NATURAL_ORDER};
 /// single-scan baseline YCbCr JPEG this decoder takes, or its scan is not clean. With
 /// `halve_full_chroma`, chroma stored at luma's resolution (4:4:4) is decoded at half the
 /// luma plane's size (the caller would box-halve it anyway for a 4:2:0 output).
-pub fn decode(bytes: &[u8], shrink: u32, halve_full_chroma: bool) -> Option<JpegPlanes> {
+///
+/// `stored_size` is the size libjpeg's header read found (the probe every limit was checked
+/// against): a frame header of our own read that disagrees is declined before any plane is
+/// allocated, so a file that shows the two readers different frames cannot bypass the limit.
+pub fn decode(
+    bytes: &[u8],
+    shrink: u32,
+    halve_full_chroma: bool,
+    stored_size: (u32, u32),
+) -> Option<JpegPlanes> {
     let size = match shrink {
         2 => 4,
         4 => 2,
@@ -35,6 +44,9 @@ pub fn decode(bytes: &[u8], shrink: u32, halve_full_chroma: bool) -> Option<Jpeg
         _ => return None,
     };
     let header = Header::read(bytes)?;
+    if (header.frame.width, header.frame.height) != stored_size {
+        return None;
+    }
     let layout = Layout::of(&header.frame, size, halve_full_chroma)?;
     let mut planes = layout
         .planes
@@ -426,7 +438,10 @@ struct Segment {
 }
 
 impl EntropyData {
-    fn unstuff(data: &[u8]) -> EntropyData {
+    /// Undoes the stuffing of `data`, or `None` when it holds more than `max_restarts`
+    /// restart markers: a clean scan has one per restart interval, and a file of nothing but
+    /// `FF D0` would otherwise cost a segment record and its padding for every two bytes.
+    fn unstuff(data: &[u8], max_restarts: usize) -> Option<EntropyData> {
         let mut entropy = EntropyData {
             bytes: Vec::with_capacity(data.len() + 2 * SEGMENT_PADDING),
             segments: Vec::new(),
@@ -447,6 +462,9 @@ impl EntropyData {
                 // A fill byte before a marker.
                 Some(0xFF) => at += 1,
                 Some(&code) if (0xD0..=0xD7).contains(&code) => {
+                    if entropy.segments.len() >= max_restarts {
+                        return None;
+                    }
                     entropy.end_segment(code);
                     at += 2;
                 }
@@ -455,7 +473,7 @@ impl EntropyData {
             }
         };
         entropy.end_segment(last_marker);
-        entropy
+        Some(entropy)
     }
 
     /// Closes the segment that began after the previous one's padding, ended by `marker`.
@@ -766,7 +784,11 @@ fn decode_scan_portable<const AVX: bool>(
             predictor: 0,
         });
     }
-    let entropy = EntropyData::unstuff(data);
+    let restarts = match header.restart_interval {
+        0 => 0,
+        interval => (layout.mcu_rows * layout.mcu_columns).div_ceil(interval as usize),
+    };
+    let entropy = EntropyData::unstuff(data, restarts)?;
     let mut bits = BitReader::new(&entropy);
     let mut until_restart = header.restart_interval;
     let mut next_restart = 0u8;

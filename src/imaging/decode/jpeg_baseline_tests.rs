@@ -6,6 +6,20 @@ use super::*;
 use crate::imaging::decode::decode_jpeg_planes_with_libjpeg;
 use crate::imaging::decode::test_corpus::read;
 
+/// The baseline decoder given the size libjpeg's header read finds, as the pipeline calls it.
+fn decode(bytes: &[u8], shrink: u32, halve_full_chroma: bool) -> Option<JpegPlanes> {
+    let stored = crate::imaging::decode::probe(bytes).map_or((0, 0), |p| (p.width, p.height));
+    super::decode(bytes, shrink, halve_full_chroma, stored)
+}
+
+#[test]
+fn a_frame_libjpeg_does_not_see_is_declined() {
+    let source = read("thumbor/filters/source.jpg");
+    let stored = crate::imaging::decode::probe(&source).unwrap();
+    assert!(super::decode(&source, 2, false, (stored.width, stored.height)).is_some());
+    assert!(super::decode(&source, 2, false, (stored.width + 1, stored.height)).is_none());
+}
+
 /// PSNR of two equally sized sample grids, over the meaningful samples.
 fn plane_psnr(ours: &Plane, theirs: &[u8], theirs_stride: usize) -> f64 {
     let mut squared = 0.0f64;
@@ -227,7 +241,7 @@ fn entropy_data_is_unstuffed_and_cut_at_restart_markers() {
     let scan = [
         0x12, 0xFF, 0x00, 0x34, 0xFF, 0xFF, 0xFF, 0xD2, 0x56, 0xFF, 0xD9, 0x99,
     ];
-    let data = EntropyData::unstuff(&scan);
+    let data = EntropyData::unstuff(&scan, usize::MAX).unwrap();
     let pieces: Vec<(&[u8], u8)> = data
         .segments
         .iter()
@@ -251,7 +265,7 @@ fn entropy_data_is_unstuffed_and_cut_at_restart_markers() {
         );
     }
     // Data that simply stops is one segment "ended" by EOI.
-    let data = EntropyData::unstuff(&[0xAB, 0xFF]);
+    let data = EntropyData::unstuff(&[0xAB, 0xFF], usize::MAX).unwrap();
     assert_eq!(data.segments.len(), 1);
     assert_eq!(data.segments[0].length, 1);
     assert_eq!(data.segments[0].marker, 0xD9);
@@ -259,7 +273,7 @@ fn entropy_data_is_unstuffed_and_cut_at_restart_markers() {
 
 #[test]
 fn bit_reader_tells_when_it_ran_past_its_segment() {
-    let data = EntropyData::unstuff(&[0b1010_0000, 0xFF, 0xD0, 0xC3]);
+    let data = EntropyData::unstuff(&[0b1010_0000, 0xFF, 0xD0, 0xC3], usize::MAX).unwrap();
     let mut bits = BitReader::new(&data);
     bits.refill();
     assert_eq!(bits.take(3), 0b101);
@@ -278,4 +292,14 @@ fn bit_reader_tells_when_it_ran_past_its_segment() {
     // Reading on past the data gives zeros and is no longer clean.
     assert_eq!(bits.take(8), 0);
     assert!(!bits.clean());
+}
+
+#[test]
+fn a_flood_of_restart_markers_is_declined_not_buffered() {
+    // 50 MB of `FF D0` after a header would be 25 million segments: the decoder stops at the
+    // number of restart intervals the frame has.
+    let flood: Vec<u8> = [0xFF, 0xD0].repeat(1 << 20);
+    assert!(EntropyData::unstuff(&flood, 100).is_none());
+    let data = EntropyData::unstuff(&flood[..200], 100).unwrap();
+    assert_eq!(data.segments.len(), 101);
 }

@@ -4,15 +4,14 @@
 //! three-component YCbCr files take this road; gray, CMYK, RGB-coded and oddly sampled files
 //! answer `None` and are decoded to RGB by [`super::jpeg`].
 //!
-//! libjpeg reports fatal errors through `error_exit`, which unwinds (as mozjpeg's own error
-//! manager does); the caller catches it. Warnings are silenced: truncated data is filled in
-//! by libjpeg and kept, as on the RGB path.
+//! libjpeg runs through [`super::libjpeg`]'s decompressor: fatal errors unwind and are caught
+//! here, and the same scan, memory and deadline limits as the RGB path apply.
 
-use super::jpeg::{assemble_icc_profile, dct_shrink, libjpeg_failure};
+use super::jpeg::{assemble_icc_profile, dct_shrink};
+use super::libjpeg::{self, Decompressor, JpegLimits};
 use crate::imaging::planar::Plane;
 use crate::imaging::ImagingError;
 use mozjpeg_sys as ffi;
-use std::ffi::{c_int, c_ulong, CStr};
 use std::panic::{self, AssertUnwindSafe};
 
 /// A JPEG decoded to its planes at `1/shrink` scale.
@@ -32,87 +31,23 @@ pub struct JpegPlanes {
 
 /// Decodes `bytes` to planes at `1/shrink` (1, 2, 4 or 8), or `None` when the file is not a
 /// three-component YCbCr JPEG whose first component is Y at the highest sampling.
-pub fn decode(bytes: &[u8], shrink: u32) -> Result<Option<JpegPlanes>, ImagingError> {
+pub fn decode(
+    bytes: &[u8],
+    shrink: u32,
+    limits: &JpegLimits,
+) -> Result<Option<JpegPlanes>, ImagingError> {
     let scale_num = 8 / dct_shrink(shrink);
-    panic::catch_unwind(AssertUnwindSafe(|| decode_with_libjpeg(bytes, scale_num)))
-        .map_err(libjpeg_failure)
+    panic::catch_unwind(AssertUnwindSafe(|| {
+        decode_with_libjpeg(bytes, scale_num, limits)
+    }))
+    .map_err(libjpeg::failure)
 }
 
-/// Owns libjpeg's decompressor and its error manager; destroying it frees libjpeg's pools,
-/// also after an unwind.
-struct Decompressor {
-    cinfo: Box<ffi::jpeg_decompress_struct>,
-    _error_manager: Box<ffi::jpeg_error_mgr>,
-}
+const APP2: u8 = 0xE2;
 
-impl Decompressor {
-    fn new() -> Decompressor {
-        // SAFETY: both structs are plain C data for which all-zero is the state libjpeg's
-        // constructors expect; the error manager is boxed so `cinfo.common.err` stays valid.
-        unsafe {
-            let mut error_manager: Box<ffi::jpeg_error_mgr> = Box::new(std::mem::zeroed());
-            ffi::jpeg_std_error(&mut error_manager);
-            error_manager.error_exit = Some(unwind_error_exit);
-            error_manager.emit_message = Some(silence_message);
-            error_manager.output_message = Some(silence_output);
-            let mut cinfo: Box<ffi::jpeg_decompress_struct> = Box::new(std::mem::zeroed());
-            cinfo.common.err = &mut *error_manager;
-            ffi::jpeg_create_decompress(&mut *cinfo);
-            Decompressor {
-                cinfo,
-                _error_manager: error_manager,
-            }
-        }
-    }
-}
-
-impl Drop for Decompressor {
-    fn drop(&mut self) {
-        // SAFETY: created by jpeg_create_decompress (destroy also copes with a failed create:
-        // it only frees pools that exist).
-        unsafe { ffi::jpeg_destroy_decompress(&mut self.cinfo) };
-    }
-}
-
-/// libjpeg's longest formatted message (JMSG_LENGTH_MAX).
-const MESSAGE_LENGTH_MAX: usize = 200;
-
-unsafe extern "C-unwind" fn unwind_error_exit(cinfo: &mut ffi::jpeg_common_struct) {
-    let mut buffer = [0u8; MESSAGE_LENGTH_MAX];
-    // SAFETY: libjpeg's format_message writes at most JMSG_LENGTH_MAX bytes, NUL-terminated;
-    // mozjpeg-sys declares the buffer shorter than libjpeg's, so it is passed as a pointer.
-    let message = unsafe {
-        match cinfo.err.as_ref().and_then(|err| err.format_message) {
-            Some(format) => {
-                let format: unsafe extern "C-unwind" fn(&mut ffi::jpeg_common_struct, *mut u8) =
-                    std::mem::transmute(format);
-                format(cinfo, buffer.as_mut_ptr());
-                CStr::from_bytes_until_nul(&buffer)
-                    .map(|text| text.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            }
-            None => String::new(),
-        }
-    };
-    // resume_unwind skips the panic hook: a corrupt upload is not worth a log line here.
-    panic::resume_unwind(Box::new(format!("jpeg: {message}")));
-}
-
-unsafe extern "C-unwind" fn silence_message(_cinfo: &mut ffi::jpeg_common_struct, _level: c_int) {}
-
-unsafe extern "C-unwind" fn silence_output(_cinfo: &mut ffi::jpeg_common_struct) {}
-
-const APP2: c_int = 0xE2;
-
-fn decode_with_libjpeg(bytes: &[u8], scale_num: u32) -> Option<JpegPlanes> {
-    let mut decompressor = Decompressor::new();
-    let cinfo = &mut *decompressor.cinfo;
-    // SAFETY: `bytes` outlives the decompressor; libjpeg reads it through the memory source.
-    unsafe {
-        ffi::jpeg_mem_src(cinfo, bytes.as_ptr(), bytes.len() as c_ulong);
-        ffi::jpeg_save_markers(cinfo, APP2, 0xFFFF);
-        ffi::jpeg_read_header(cinfo, 1);
-    }
+fn decode_with_libjpeg(bytes: &[u8], scale_num: u32, limits: &JpegLimits) -> Option<JpegPlanes> {
+    let mut decompressor = Decompressor::new(limits);
+    let cinfo = decompressor.read_header(bytes, &[APP2]);
     let layout = PlaneLayout::of(cinfo, scale_num)?;
     let icc_profile = icc_profile(cinfo);
 
@@ -179,24 +114,13 @@ fn decode_with_libjpeg(bytes: &[u8], scale_num: u32) -> Option<JpegPlanes> {
 }
 
 /// The joined ICC_PROFILE APP2 chunks saved while reading the header.
-fn icc_profile(cinfo: &ffi::jpeg_decompress_struct) -> Option<Vec<u8>> {
-    let mut chunks: Vec<(u8, &[u8])> = Vec::new();
-    let mut marker = cinfo.marker_list;
-    // SAFETY: libjpeg's saved-marker list stays valid until the decompressor is destroyed.
-    while let Some(saved) = unsafe { marker.as_ref() } {
-        if c_int::from(saved.marker) == APP2 && !saved.data.is_null() {
-            // SAFETY: libjpeg saved `data_length` bytes at `data` (checked non-null above),
-            // owned by the decompressor `cinfo` borrows, so valid for this whole function.
-            let data =
-                unsafe { std::slice::from_raw_parts(saved.data, saved.data_length as usize) };
-            if let Some(rest) = data.strip_prefix(b"ICC_PROFILE\0") {
-                if rest.len() > 2 {
-                    chunks.push((rest[0], &rest[2..]));
-                }
-            }
-        }
-        marker = saved.next;
-    }
+pub(super) fn icc_profile(cinfo: &ffi::jpeg_decompress_struct) -> Option<Vec<u8>> {
+    let chunks = libjpeg::saved_markers(cinfo, APP2)
+        .into_iter()
+        .filter_map(|data| data.strip_prefix(b"ICC_PROFILE\0"))
+        .filter(|rest| rest.len() > 2)
+        .map(|rest| (rest[0], &rest[2..]))
+        .collect();
     assemble_icc_profile(chunks)
 }
 

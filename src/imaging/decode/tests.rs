@@ -11,6 +11,8 @@ fn options(shrink: u32) -> DecodeOptions {
         max_pixels: MAX_PIXELS,
         shrink,
         first_frame_only: false,
+        max_jpeg_scans: crate::imaging::decode::DEFAULT_MAX_JPEG_SCANS,
+        deadline: None,
     }
 }
 
@@ -590,4 +592,110 @@ fn damaged_files_fail_cleanly() {
             assert!(outcome.is_ok(), "{file} variant {i} panicked");
         }
     }
+}
+
+/// A progressive 256x256 JPEG with its first scan repeated `extra` more times before EOI.
+fn progressive_with_repeated_scans(extra: usize) -> Vec<u8> {
+    let mut compress = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
+    compress.set_size(256, 256);
+    compress.set_fastest_defaults();
+    compress.set_progressive_mode();
+    let mut started = compress.start_compress(Vec::new()).unwrap();
+    let row: Vec<u8> = (0..256 * 3).map(|i| (i % 253) as u8).collect();
+    for _ in 0..256 {
+        started.write_scanlines(&row).unwrap();
+    }
+    let jpeg = started.finish().unwrap();
+    let sos = jpeg.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap();
+    let next = sos
+        + 2
+        + jpeg[sos + 2..]
+            .windows(2)
+            .position(|w| w[0] == 0xFF && w[1] != 0 && !(0xD0..=0xD7).contains(&w[1]))
+            .unwrap();
+    let first_scan = jpeg[sos..next].to_vec();
+    let mut out = jpeg[..jpeg.len() - 2].to_vec();
+    for _ in 0..extra {
+        out.extend_from_slice(&first_scan);
+    }
+    out.extend_from_slice(&[0xFF, 0xD9]);
+    out
+}
+
+#[test]
+fn jpeg_scans_past_the_limit_are_refused() {
+    let normal = progressive_with_repeated_scans(0);
+    let decoded = decode(&normal, &options(1)).unwrap();
+    assert_eq!((decoded.width, decoded.height), (256, 256));
+    let bomb = progressive_with_repeated_scans(200);
+    assert!(matches!(
+        decode(&bomb, &options(1)),
+        Err(ImagingError::TooLarge(_))
+    ));
+    // Both JPEG roads: the raw-planes decode counts scans too.
+    let header = probe(&bomb).unwrap();
+    assert!(matches!(
+        super::decode_jpeg_planes_limited(&bomb, &header, &options(1), false),
+        Err(ImagingError::TooLarge(_))
+    ));
+    let unlimited = DecodeOptions {
+        max_jpeg_scans: 0,
+        ..options(1)
+    };
+    assert!(decode(&bomb, &unlimited).is_ok());
+}
+
+#[test]
+fn a_jpeg_decode_stops_at_the_deadline() {
+    let jpeg = progressive_with_repeated_scans(0);
+    let late = DecodeOptions {
+        deadline: Some(std::time::Instant::now()),
+        ..options(1)
+    };
+    assert!(matches!(decode(&jpeg, &late), Err(ImagingError::Abandoned)));
+}
+
+#[test]
+fn jpeg_size_comes_from_libjpeg_not_a_marker_walk() {
+    // `FF 00` and two "length" bytes after SOI, then a comment holding a fake 1x1 frame header,
+    // then the real frame: libjpeg skips the first two as garbage and the comment as a comment.
+    let real = read("thumbor/images/image.jpg");
+    let stored = probe(&real).unwrap();
+    let fake_sof = [0xFF, 0xC0, 0, 11, 8, 0, 1, 0, 1, 1, 1, 0x11, 0];
+    let mut hidden = vec![
+        0xFF, 0xD8, 0xFF, 0x00, 0x00, 0x08, 0xFF, 0xFE, 0, 17, 0x20, 0x20,
+    ];
+    hidden.extend_from_slice(&fake_sof);
+    hidden.extend_from_slice(&real[2..]);
+    let header = probe(&hidden).unwrap();
+    assert_eq!((header.width, header.height), (stored.width, stored.height));
+}
+
+#[test]
+fn webp_size_must_agree_with_libwebp() {
+    // The first chunk's tag is a VP8L header for 16384x16384 (libwebp reads it as a raw
+    // bitstream); a later VP8L chunk says 1x1.
+    let mut body = b"WEBP".to_vec();
+    body.extend_from_slice(&[0x2F, 0xFF, 0xFF, 0xFF, 0x0F, 0, 0, 0]);
+    body.extend_from_slice(&[0u8; 16]);
+    body.extend_from_slice(b"VP8L");
+    body.extend_from_slice(&9u32.to_le_bytes());
+    body.extend_from_slice(&[0x2F, 0, 0, 0, 0, 0x88, 0x88, 0x08, 0, 0]);
+    let mut file = b"RIFF".to_vec();
+    file.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    file.extend_from_slice(&body);
+    assert!(probe(&file).is_err());
+    // A normal file still probes.
+    assert!(probe(&read("thumbor/images/image.webp")).is_ok());
+}
+
+#[test]
+fn the_81_byte_j2k_tile_bomb_is_refused_before_hayro() {
+    let bomb = super::jp2_codestream::tests::codestream(65535, 1, 255, 1);
+    assert_eq!(bomb.len(), 81);
+    assert!(matches!(probe(&bomb), Err(ImagingError::TooLarge(_))));
+    assert!(matches!(
+        decode(&bomb, &options(1)),
+        Err(ImagingError::TooLarge(_))
+    ));
 }

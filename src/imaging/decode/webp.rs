@@ -87,12 +87,29 @@ fn read_container(bytes: &[u8]) -> Result<WebpContainer<'_>, ImagingError> {
     Ok(container)
 }
 
+/// The size is libwebp's own (`WebPGetFeatures`, which the still decoder trusts too), and
+/// our chunk walk must agree with it: a file whose first chunk libwebp reads as a raw
+/// bitstream while a later `VP8L` chunk declares 1x1 would otherwise pass the pixel limit at
+/// 1x1 and decode at 16384².
 pub(super) fn probe(bytes: &[u8]) -> Result<Probe, ImagingError> {
     let container = read_container(bytes)?;
+    let features = webp::BitstreamFeatures::new(bytes)
+        .ok_or_else(|| ImagingError::Undecodable("webp: libwebp cannot read the header".into()))?;
+    if (features.width(), features.height()) != (container.width, container.height)
+        || features.has_animation() != container.animated
+    {
+        return Err(ImagingError::Undecodable(format!(
+            "webp: the chunks declare {}x{} but the bitstream is {}x{}",
+            container.width,
+            container.height,
+            features.width(),
+            features.height()
+        )));
+    }
     Ok(Probe {
         format: ImageFormat::Webp,
-        width: container.width,
-        height: container.height,
+        width: features.width(),
+        height: features.height(),
         orientation: container.exif.map_or(1, exif::orientation),
     })
 }

@@ -907,13 +907,18 @@ fn optimal_table(counts: &[u32; 256]) -> HuffmanSpec {
         }
     }
 
-    let mut bits = [0u32; 33];
+    // A tree of 257 leaves is at most 256 deep. Skewed (Fibonacci-like) counts, which a large
+    // enough crafted image can produce, make codes longer than 32 bits: libjpeg refuses those
+    // (JERR_HUFF_CLEN_OVERFLOW); folding every length back by Annex K.3 instead keeps the
+    // counts consistent, where clamping at 32 broke them and the fold below never ended.
+    let mut bits = [0u32; 257];
     for &size in &code_size {
         if size > 0 {
-            bits[size.min(32) as usize] += 1;
+            bits[size as usize] += 1;
         }
     }
-    for length in (17..=32).rev() {
+    let longest = (0..bits.len()).rev().find(|&l| bits[l] > 0).unwrap_or(0);
+    for length in (17..=longest).rev() {
         while bits[length] > 0 {
             let mut shorter = length - 2;
             while bits[shorter] == 0 {

@@ -194,6 +194,8 @@ fn rgb_through_planes_equals_mozjpeg_from_rgb() {
         max_pixels: 75_000_000,
         shrink: 4,
         first_frame_only: true,
+        max_jpeg_scans: crate::imaging::decode::DEFAULT_MAX_JPEG_SCANS,
+        deadline: None,
     };
     for file in [
         "sharp/2569067123_aca715a2ee_o.jpg",
@@ -237,4 +239,31 @@ fn rgba_alpha_is_ignored_by_the_conversion() {
         YccImage::from_rgb(&rgba, 4, 40, 30),
         YccImage::from_rgb(&rgb, 3, 40, 30)
     );
+}
+
+#[test]
+fn skewed_symbol_counts_still_give_a_valid_16_bit_table() {
+    // Fibonacci counts make the optimal (unlimited) code 40 bits long: the table must still
+    // come out limited to 16 bits, with every symbol coded and no code all ones.
+    let mut counts = [0u32; 256];
+    let (mut a, mut b) = (1u32, 1u32);
+    for count in counts.iter_mut().take(40) {
+        *count = a;
+        (a, b) = (b, a.saturating_add(b));
+    }
+    let spec = optimal_table(&counts);
+    let coded: u32 = spec.counts.iter().map(|&c| u32::from(c)).sum();
+    assert_eq!(coded, 40);
+    assert_eq!(spec.symbols.len(), 40);
+    // Kraft: the codes fit the 16-bit code space with room for the reserved all-ones code.
+    let used: u64 = spec
+        .counts
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| u64::from(c) << (15 - i))
+        .sum();
+    assert!(used < 1 << 16, "{used}");
+    // The most frequent symbol gets the shortest code.
+    let codes = HuffmanCodes::from_spec(&spec);
+    assert!(codes.code(39).1 <= codes.code(0).1);
 }

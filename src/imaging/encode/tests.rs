@@ -21,6 +21,8 @@ fn decode_bytes(bytes: &[u8]) -> Image {
         max_pixels: 75_000_000,
         shrink: 1,
         first_frame_only: false,
+        max_jpeg_scans: crate::imaging::decode::DEFAULT_MAX_JPEG_SCANS,
+        deadline: None,
     };
     decode(bytes, &options).unwrap_or_else(|e| panic!("decode: {e}"))
 }

@@ -22,6 +22,8 @@ pub fn load_asset(
         max_pixels: MAX_CANVAS_PIXELS,
         shrink: 1,
         first_frame_only: true,
+        max_jpeg_scans: crate::imaging::decode::DEFAULT_MAX_JPEG_SCANS,
+        deadline: None,
     };
     decode(bytes, &options)
         .map_err(|e| ImagingError::BadRequest(format!("image {url:?} cannot be used: {e}")))

@@ -6,10 +6,24 @@
 //! allocation is sized by a field of the file without a cap.
 
 use crate::imaging::ImagingError;
+use std::borrow::Cow;
 
-/// At most this many items, properties or references are read: real files have a handful
-/// (a 4096x4096 grid of 512x512 tiles has 64 tiles), hostile ones could declare millions.
+/// At most this many items, properties, references, property associations or extents (all
+/// items together) are read: real files have a handful (a 4096x4096 grid of 512x512 tiles has
+/// 64 tiles), hostile ones could declare millions — extents whose fields are zero bytes wide
+/// cost nothing in the file, so 4,096 items of 65,535 extents fit in 24 KB.
 const MAX_ENTRIES: usize = 4096;
+
+/// Extents of one item: encoders write one (or a few, for interleaved files).
+const MAX_EXTENTS_PER_ITEM: usize = 64;
+
+/// Properties associated with one item: real ones have fewer than ten.
+const MAX_PROPERTIES_PER_ITEM: usize = 32;
+
+/// How often one coded item may appear among a grid's tiles. Encoders write a distinct item
+/// per tile; a grid repeating one large item thousands of times asks for that many full
+/// decodes to fill a small canvas.
+const MAX_TILE_REUSE: usize = 16;
 
 const ALPHA_URNS: [&[u8]; 2] = [
     b"urn:mpeg:mpegB:cicp:systems:auxiliary:alpha",
@@ -128,13 +142,14 @@ pub struct Nclx {
     pub full_range: bool,
 }
 
-/// Properties of one item that matter for decoding.
+/// Properties of one item that matter for decoding. The ICC profile is borrowed from the file:
+/// one property may be associated with every item.
 #[derive(Debug, Clone, Default)]
-struct ItemProperties {
+struct ItemProperties<'a> {
     size: Option<(u32, u32)>,
     av1_config: bool,
     nclx: Option<Nclx>,
-    icc: Option<Vec<u8>>,
+    icc: Option<&'a [u8]>,
     is_alpha: bool,
     /// irot: anticlockwise quarter turns.
     rotation: u8,
@@ -172,20 +187,23 @@ struct Meta<'a> {
     item_types: Vec<(u32, [u8; 4])>,
     locations: Vec<(u32, Location)>,
     references: Vec<Reference>,
-    properties: Vec<(u32, ItemProperties)>,
+    properties: Vec<(u32, ItemProperties<'a>)>,
     idat: &'a [u8],
 }
 
-/// One coded image: a single AV1 item, or a grid of equally sized AV1 tiles.
+/// One coded image: a single AV1 item, or a grid of equally sized AV1 tiles. Item data is
+/// borrowed from the file when it is one extent (nearly always).
 #[derive(Debug, Clone)]
-pub enum Coded {
-    Single(Vec<u8>),
+pub enum Coded<'a> {
+    Single(Cow<'a, [u8]>),
     Grid {
         rows: u32,
         columns: u32,
         width: u32,
         height: u32,
-        tiles: Vec<Vec<u8>>,
+        /// The size every tile declares (ispe), when they declare one.
+        tile_size: Option<(u32, u32)>,
+        tiles: Vec<Cow<'a, [u8]>>,
     },
 }
 
@@ -198,14 +216,14 @@ pub struct AvifContainer<'a> {
     /// EXIF-style orientation 1..=8 derived from irot/imir.
     pub orientation: u8,
     pub nclx: Option<Nclx>,
-    pub icc: Option<Vec<u8>>,
+    pub icc: Option<&'a [u8]>,
     meta: Meta<'a>,
     file: &'a [u8],
     primary: u32,
     alpha: Option<u32>,
 }
 
-impl Meta<'_> {
+impl<'a> Meta<'a> {
     fn item_type(&self, id: u32) -> Option<[u8; 4]> {
         self.item_types
             .iter()
@@ -213,7 +231,7 @@ impl Meta<'_> {
             .map(|(_, kind)| *kind)
     }
 
-    fn properties(&self, id: u32) -> ItemProperties {
+    fn properties(&self, id: u32) -> ItemProperties<'a> {
         self.properties
             .iter()
             .find(|(item, _)| *item == id)
@@ -291,16 +309,16 @@ impl<'a> AvifContainer<'a> {
     }
 
     /// The coded colour image.
-    pub fn colour(&self) -> Result<Coded, ImagingError> {
+    pub fn colour(&self) -> Result<Coded<'a>, ImagingError> {
         self.coded(self.primary)
     }
 
     /// The coded alpha image, if the primary item has one.
-    pub fn alpha(&self) -> Result<Option<Coded>, ImagingError> {
+    pub fn alpha(&self) -> Result<Option<Coded<'a>>, ImagingError> {
         self.alpha.map(|item| self.coded(item)).transpose()
     }
 
-    fn coded(&self, item: u32) -> Result<Coded, ImagingError> {
+    fn coded(&self, item: u32) -> Result<Coded<'a>, ImagingError> {
         match self.meta.item_type(item).as_ref() {
             Some(b"av01") => Ok(Coded::Single(self.item_data(item)?)),
             Some(b"grid") => self.grid(item),
@@ -308,7 +326,7 @@ impl<'a> AvifContainer<'a> {
         }
     }
 
-    fn grid(&self, item: u32) -> Result<Coded, ImagingError> {
+    fn grid(&self, item: u32) -> Result<Coded<'a>, ImagingError> {
         let description = self.item_data(item)?;
         let mut reader = Reader::new(&description);
         let _version = reader.u8()?;
@@ -332,6 +350,38 @@ impl<'a> AvifContainer<'a> {
                 "grid tile count does not match its rows and columns",
             ));
         }
+        let mut uses = std::collections::HashMap::new();
+        for r in &tile_refs {
+            let count = uses.entry(r.to).or_insert(0usize);
+            *count += 1;
+            if *count > MAX_TILE_REUSE {
+                return Err(invalid(
+                    "one item is repeated too often among the grid's tiles",
+                ));
+            }
+        }
+        // Every tile must declare the same size, and the tiles must cover the canvas without a
+        // spare row or column: then decoding them costs about the canvas, which the pixel limit
+        // has already bounded (each tile's decode is also capped at its declared size).
+        let mut tile_size = None;
+        for r in &tile_refs {
+            let size = self.meta.properties(r.to).size;
+            if tile_size.is_some_and(|known| Some(known) != size) {
+                return Err(invalid("grid tiles declare different sizes"));
+            }
+            tile_size = size;
+        }
+        if let Some((tile_width, tile_height)) = tile_size {
+            let covers = |tile: u32, count: u32, canvas: u32| {
+                let tile = u64::from(tile);
+                tile > 0
+                    && tile * u64::from(count) >= u64::from(canvas)
+                    && tile * u64::from(count - 1) < u64::from(canvas)
+            };
+            if !covers(tile_width, columns, width) || !covers(tile_height, rows, height) {
+                return Err(invalid("grid tiles do not tile the image"));
+            }
+        }
         let tiles = tile_refs
             .iter()
             .map(|r| match self.meta.item_type(r.to).as_ref() {
@@ -344,12 +394,15 @@ impl<'a> AvifContainer<'a> {
             columns,
             width,
             height,
+            tile_size,
             tiles,
         })
     }
 
-    /// The bytes of an item: its extents, concatenated.
-    fn item_data(&self, item: u32) -> Result<Vec<u8>, ImagingError> {
+    /// The bytes of an item: its one extent borrowed, or its extents concatenated — never
+    /// more bytes than its source holds (a zero length means "to the end", and a hostile file
+    /// could repeat that extent thousands of times).
+    fn item_data(&self, item: u32) -> Result<Cow<'a, [u8]>, ImagingError> {
         let location = self
             .meta
             .locations
@@ -362,7 +415,8 @@ impl<'a> AvifContainer<'a> {
             1 => self.meta.idat,
             _ => return Err(invalid("unsupported item construction method")),
         };
-        let mut data = Vec::new();
+        let mut ranges = Vec::with_capacity(location.extents.len());
+        let mut total = 0usize;
         for extent in &location.extents {
             let start = location
                 .base_offset
@@ -377,15 +431,27 @@ impl<'a> AvifContainer<'a> {
             };
             match (start, end) {
                 (Some(start), Some(end)) if start <= end => {
-                    data.extend_from_slice(&source[start..end])
+                    total += end - start;
+                    if total > source.len() {
+                        return Err(invalid("an item's extents add up to more than the file"));
+                    }
+                    ranges.push(start..end);
                 }
                 _ => return Err(invalid("item data lies outside the file")),
             }
         }
-        if data.is_empty() {
+        if total == 0 {
             return Err(invalid("an item has no data"));
         }
-        Ok(data)
+        Ok(match ranges.as_slice() {
+            [only] => Cow::Borrowed(&source[only.clone()]),
+            _ => Cow::Owned(
+                ranges
+                    .into_iter()
+                    .flat_map(|range| source[range].iter().copied())
+                    .collect(),
+            ),
+        })
     }
 }
 
@@ -452,10 +518,10 @@ fn parse_meta(body: &[u8]) -> Result<Meta<'_>, ImagingError> {
     Ok(meta)
 }
 
-fn read_property(
+fn read_property<'a>(
     kind: &[u8; 4],
-    body: &[u8],
-    properties: &mut ItemProperties,
+    body: &'a [u8],
+    properties: &mut ItemProperties<'a>,
 ) -> Result<(), ImagingError> {
     let mut r = Reader::new(body);
     match kind {
@@ -475,7 +541,7 @@ fn read_property(
                     full_range,
                 });
             }
-            b"prof" | b"rICC" => properties.icc = Some(r.take(r.remaining())?.to_vec()),
+            b"prof" | b"rICC" => properties.icc = Some(r.take(r.remaining())?),
             _ => {}
         },
         b"auxC" => {
@@ -547,6 +613,7 @@ fn parse_iloc(body: &[u8]) -> Result<Vec<(u32, Location)>, ImagingError> {
         return Err(invalid("too many item locations"));
     }
     let mut locations = Vec::new();
+    let mut all_extents = 0usize;
     for _ in 0..count {
         let id = if version < 2 {
             u32::from(r.u16()?)
@@ -560,8 +627,12 @@ fn parse_iloc(body: &[u8]) -> Result<Vec<(u32, Location)>, ImagingError> {
         };
         let _data_reference = r.u16()?;
         let base_offset = r.sized(base_offset_size)?;
-        let extent_count = r.u16()?;
-        let mut extents = Vec::new();
+        let extent_count = usize::from(r.u16()?);
+        all_extents += extent_count;
+        if extent_count > MAX_EXTENTS_PER_ITEM || all_extents > MAX_ENTRIES {
+            return Err(invalid("too many item extents"));
+        }
+        let mut extents = Vec::with_capacity(extent_count);
         for _ in 0..extent_count {
             let _index = r.sized(index_size)?;
             extents.push(Extent {
@@ -626,6 +697,9 @@ fn parse_ipma(body: &[u8]) -> Result<Vec<(u32, Vec<u16>)>, ImagingError> {
             r.u32()?
         };
         let association_count = r.u8()?;
+        if usize::from(association_count) > MAX_PROPERTIES_PER_ITEM {
+            return Err(invalid("too many properties on one item"));
+        }
         let mut indices = Vec::with_capacity(usize::from(association_count));
         for _ in 0..association_count {
             // The top bit marks the property as essential; the rest is the index.
