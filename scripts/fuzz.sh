@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 seconds="${FUZZ_SECONDS:-60}"
-targets=("${@:-url_parse filters_parse render jpeg_planes}")
+targets=("${@:-url_parse filters_parse render jpeg_planes sign_prefix}")
 status=0
 for target in ${targets[@]}; do
   mkdir -p "fuzz/corpus/$target"

@@ -51,3 +51,8 @@ fn render_regressions() {
 fn jpeg_planes_regressions() {
     replay("jpeg_planes", pictor::fuzzing::jpeg_planes);
 }
+
+#[test]
+fn sign_prefix_regressions() {
+    replay("sign_prefix", pictor::fuzzing::sign_prefix);
+}
