@@ -783,7 +783,8 @@ fn list(value: &str) -> Vec<String> {
         .collect()
 }
 
-/// `app:key` (images under `app/`), `app:key:prefix/` or `app:key:*` (any image).
+/// `app:key` (images under `app/`), `app:key:prefix` (a folder: `/` is added when missing)
+/// or `app:key:*` (any image).
 fn signing_apps(value: &str) -> Result<Vec<SigningApp>, ConfigError> {
     list(value)
         .into_iter()

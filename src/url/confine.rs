@@ -138,10 +138,7 @@ fn check_structure(name: &str) -> Result<(), EscapeReason> {
         if current.iter().any(u8::is_ascii_control) {
             return Err(EscapeReason::ControlCharacter);
         }
-        if current
-            .split(|byte| *byte == b'/')
-            .any(|segment| segment == b"." || segment == b"..")
-        {
+        if current.split(|byte| *byte == b'/').any(is_dot_segment) {
             return Err(EscapeReason::DotSegment(round));
         }
         let decoded: Vec<u8> = percent_decode(&current).collect();
@@ -154,6 +151,13 @@ fn check_structure(name: &str) -> Result<(), EscapeReason> {
         current = decoded;
     }
     Err(EscapeReason::TooDeeplyEncoded)
+}
+
+/// `.` or `..`, also with a `;` path parameter after it (`..;x`), which some origin servers
+/// (Tomcat, Spring) strip before they resolve the path.
+fn is_dot_segment(segment: &[u8]) -> bool {
+    let name = segment.split(|byte| *byte == b';').next().unwrap_or(segment);
+    name == b"." || name == b".."
 }
 
 fn slashes(bytes: &[u8]) -> usize {
@@ -253,6 +257,8 @@ mod tests {
             ("app/%255c../other.jpg", EscapeReason::Backslash),
             ("app/..%5cother.jpg", EscapeReason::Backslash),
             ("app/.%2509./other.jpg", EscapeReason::ControlCharacter),
+            ("app/..;x/other.jpg", EscapeReason::DotSegment(0)),
+            ("app/..%253B/other.jpg", EscapeReason::DotSegment(1)),
         ];
         for (path, reason) in cases {
             assert_eq!(confined(path, "app/"), Err(reason), "{path}");
