@@ -127,16 +127,31 @@ fn a_prefix_without_a_slash_is_a_folder_not_a_string_prefix() {
 #[test]
 fn a_prefix_that_climbs_stops_start_up() {
     let root = corpus().join("thumbor");
-    let status = std::process::Command::new(common::binary())
+    let mut child = std::process::Command::new(common::binary())
         .args(["serve", "--bind", "127.0.0.1:0"])
         .env_clear()
         .env("FILE_LOADER_ROOT_PATH", root.to_str().unwrap())
         .env("SIGNING_API_KEYS", format!("a:{T1_KEY}:images/../filters"))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
-        .status()
+        .spawn()
         .unwrap();
-    assert!(!status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(
+        status.is_some_and(|s| !s.success()),
+        "started with a climbing prefix: {status:?}"
+    );
 }
 
 /// With RESULT_STORAGE_STORES_UNSAFE, `/unsafe/300x200%2Fimages/image.jpg` (the image
