@@ -70,7 +70,7 @@ pub enum EscapeReason {
 
 /// A loaded name outside the app's prefix: the one-line reason `/sign` answers with.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{} {name:?} {reason}", kind.describe())]
+#[error("{} {name:?} {reason}", .kind.describe())]
 pub struct Escape {
     pub kind: LoadedKind,
     pub name: String,
