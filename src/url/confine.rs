@@ -64,7 +64,7 @@ pub enum EscapeReason {
     Backslash,
     #[error("has a control character")]
     ControlCharacter,
-    #[error("is still percent-encoded after {MAX_DECODING_ROUNDS} decodings")]
+    #[error("is still percent-encoded after {} decodings", MAX_DECODING_ROUNDS)]
     TooDeeplyEncoded,
 }
 
