@@ -145,15 +145,18 @@ fn assert_loaded_under(name: &str, prefix: &str) {
         current = decoded;
     }
 
+    // The file loader reads the quoted name (under the quoted prefix: a prefix has no `%`, so
+    // that folder is nobody else's) and then the decoded one (under the prefix).
     let quoted = url::parse::python_quote(name, b"/");
-    let prefix_segments = lexical_segments(prefix);
+    let quoted_prefix = url::parse::python_quote(prefix, b"/");
     let unquoted = percent_encoding::percent_decode_str(&quoted)
         .decode_utf8_lossy()
         .into_owned();
-    for candidate in [quoted.as_str(), unquoted.as_str()] {
+    for (candidate, folder) in [(quoted.as_str(), quoted_prefix.as_str()), (unquoted.as_str(), prefix)] {
         let segments = lexical_segments(candidate);
+        let folder_segments = lexical_segments(folder);
         assert!(
-            segments.len() > prefix_segments.len() && segments.starts_with(&prefix_segments),
+            segments.len() > folder_segments.len() && segments.starts_with(&folder_segments),
             "{name:?}: the file loader reads {segments:?}"
         );
     }

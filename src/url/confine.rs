@@ -166,7 +166,7 @@ fn slashes(bytes: &[u8]) -> usize {
 
 /// A configured prefix as a directory: leading `/` dropped, a trailing `/` added when missing
 /// (so `t1` means `t1/` and never covers `t10/`). Refused when empty or when it could not be
-/// matched safely itself (`..`, backslash, control characters, encoded `/`).
+/// matched safely itself (`..`, backslash, control characters, `%`).
 pub fn directory_prefix(text: &str) -> Result<String, String> {
     let mut prefix = text.trim_start_matches('/').to_string();
     if prefix.is_empty() {
@@ -174,6 +174,11 @@ pub fn directory_prefix(text: &str) -> Result<String, String> {
     }
     if !prefix.ends_with('/') {
         prefix.push('/');
+    }
+    // The file loader tries the quoted name first (`my app/` is read as `my%20app/` too), so
+    // no prefix may be spelled with escapes: another app's folder is never a quoted spelling.
+    if prefix.contains('%') {
+        return Err("the prefix has a '%' (write it decoded)".into());
     }
     check_structure(&prefix).map_err(|reason| format!("the prefix {reason}"))?;
     Ok(prefix)
@@ -292,7 +297,7 @@ mod tests {
             directory_prefix("img.example.com/app").unwrap(),
             "img.example.com/app/"
         );
-        for bad in ["", "/", "a/../b", "a%2fb", "a\\b", "."] {
+        for bad in ["", "/", "a/../b", "a%2fb", "a%20b", "a\\b", "."] {
             assert!(directory_prefix(bad).is_err(), "{bad}");
         }
     }
