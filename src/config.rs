@@ -1012,7 +1012,10 @@ mod tests {
         for prefix in ["/", "a/../b", "a%2fb"] {
             let entry = format!("t1:0123456789abcdef0123:{prefix}");
             let error = config(&[("SIGNING_API_KEYS", entry.as_str())]).unwrap_err();
-            assert!(!error.to_string().contains("0123456789abcdef0123"), "{error}");
+            assert!(
+                !error.to_string().contains("0123456789abcdef0123"),
+                "{error}"
+            );
         }
         assert!(config(&[("ALLOWED_SIZES", "300x200/left")]).is_err());
         assert!(config(&[("ALLOWED_SIZES", "big")]).is_err());

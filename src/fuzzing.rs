@@ -152,7 +152,10 @@ fn assert_loaded_under(name: &str, prefix: &str) {
     let unquoted = percent_encoding::percent_decode_str(&quoted)
         .decode_utf8_lossy()
         .into_owned();
-    for (candidate, folder) in [(quoted.as_str(), quoted_prefix.as_str()), (unquoted.as_str(), prefix)] {
+    for (candidate, folder) in [
+        (quoted.as_str(), quoted_prefix.as_str()),
+        (unquoted.as_str(), prefix),
+    ] {
         let segments = lexical_segments(candidate);
         let folder_segments = lexical_segments(folder);
         assert!(
@@ -199,7 +202,10 @@ mod tests {
     fn the_invariant_holds_for_names_under_the_prefix() {
         assert_loaded_under("app/a.jpg", "app/");
         assert_loaded_under("/img.example.com/app/a%20b.jpg", "img.example.com/app/");
-        assert_loaded_under("http://img.example.com/app/x.jpg", "http://img.example.com/app/");
+        assert_loaded_under(
+            "http://img.example.com/app/x.jpg",
+            "http://img.example.com/app/",
+        );
     }
 
     #[test]

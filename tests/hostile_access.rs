@@ -29,12 +29,22 @@ fn tenants() -> Server {
 fn sign(server: &Server, key: &str, path: &str) -> common::Response {
     let auth = format!("Bearer {key}");
     let body = serde_json::json!({ "url": path }).to_string();
-    server.send("POST", "/sign", &[("Authorization", &auth)], body.as_bytes())
+    server.send(
+        "POST",
+        "/sign",
+        &[("Authorization", &auth)],
+        body.as_bytes(),
+    )
 }
 
 fn assert_refused(server: &Server, key: &str, path: &str) {
     let r = sign(server, key, path);
-    assert_eq!(r.status, 403, "{path}: {}", String::from_utf8_lossy(&r.body));
+    assert_eq!(
+        r.status,
+        403,
+        "{path}: {}",
+        String::from_utf8_lossy(&r.body)
+    );
     let reason = r.json()["error"].as_str().unwrap().to_string();
     assert!(!reason.contains('\n'), "{reason}");
 }
@@ -42,7 +52,12 @@ fn assert_refused(server: &Server, key: &str, path: &str) {
 /// Signs `path` and fetches the signed URL: the status the app's users would see.
 fn sign_and_get(server: &Server, key: &str, path: &str) -> common::Response {
     let r = sign(server, key, path);
-    assert_eq!(r.status, 200, "{path}: {}", String::from_utf8_lossy(&r.body));
+    assert_eq!(
+        r.status,
+        200,
+        "{path}: {}",
+        String::from_utf8_lossy(&r.body)
+    );
     let signed = r.json()["signed"].as_str().unwrap().to_string();
     server.get(&signed)
 }

@@ -428,7 +428,10 @@ fn allowed_sources_are_checked_on_every_redirect() {
     let unlisted = Origin::start("127.0.0.1");
     let server = http_server(&[("ALLOWED_SOURCES", "127.0.0.2")]);
     let host = listed.host();
-    assert_eq!(server.get(&format!("/unsafe/{host}/redirect/1")).status, 200);
+    assert_eq!(
+        server.get(&format!("/unsafe/{host}/redirect/1")).status,
+        200
+    );
     let target = format!("http://127.0.0.1:{}/image.jpg", unlisted.addr.port());
     let quoted = target.replace(':', "%253A").replace('/', "%252F");
     let path = format!("/unsafe/{host}/to%3F{quoted}");

@@ -388,8 +388,7 @@ pub fn stored_name(path: &str) -> String {
     }
     // Paths that are not UTF-8 once decoded never get this far (the parser answers 400); if
     // one did, a lossy decode could merge it with another, so it keeps every escape instead.
-    String::from_utf8(decoded)
-        .unwrap_or_else(|_| String::from_utf8_lossy(&encoded).into_owned())
+    String::from_utf8(decoded).unwrap_or_else(|_| String::from_utf8_lossy(&encoded).into_owned())
 }
 
 /// thumbor-aws's result key: `<root>[/auto_webp]/<stored name without leading />`.

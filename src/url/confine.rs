@@ -156,7 +156,10 @@ fn check_structure(name: &str) -> Result<(), EscapeReason> {
 /// `.` or `..`, also with a `;` path parameter after it (`..;x`), which some origin servers
 /// (Tomcat, Spring) strip before they resolve the path.
 fn is_dot_segment(segment: &[u8]) -> bool {
-    let name = segment.split(|byte| *byte == b';').next().unwrap_or(segment);
+    let name = segment
+        .split(|byte| *byte == b';')
+        .next()
+        .unwrap_or(segment);
     name == b"." || name == b".."
 }
 
@@ -210,7 +213,10 @@ mod tests {
         ] {
             assert_eq!(confined(path, "app/"), Ok(()), "{path}");
         }
-        assert_eq!(confined("/img.example.com/app/a.jpg", "img.example.com/app/"), Ok(()));
+        assert_eq!(
+            confined("/img.example.com/app/a.jpg", "img.example.com/app/"),
+            Ok(())
+        );
     }
 
     #[test]
@@ -257,7 +263,10 @@ mod tests {
             ("app/%2e%2e/other/a.jpg", EscapeReason::DotSegment(0)),
             ("app/%252e%252e/other/a.jpg", EscapeReason::DotSegment(1)),
             ("app/.%252E/other/a.jpg", EscapeReason::DotSegment(1)),
-            ("app/%25252e%25252e/other/a.jpg", EscapeReason::DotSegment(2)),
+            (
+                "app/%25252e%25252e/other/a.jpg",
+                EscapeReason::DotSegment(2),
+            ),
             ("app/x%252f..%252fother/a.jpg", EscapeReason::EncodedSlash),
             ("app/%255c../other.jpg", EscapeReason::Backslash),
             ("app/..%5cother.jpg", EscapeReason::Backslash),
