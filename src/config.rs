@@ -21,8 +21,9 @@ pub struct ConfigError {
 pub struct SigningApp {
     pub name: String,
     pub key: String,
-    /// Images this app may sign must start with this prefix (`<name>/` by default; empty
-    /// means any image).
+    /// Every name a path signed for this app loads must lie under this directory prefix
+    /// (`<name>/` by default; always ends with `/`; empty means any image). See
+    /// `url::confine`.
     pub image_prefix: String,
 }
 
@@ -788,7 +789,8 @@ fn list(value: &str) -> Vec<String> {
         .collect()
 }
 
-/// `app:key` (images under `app/`), `app:key:prefix/` or `app:key:*` (any image).
+/// `app:key` (images under `app/`), `app:key:prefix` (a folder: `/` is added when missing)
+/// or `app:key:*` (any image).
 fn signing_apps(value: &str) -> Result<Vec<SigningApp>, ConfigError> {
     list(value)
         .into_iter()
@@ -811,7 +813,9 @@ fn signing_apps(value: &str) -> Result<Vec<SigningApp>, ConfigError> {
             let image_prefix = match parts.next() {
                 None => format!("{name}/"),
                 Some("*") => String::new(),
-                Some(prefix) => prefix.trim_start_matches('/').to_string(),
+                Some(prefix) => crate::url::confine::directory_prefix(prefix)
+                    // The prefix, not the entry: the entry holds the key.
+                    .map_err(|why| invalid("SIGNING_API_KEYS", prefix, &why))?,
             };
             Ok(SigningApp {
                 name: name.to_string(),
@@ -1008,6 +1012,17 @@ mod tests {
         assert!(config(&[("SIGN_ON_BEHALF", "true")]).is_err());
         assert!(config(&[("ORIGIN_VERIFY_HEADER", "X-A")]).is_err());
         assert!(config(&[("SIGNING_API_KEYS", "blog:short")]).is_err());
+        // A prefix is a directory: `t1` is `t1/`, and never covers `t10/`.
+        let t1 = config(&[("SIGNING_API_KEYS", "t1:0123456789abcdef0123:t1")]).unwrap();
+        assert_eq!(t1.signing_apps[0].image_prefix, "t1/");
+        for prefix in ["/", "a/../b", "a%2fb"] {
+            let entry = format!("t1:0123456789abcdef0123:{prefix}");
+            let error = config(&[("SIGNING_API_KEYS", entry.as_str())]).unwrap_err();
+            assert!(
+                !error.to_string().contains("0123456789abcdef0123"),
+                "{error}"
+            );
+        }
         assert!(config(&[("ALLOWED_SIZES", "300x200/left")]).is_err());
         assert!(config(&[("ALLOWED_SIZES", "big")]).is_err());
     }

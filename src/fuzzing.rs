@@ -4,7 +4,7 @@
 use crate::imaging::filters::FilterList;
 use crate::imaging::pipeline::ImagingSettings;
 use crate::imaging::{self, RenderJob};
-use crate::url::{self, build, signature};
+use crate::url::{self, build, confine, signature};
 use std::collections::HashMap;
 
 /// Parse a path, check its signature, and rebuild it canonically.
@@ -159,6 +159,90 @@ pub fn probe_decode(data: &[u8]) {
         assert!(
             !message.contains(imaging::decode::SIZE_DIFFERS_FROM_PROBE),
             "{message}"
+/// The prefixes the `sign_prefix` target checks against (chosen by the first input byte): a
+/// file-loader folder, one that is a string prefix of a sibling, and two HTTP origin forms.
+const SIGN_PREFIXES: [&str; 4] = [
+    "app/",
+    "t1/",
+    "img.example.com/app/",
+    "http://img.example.com/app/",
+];
+
+/// `/sign`'s confinement: whatever path `url::confine` accepts for a prefix, every name the
+/// server would load for it must be under that prefix as each loader sees it. Panics (the
+/// fuzzer's finding) when an accepted path escapes.
+pub fn sign_prefix(data: &[u8]) {
+    let Some((&selector, rest)) = data.split_first() else {
+        return;
+    };
+    let Ok(path) = std::str::from_utf8(rest) else {
+        return;
+    };
+    let prefix = SIGN_PREFIXES[usize::from(selector) % SIGN_PREFIXES.len()];
+    let Ok(request) = url::parse_path(&format!("/unsafe/{}", path.trim_start_matches('/'))) else {
+        return;
+    };
+    if confine::confine(&request, prefix).is_err() {
+        return;
+    }
+    for loaded in confine::loaded_names(&request) {
+        assert_loaded_under(&loaded.name, prefix);
+    }
+}
+
+/// The invariants behind an accepted name: under the prefix at every depth of decoding with
+/// no `.`/`..` segment; under it once the file loader has normalised the quoted and the
+/// decoded name; and, for the HTTP loader, a URL under the prefix's URL.
+fn assert_loaded_under(name: &str, prefix: &str) {
+    let mut current = name.as_bytes().to_vec();
+    for _ in 0..=confine::MAX_DECODING_ROUNDS {
+        let text = String::from_utf8_lossy(&current).into_owned();
+        let relative = text.trim_start_matches('/');
+        assert!(relative.starts_with(prefix), "{name:?} decodes to {text:?}");
+        assert!(
+            !relative.split('/').any(|s| s == "." || s == ".."),
+            "{name:?} decodes to {text:?}"
+        );
+        assert!(
+            !text.contains('\\') && !text.chars().any(|c| c.is_ascii_control()),
+            "{name:?} decodes to {text:?}"
+        );
+        let decoded: Vec<u8> = percent_encoding::percent_decode(&current).collect();
+        if decoded == current {
+            break;
+        }
+        current = decoded;
+    }
+
+    // The file loader reads the quoted name (under the quoted prefix: a prefix has no `%`, so
+    // that folder is nobody else's) and then the decoded one (under the prefix).
+    let quoted = url::parse::python_quote(name, b"/");
+    let quoted_prefix = url::parse::python_quote(prefix, b"/");
+    let unquoted = percent_encoding::percent_decode_str(&quoted)
+        .decode_utf8_lossy()
+        .into_owned();
+    for (candidate, folder) in [
+        (quoted.as_str(), quoted_prefix.as_str()),
+        (unquoted.as_str(), prefix),
+    ] {
+        let segments = lexical_segments(candidate);
+        let folder_segments = lexical_segments(folder);
+        assert!(
+            segments.len() > folder_segments.len() && segments.starts_with(&folder_segments),
+            "{name:?}: the file loader reads {segments:?}"
+        );
+    }
+
+    let fetched = crate::source::http::normalize_url(&quoted);
+    let base = if prefix.starts_with("http") {
+        prefix.to_string()
+    } else {
+        format!("http://{prefix}")
+    };
+    if let (Ok(url), Ok(base)) = (reqwest::Url::parse(&fetched), reqwest::Url::parse(&base)) {
+        assert!(
+            url.as_str().starts_with(base.as_str()),
+            "{name:?}: the HTTP loader fetches {url}"
         );
     }
 }
@@ -206,4 +290,45 @@ pub fn filters(data: &[u8]) {
             deadline: Some(std::time::Instant::now() + std::time::Duration::from_secs(5)),
         },
     );
+/// A path's segments after lexical normalisation, as the file loader does it (empty and `.`
+/// segments dropped, `..` removing the one before).
+fn lexical_segments(path: &str) -> Vec<&str> {
+    let mut segments = Vec::new();
+    for segment in path.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                segments.pop();
+            }
+            other => segments.push(other),
+        }
+    }
+    segments
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_invariant_holds_for_names_under_the_prefix() {
+        assert_loaded_under("app/a.jpg", "app/");
+        assert_loaded_under("/img.example.com/app/a%20b.jpg", "img.example.com/app/");
+        assert_loaded_under(
+            "http://img.example.com/app/x.jpg",
+            "http://img.example.com/app/",
+        );
+    }
+
+    #[test]
+    #[should_panic]
+    fn the_invariant_catches_a_sibling() {
+        assert_loaded_under("t10/a.jpg", "t1");
+    }
+
+    #[test]
+    #[should_panic]
+    fn the_invariant_catches_an_encoded_climb() {
+        assert_loaded_under("app/%2e%2e/other/a.jpg", "app/");
+    }
 }

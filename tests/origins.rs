@@ -421,6 +421,26 @@ fn allowed_sources_refuse_other_hosts() {
     assert_eq!(origin.hits("/image.jpg"), 1);
 }
 
+/// An allowed origin cannot redirect the fetch to a host ALLOWED_SOURCES does not list.
+#[test]
+fn allowed_sources_are_checked_on_every_redirect() {
+    let listed = Origin::start("127.0.0.2");
+    let unlisted = Origin::start("127.0.0.1");
+    let server = http_server(&[("ALLOWED_SOURCES", "127.0.0.2")]);
+    let host = listed.host();
+    assert_eq!(
+        server.get(&format!("/unsafe/{host}/redirect/1")).status,
+        200
+    );
+    let target = format!("http://127.0.0.1:{}/image.jpg", unlisted.addr.port());
+    let quoted = target.replace(':', "%253A").replace('/', "%252F");
+    let path = format!("/unsafe/{host}/to%3F{quoted}");
+    let r = server.get(&path);
+    assert_eq!(r.status, 400, "{path}");
+    assert_eq!(listed.hits("/to"), 1);
+    assert_eq!(unlisted.total_hits(), 0);
+}
+
 #[test]
 fn file_then_http_fallback_chain() {
     let origin = Origin::start("127.0.0.1");

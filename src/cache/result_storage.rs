@@ -338,13 +338,66 @@ impl ResultStorage {
     }
 }
 
-/// thumbor-aws's result key: `<root>[/auto_webp]/<decoded request path without leading />`.
+/// The request path as result storage names it: Thumbor's percent-decoded path, except that
+/// escapes of characters that may also stand raw in a path (letters, digits, `-._~`,
+/// `!$&'()*+,;=:@`, `/`, and `%` itself) are kept, upper-cased.
+///
+/// Thumbor decodes everything, so `/unsafe/300x200%2Fa.jpg` (the image `300x200/a.jpg`, at its
+/// own size) and `/unsafe/300x200/a.jpg` (`a.jpg` at 300x200) shared one stored result, and
+/// whichever came first answered both. Two paths that differ only in how they write the other
+/// bytes (`%20` and a space, `%c3%a9` and `%C3%A9`) parse to the same request, so sharing is
+/// right for them, and their names stay Thumbor's.
+pub fn stored_name(path: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let keeps_escape =
+        |byte: u8| byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/%".contains(&byte);
+    let bytes = path.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut encoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escape = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| {
+                let high = char::from(hex[0]).to_digit(16)?;
+                let low = char::from(hex[1]).to_digit(16)?;
+                u8::try_from(high * 16 + low).ok()
+            });
+        match escape {
+            Some(byte) => {
+                let upper = [
+                    b'%',
+                    HEX[usize::from(byte >> 4)],
+                    HEX[usize::from(byte & 0x0f)],
+                ];
+                if keeps_escape(byte) {
+                    decoded.extend_from_slice(&upper);
+                } else {
+                    decoded.push(byte);
+                }
+                encoded.extend_from_slice(&upper);
+                i += 3;
+            }
+            None => {
+                decoded.push(bytes[i]);
+                encoded.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    // Paths that are not UTF-8 once decoded never get this far (the parser answers 400); if
+    // one did, a lossy decode could merge it with another, so it keeps every escape instead.
+    String::from_utf8(decoded).unwrap_or_else(|_| String::from_utf8_lossy(&encoded).into_owned())
+}
+
+/// thumbor-aws's result key: `<root>[/auto_webp]/<stored name without leading />`.
 pub fn s3_key(root_path: &str, path: &str, accepts_webp: bool) -> String {
     let mut prefix = root_path.trim_end_matches('/').to_string();
     if accepts_webp {
         prefix.push_str("/auto_webp");
     }
-    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    let decoded = stored_name(path);
     let relative = decoded.trim_start_matches('/');
     let join = |name: &str| {
         if prefix.is_empty() {
@@ -362,9 +415,9 @@ pub fn s3_key(root_path: &str, path: &str, accepts_webp: bool) -> String {
 }
 
 /// Thumbor's file result storage layout: `<root>/<default|auto_webp>/<d[0:2]>/<d[2:4]>/<d[4:]>`
-/// with `d = sha1(unquote(path))`.
+/// with `d = sha1(unquote(path))` (pictor's [`stored_name`] in place of `unquote`).
 pub fn file_path(root: &std::path::Path, path: &str, accepts_webp: bool) -> PathBuf {
-    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    let decoded = stored_name(path);
     let digest = format!("{:x}", Sha1::digest(decoded.as_bytes()));
     root.join(if accepts_webp { "auto_webp" } else { "default" })
         .join(&digest[..2])
@@ -448,6 +501,49 @@ mod tests {
             ))
         );
         assert!(file_path(std::path::Path::new("/r"), "/a", true).starts_with("/r/auto_webp"));
+    }
+
+    #[test]
+    fn paths_that_decoding_would_merge_get_different_names() {
+        // Different requests: the image `300x200/a.jpg`, and `a.jpg` at 300x200.
+        assert_ne!(
+            stored_name("/unsafe/300x200%2Fa.jpg"),
+            stored_name("/unsafe/300x200/a.jpg")
+        );
+        assert_ne!(
+            s3_key("", "/unsafe/300x200%2Fa.jpg", false),
+            s3_key("", "/unsafe/300x200/a.jpg", false)
+        );
+        assert_ne!(
+            file_path(std::path::Path::new("/r"), "/unsafe/300x200%2Fa.jpg", false),
+            file_path(std::path::Path::new("/r"), "/unsafe/300x200/a.jpg", false)
+        );
+        // An escaped option word or size character is another request too.
+        assert_ne!(
+            stored_name("/unsafe/%73mart/a.jpg"),
+            stored_name("/unsafe/smart/a.jpg")
+        );
+        assert_ne!(
+            stored_name("/unsafe/300%78200/a.jpg"),
+            stored_name("/unsafe/300x200/a.jpg")
+        );
+        // `%25` stays escaped, so a double-encoded escape does not meet a single one.
+        assert_ne!(
+            stored_name("/unsafe/300x200%252Fa.jpg"),
+            stored_name("/unsafe/300x200%2Fa.jpg")
+        );
+        assert_ne!(
+            stored_name("/unsafe/a%2541.jpg"),
+            stored_name("/unsafe/a%41.jpg")
+        );
+        // What must be escaped in a path is decoded as Thumbor does; hex case does not matter.
+        assert_eq!(stored_name("/unsafe/a%20b%C3%A9.jpg"), "/unsafe/a bé.jpg");
+        assert_eq!(
+            stored_name("/unsafe/a%2fb.jpg"),
+            stored_name("/unsafe/a%2Fb.jpg")
+        );
+        assert_eq!(stored_name("/unsafe/a%zz%2.jpg"), "/unsafe/a%zz%2.jpg");
+        assert_eq!(stored_name("/unsafe/a%FF.jpg"), "/unsafe/a%FF.jpg");
     }
 
     fn file_storage(root: &std::path::Path, extra: &[(&str, &str)]) -> ResultStorage {

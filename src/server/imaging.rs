@@ -113,7 +113,8 @@ async fn render_uncached(
     let mut filters = FilterList::parse(request.filters.as_deref().unwrap_or(""));
     // Pre-load phase: `extract_focal()` swaps a nested Thumbor URL for the original it points
     // at (so every loader, and meta's `url`, sees the original) and keeps its crop as a focal
-    // point instead of applying it.
+    // point instead of applying it. What is loaded here and in `load_assets` is what
+    // `url::confine::loaded_names` lists for `/sign`'s prefix check: keep the two in step.
     if let Some(original) = filters.resolve_extract_focal(&request.image) {
         request.image = original;
     }

@@ -183,32 +183,24 @@ fn item_path(item: SignItem) -> Result<String, Refusal> {
     Ok(path)
 }
 
-/// The app may only sign images under its prefix; `..` can never climb out of it.
+/// The app may only sign paths whose every loaded name (image, `extract_focal()` original,
+/// watermark and frame images) lies under its prefix, as the loaders will see it
+/// (`url::confine`).
 fn check_image_prefix(app: &SigningApp, path: &str) -> Result<(), Refusal> {
     if app.image_prefix.is_empty() {
         return Ok(());
     }
+    // Parsed exactly as the signed path will be: the signature segment is consumed the same
+    // way whether it is `unsafe` or a hash.
     let request = url::parse_path(&format!("/unsafe/{path}"))
         .map_err(|_| bad(format!("{path:?} is not a Thumbor path")))?;
-    let forbidden = || {
+    url::confine::confine(&request, &app.image_prefix).map_err(|escape| {
         Refusal(
             StatusCode::FORBIDDEN,
             format!(
-                "app {:?} may only sign images under {:?}",
+                "app {:?} may only sign images under {:?}: {escape}",
                 app.name, app.image_prefix
             ),
         )
-    };
-    let image = request.image.trim_start_matches('/');
-    if image
-        .split('/')
-        .any(|segment| segment == ".." || segment == ".")
-    {
-        return Err(forbidden());
-    }
-    if image.starts_with(&app.image_prefix) {
-        Ok(())
-    } else {
-        Err(forbidden())
-    }
+    })
 }

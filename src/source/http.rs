@@ -1,6 +1,6 @@
 //! The HTTP loader: originals fetched from another web server with Thumbor's URL forms and
-//! status mapping, ALLOWED_SOURCES, timeouts, redirects, a size limit enforced while the body
-//! streams in, and the SSRF guard (on resolved addresses and on every redirect).
+//! status mapping, timeouts, redirects, a size limit enforced while the body streams in,
+//! ALLOWED_SOURCES and the SSRF guard (on resolved addresses; both on every redirect hop).
 
 use super::ssrf::Guard;
 use crate::config::HttpLoaderSettings;
@@ -69,7 +69,7 @@ fn unquote(s: &str) -> String {
         .into_owned()
 }
 
-/// A fetch the SSRF guard refused (400, like ALLOWED_SOURCES).
+/// A fetch the SSRF guard or ALLOWED_SOURCES refused (400).
 #[derive(Debug)]
 struct Refused(String);
 
@@ -145,6 +145,19 @@ fn check_literal(guard: &Guard, url: &Url) -> Result<(), Refused> {
     }
 }
 
+/// Thumbor's `validate`: with ALLOWED_SOURCES set, the URL's host must match an entry.
+fn check_allowed_source(allowed_sources: &[AllowedSource], url: &Url) -> Result<(), Refused> {
+    if allowed_sources.is_empty() {
+        return Ok(());
+    }
+    let host = url.host_str().unwrap_or("");
+    if allowed_sources.iter().any(|s| s.matches(host)) {
+        Ok(())
+    } else {
+        Err(Refused(format!("{host} is not in ALLOWED_SOURCES")))
+    }
+}
+
 /// The loader. Cloning shares the connection pool.
 #[derive(Debug, Clone)]
 pub struct HttpLoader {
@@ -157,11 +170,23 @@ pub struct HttpLoader {
 impl HttpLoader {
     pub fn new(settings: &HttpLoaderSettings, max_bytes: u64) -> Result<HttpLoader, PictorError> {
         let guard = Arc::new(Guard::new(settings.private_networks.clone()));
+        let allowed_sources = Arc::new(
+            settings
+                .allowed_sources
+                .iter()
+                .map(|entry| AllowedSource::parse(entry).map_err(PictorError::Internal))
+                .collect::<Result<Vec<_>, _>>()?,
+        );
         let redirect = if settings.follow_redirects {
             let max = settings.max_redirects;
             let guard = guard.clone();
+            let allowed_sources = allowed_sources.clone();
             reqwest::redirect::Policy::custom(move |attempt| {
-                if let Err(refused) = check_literal(&guard, attempt.url()) {
+                // Every hop is held to the same rules as the first URL: an allowed origin
+                // must not be able to send the fetch to a host that is not.
+                let checked = check_allowed_source(&allowed_sources, attempt.url())
+                    .and_then(|()| check_literal(&guard, attempt.url()));
+                if let Err(refused) = checked {
                     attempt.error(refused)
                 } else if attempt.previous().len() > max {
                     // Tornado hands back the last 3xx, which Thumbor maps to 404.
@@ -185,14 +210,9 @@ impl HttpLoader {
             }))
             .build()
             .map_err(|e| PictorError::Internal(format!("cannot build the HTTP client: {e}")))?;
-        let allowed_sources = settings
-            .allowed_sources
-            .iter()
-            .map(|entry| AllowedSource::parse(entry).map_err(PictorError::Internal))
-            .collect::<Result<Vec<_>, _>>()?;
         Ok(HttpLoader {
             client,
-            allowed_sources: Arc::new(allowed_sources),
+            allowed_sources,
             guard,
             max_bytes,
         })
@@ -209,17 +229,11 @@ impl HttpLoader {
                 "{normalized}: only http and https origins"
             )));
         }
-        let host = match url.host_str() {
-            Some(host) if !host.is_empty() => host.to_string(),
-            _ => return Err(PictorError::BadRequest(format!("{normalized}: no host"))),
-        };
-        if !self.allowed_sources.is_empty()
-            && !self.allowed_sources.iter().any(|s| s.matches(&host))
-        {
-            return Err(PictorError::BadRequest(format!(
-                "{host} is not in ALLOWED_SOURCES"
-            )));
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(PictorError::BadRequest(format!("{normalized}: no host")));
         }
+        check_allowed_source(&self.allowed_sources, &url)
+            .map_err(|refused| PictorError::BadRequest(refused.0))?;
         Ok(url)
     }
 

@@ -14,8 +14,14 @@ pub struct IpNetwork {
 }
 
 impl IpNetwork {
+    /// Whether `ip` is in the network, as written or as the IPv4 address an IPv6 form carries
+    /// (`10.1.0.0/16` contains `::ffff:10.1.0.9`, `::1/128` still contains `::1`).
     pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.network, canonical(ip)) {
+        self.contains_exactly(ip) || self.contains_exactly(canonical(ip))
+    }
+
+    fn contains_exactly(&self, ip: IpAddr) -> bool {
+        match (self.network, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
                 prefix_matches(u32::from(net).into(), u32::from(ip).into(), 32, self.prefix)
             }
@@ -61,24 +67,28 @@ impl FromStr for IpNetwork {
     }
 }
 
-/// IPv4-mapped (`::ffff:a.b.c.d`) and NAT64 (`64:ff9b::a.b.c.d`) addresses are judged as the
-/// IPv4 address they carry, so they cannot smuggle 127.0.0.1 or 169.254.169.254 past the guard.
+/// IPv6 forms that stand for one IPv4 address are judged as that address, so they cannot
+/// smuggle 127.0.0.1 or 169.254.169.254 past the guard: IPv4-mapped `::ffff:0:0/96`,
+/// IPv4-compatible `::/96` (deprecated, still routed by some stacks), SIIT-translated
+/// `::ffff:0:0:0/96` and NAT64's well-known `64:ff9b::/96`.
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return IpAddr::V4(v4);
-            }
             let s = v6.segments();
-            if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-                let [a, b] = s[6].to_be_bytes();
-                let [c, d] = s[7].to_be_bytes();
-                return IpAddr::V4(Ipv4Addr::new(a, b, c, d));
+            match s[..6] {
+                [0, 0, 0, 0, 0, 0xffff]
+                | [0, 0, 0, 0, 0, 0]
+                | [0, 0, 0, 0, 0xffff, 0]
+                | [0x64, 0xff9b, 0, 0, 0, 0] => IpAddr::V4(ipv4_from(s[6], s[7])),
+                _ => IpAddr::V6(v6),
             }
-            IpAddr::V6(v6)
         }
         v4 => v4,
     }
+}
+
+fn ipv4_from(high: u16, low: u16) -> Ipv4Addr {
+    Ipv4Addr::from((u32::from(high) << 16) | u32::from(low))
 }
 
 /// Whether `ip` is an ordinary public unicast address. Everything else (loopback, private,
@@ -110,15 +120,28 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
 }
 
 fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
-    let refused = ip.is_unspecified()
+    let s = ip.segments();
+    let first = s[0];
+    // Tunnelled forms reach the IPv4 address they carry: 6to4 `2002:AABB:CCDD::/48` carries
+    // AA.BB.CC.DD; Teredo `2001:0::/32` carries its server (segments 2-3) and its client
+    // (segments 6-7, bits inverted).
+    let carries_non_public_v4 = match (s[0], s[1]) {
+        (0x2002, _) => !is_public_v4(ipv4_from(s[1], s[2])),
+        (0x2001, 0) => {
+            !is_public_v4(ipv4_from(s[2], s[3])) || !is_public_v4(ipv4_from(!s[6], !s[7]))
+        }
+        _ => false,
+    };
+    let refused = carries_non_public_v4
+        || (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1) // local-use NAT64 64:ff9b:1::/48
+        || ip.is_unspecified()
         || ip.is_loopback()
         || ip.is_multicast()
         || (first & 0xfe00) == 0xfc00 // unique local fc00::/7
         || (first & 0xffc0) == 0xfe80 // link-local fe80::/10
         || (first & 0xffc0) == 0xfec0 // site-local (deprecated) fec0::/10
-        || (first == 0x2001 && ip.segments()[1] == 0x0db8) // documentation
-        || (first == 0x0100 && ip.segments()[1..4] == [0, 0, 0]); // discard-only 100::/64
+        || (first == 0x2001 && s[1] == 0x0db8) // documentation
+        || (first == 0x0100 && s[1..4] == [0, 0, 0]); // discard-only 100::/64
     !refused
 }
 
@@ -181,6 +204,22 @@ mod tests {
             "::ffff:169.254.169.254",
             "64:ff9b::a9fe:a9fe", // NAT64 of 169.254.169.254
             "2001:db8::1",
+            // IPv4-compatible ::/96 and SIIT-translated ::ffff:0:0:0/96.
+            "::127.0.0.1",
+            "::a9fe:a9fe",
+            "::10.0.0.1",
+            "::ffff:0:127.0.0.1",
+            "::ffff:0:a9fe:a9fe",
+            // Local-use NAT64 (RFC 8215), whatever it carries.
+            "64:ff9b:1::808:808",
+            "64:ff9b:1:7f00:1::",
+            // 6to4 of 127.0.0.1, 169.254.169.254, 10.0.0.1.
+            "2002:7f00:1::",
+            "2002:a9fe:a9fe::1",
+            "2002:a00:1::",
+            // Teredo with a loopback client (inverted 127.0.0.1) or a private server.
+            "2001:0:808:808::80ff:fffe",
+            "2001:0:a00:1::f7f7:f7f7",
         ] {
             assert!(!is_public(ip(refused)), "{refused}");
         }
@@ -191,6 +230,10 @@ mod tests {
             "100.128.0.1",
             "2606:4700:4700::1111",
             "::ffff:8.8.8.8",
+            "::8.8.8.8",
+            "2002:808:808::1",
+            // Teredo: public server 8.8.8.8, public client 1.1.1.1 (inverted).
+            "2001:0:808:808::fefe:fefe",
         ] {
             assert!(is_public(ip(public)), "{public}");
         }
@@ -208,6 +251,8 @@ mod tests {
         let v6: IpNetwork = "fd00::/8".parse().unwrap();
         assert!(v6.contains(ip("fd12::1")));
         assert!(!v6.contains(ip("fe80::1")));
+        let loopback6: IpNetwork = "::1/128".parse().unwrap();
+        assert!(loopback6.contains(ip("::1")));
         let all: IpNetwork = "0.0.0.0/0".parse().unwrap();
         assert!(all.contains(ip("127.0.0.1")));
         for bad in ["10.0.0.0/33", "intranet", "fd00::/129", "10.0.0.0/x"] {

@@ -2,6 +2,7 @@
 //! (`build`), and the HMAC-SHA1 URL signatures (`signature`).
 
 pub mod build;
+pub mod confine;
 pub mod parse;
 pub mod signature;
 
