@@ -5,7 +5,7 @@
 //! Per format: JPEG through mozjpeg (libjpeg-turbo; DCT scaling, CMYK through moxcms), PNG
 //! through the `png` crate, GIF through the `gif` crate (frames composited here), still WebP
 //! through libwebp (`webp` crate) and animated WebP through image-webp, TIFF and BMP through
-//! `image`, JPEG 2000 (JP2 and raw J2K) through hayro-jpeg2000, PSD composites through `psd`,
+//! `image`, JPEG 2000 (JP2 and raw J2K) through hayro-jpeg2000, PSD composites read here,
 //! and (with the `avif` feature) AVIF through our container reader and rav1d. HEIF and SVG are
 //! recognised by `sniff` but not decodable: they fail as `Undecodable` (Thumbor without its
 //! optional plugins answers 400 for them too).
@@ -364,8 +364,8 @@ pub fn decoder_scratch_bytes_per_pixel(format: ImageFormat) -> u64 {
         ImageFormat::Jp2 => 25,
         // rav1d's picture at worst: 16-bit 4:4:4 planes, and the alpha picture.
         ImageFormat::Avif => 8,
-        // The psd crate's channel planes and its RGBA copy.
-        ImageFormat::Psd => 8,
+        // The composite's channel planes, before they are interleaved.
+        ImageFormat::Psd => 4,
         _ => 0,
     }
 }

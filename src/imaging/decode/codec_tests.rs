@@ -170,6 +170,47 @@ fn psd_rgb_with_a_fourth_channel_has_alpha() {
     assert!(!image.source.grayscale);
 }
 
+/// A 3x2 gray PSD whose composite is PackBits rows given as `rows`.
+fn packbits_gray_psd(rows: &[&[u8]]) -> Vec<u8> {
+    let mut psd = b"8BPS\x00\x01\x00\x00\x00\x00\x00\x00".to_vec();
+    psd.extend_from_slice(&1u16.to_be_bytes());
+    psd.extend_from_slice(&2u32.to_be_bytes());
+    psd.extend_from_slice(&3u32.to_be_bytes());
+    psd.extend_from_slice(&8u16.to_be_bytes());
+    psd.extend_from_slice(&1u16.to_be_bytes()); // gray
+    psd.extend_from_slice(&[0; 12]);
+    psd.extend_from_slice(&1u16.to_be_bytes()); // PackBits
+    for row in rows {
+        psd.extend_from_slice(&(row.len() as u16).to_be_bytes());
+    }
+    for row in rows {
+        psd.extend_from_slice(row);
+    }
+    psd
+}
+
+#[test]
+fn psd_packbits_rows_unpack_to_exactly_the_width() {
+    // A literal run of 3, then a repeat of 3 (-2 as a header byte).
+    let good = packbits_gray_psd(&[&[2, 10, 20, 30], &[0xFE, 99]]);
+    let image = decode_unguarded(&good).unwrap();
+    let gray: Vec<u8> = image.frames[0].pixels.iter().step_by(3).copied().collect();
+    assert_eq!(gray, vec![10, 20, 30, 99, 99, 99]);
+    // A row that unpacks long (the psd crate indexed past its buffer), short, or runs out of
+    // packed bytes: errors, never panics.
+    for rows in [
+        [&[3u8, 1, 2, 3, 4][..], &[0xFE, 99][..]],
+        [&[1, 1, 2], &[0xFE, 99]],
+        [&[5, 1, 2], &[0xFE, 99]],
+        [&[0x80, 0xFE], &[0xFE, 99]],
+    ] {
+        assert!(matches!(
+            decode_unguarded(&packbits_gray_psd(&rows)),
+            Err(ImagingError::Undecodable(_))
+        ));
+    }
+}
+
 #[test]
 fn psd_modes_that_would_come_out_wrong_are_refused() {
     let mut cmyk = rgba_psd();

@@ -1,10 +1,8 @@
 //! Photoshop originals: the size from the 26-byte file header, the pixels from the merged
-//! composite image Photoshop stores after the layers, through the `psd` crate.
-//!
-//! The `psd` crate indexes its input without bounds checks in places, so it only ever sees a
-//! rebuilt file: our own header check, empty colour-mode / resource / layer sections (no layer
-//! is ever parsed) and the composite section, sized and checked here. A panic that still gets
-//! through (short PackBits rows) is caught here and becomes a decode error.
+//! composite image Photoshop stores after the layers (no layer is ever parsed), read here:
+//! raw or PackBits-compressed channel planes, every read bounds-checked, every row required to
+//! unpack to exactly the image's width. (The `psd` crate did this before and indexed past its
+//! buffers on hostile files.)
 
 use super::{DecodeOptions, Probe};
 use crate::imaging::{Image, ImageFormat, ImagingError, PixelLayout, SourceInfo};
@@ -89,29 +87,89 @@ fn composite_section(bytes: &[u8]) -> Result<&[u8], ImagingError> {
 
 /// Checks that the composite holds a full image for `header` (raw, or PackBits rows whose
 /// byte counts add up to no more than what is there).
-fn check_composite(composite: &[u8], header: &Header) -> Result<(), ImagingError> {
-    let rows = header.height as usize * usize::from(header.channels);
-    let plane = header.width as usize * header.height as usize;
+/// The first `wanted` channel planes of the composite image, each `width x height` bytes.
+fn composite_planes(
+    composite: &[u8],
+    header: &Header,
+    wanted: usize,
+) -> Result<Vec<Vec<u8>>, ImagingError> {
+    let (width, height) = (header.width as usize, header.height as usize);
+    let plane_len = width * height;
+    let channels = usize::from(header.channels);
     match be_u16(composite, 0) {
         Some(0) => {
-            if composite.len() - 2 < plane * usize::from(header.channels) {
-                return Err(undecodable("composite image is truncated"));
-            }
+            let data = &composite[2..];
+            (0..wanted)
+                .map(|channel| {
+                    data.get(channel * plane_len..(channel + 1) * plane_len)
+                        .map(<[u8]>::to_vec)
+                        .ok_or_else(|| undecodable("composite image is truncated"))
+                })
+                .collect()
         }
         Some(1) => {
-            let counts = composite
+            let rows = height * channels;
+            let counts: Vec<usize> = composite
                 .get(2..2 + rows * 2)
-                .ok_or_else(|| undecodable("composite row table is truncated"))?;
-            let packed: usize = counts
+                .ok_or_else(|| undecodable("composite row table is truncated"))?
                 .chunks_exact(2)
                 .map(|c| usize::from(u16::from_be_bytes([c[0], c[1]])))
-                .sum();
-            if composite.len() - 2 - rows * 2 < packed {
-                return Err(undecodable("composite image is truncated"));
+                .collect();
+            let mut at = 2 + rows * 2;
+            let mut planes = Vec::with_capacity(wanted);
+            for channel in 0..wanted {
+                let mut plane = Vec::with_capacity(plane_len);
+                for &count in &counts[channel * height..(channel + 1) * height] {
+                    let packed = composite
+                        .get(at..at + count)
+                        .ok_or_else(|| undecodable("composite image is truncated"))?;
+                    unpack_row(packed, width, &mut plane)?;
+                    at += count;
+                }
+                planes.push(plane);
+            }
+            Ok(planes)
+        }
+        Some(other) => Err(undecodable(format!("compression {other}"))),
+        None => Err(undecodable("no composite image")),
+    }
+}
+
+/// Appends one PackBits row to `plane`; it must unpack to exactly `width` bytes.
+fn unpack_row(packed: &[u8], width: usize, plane: &mut Vec<u8>) -> Result<(), ImagingError> {
+    let end = plane.len() + width;
+    let overrun = || undecodable("a composite row does not unpack to the image's width");
+    let mut at = 0;
+    while at < packed.len() {
+        let n = packed[at] as i8;
+        at += 1;
+        match n {
+            // A literal run of n + 1 bytes.
+            0.. => {
+                let run = usize::from(n as u8) + 1;
+                let literal = packed.get(at..at + run).ok_or_else(overrun)?;
+                if plane.len() + run > end {
+                    return Err(overrun());
+                }
+                plane.extend_from_slice(literal);
+                at += run;
+            }
+            // -128 is a no-op.
+            -128 => {}
+            // The next byte repeated 1 - n times.
+            _ => {
+                let run = (1 - i16::from(n)) as usize;
+                let value = *packed.get(at).ok_or_else(overrun)?;
+                if plane.len() + run > end {
+                    return Err(overrun());
+                }
+                plane.resize(plane.len() + run, value);
+                at += 1;
             }
         }
-        Some(other) => return Err(undecodable(format!("compression {other}"))),
-        None => return Err(undecodable("no composite image")),
+    }
+    if plane.len() != end {
+        return Err(overrun());
     }
     Ok(())
 }
@@ -122,8 +180,8 @@ pub(super) fn decode(
     _options: &DecodeOptions,
 ) -> Result<Image, ImagingError> {
     let header = read_header(bytes)?;
-    // The psd crate reads 8-bit gray and RGB composites correctly; other modes and depths
-    // would come out with wrong colours, so they are refused rather than guessed at.
+    // 8-bit gray and RGB composites only: other modes and depths would need colour
+    // conversions we do not have, so they are refused rather than guessed at.
     if header.depth != 8 || !matches!(header.colour_mode, MODE_GRAYSCALE | MODE_RGB) {
         return Err(undecodable(format!(
             "colour mode {} at {} bits is not supported",
@@ -131,33 +189,24 @@ pub(super) fn decode(
         )));
     }
     let composite = composite_section(bytes)?;
-    check_composite(composite, &header)?;
-    let mut rebuilt = Vec::with_capacity(HEADER_LEN + 12 + composite.len());
-    rebuilt.extend_from_slice(&bytes[..HEADER_LEN]);
-    rebuilt.extend_from_slice(&[0; 12]); // empty colour-mode, resource and layer sections
-    rebuilt.extend_from_slice(composite);
-    // The psd crate indexes without bounds checks (PackBits rows that unpack short, channel
-    // planes shorter than the image): its panics are this file's decode error.
-    let rgba = std::panic::catch_unwind(|| {
-        psd::Psd::from_bytes(&rebuilt)
-            .map(|psd| psd.rgba())
-            .map_err(undecodable)
-    })
-    .unwrap_or_else(|_| Err(undecodable("the composite image is malformed")))?;
-    let pixel_count = header.width as usize * header.height as usize;
-    if rgba.len() != pixel_count * 4 {
-        return Err(undecodable("composite does not cover the image"));
-    }
     let grayscale = header.colour_mode == MODE_GRAYSCALE;
     // Like PIL: RGB with a fourth channel is RGBA; gray ignores extra channels.
-    let (layout, pixels) = if grayscale {
-        let gray: Vec<u8> = rgba.chunks_exact(4).map(|p| p[0]).collect();
-        (PixelLayout::Rgb8, super::gray_to_rgb(&gray))
-    } else if header.channels == 4 {
-        (PixelLayout::Rgba8, rgba)
-    } else {
-        (PixelLayout::Rgb8, super::rgba_to_rgb(&rgba))
+    let (layout, wanted) = match (grayscale, header.channels) {
+        (true, _) => (PixelLayout::Rgb8, 1),
+        (false, 4) => (PixelLayout::Rgba8, 4),
+        (false, channels) if channels >= 3 => (PixelLayout::Rgb8, 3),
+        (false, channels) => {
+            return Err(undecodable(format!("an RGB image of {channels} channels")))
+        }
     };
+    let planes = composite_planes(composite, &header, wanted)?;
+    let pixels: Vec<u8> = (0..header.width as usize * header.height as usize)
+        .flat_map(|i| {
+            let gray = (wanted == 1).then(|| [planes[0][i]; 3]);
+            let colour = gray.unwrap_or_else(|| [planes[0][i], planes[1][i], planes[2][i]]);
+            colour.into_iter().chain(planes.get(3).map(|alpha| alpha[i]))
+        })
+        .collect();
     Ok(Image::still(
         header.width,
         header.height,
