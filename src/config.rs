@@ -104,6 +104,7 @@ impl Default for ConnectionLimits {
 /// 10,000, or half the process's open-file soft limit when that is lower: the other half is
 /// left for the listener, origin fetches, result storage files and the like, so a full house
 /// of clients cannot make `accept` or a file open fail.
+#[cfg(unix)]
 fn default_max_connections() -> usize {
     const CEILING: usize = 10_000;
     let mut limit = libc::rlimit {
@@ -117,6 +118,11 @@ fn default_max_connections() -> usize {
     }
     let half = usize::try_from(limit.rlim_cur / 2).unwrap_or(CEILING);
     half.clamp(1, CEILING)
+}
+
+#[cfg(not(unix))]
+fn default_max_connections() -> usize {
+    10_000
 }
 
 /// The HTTP loader's settings (Thumbor's HTTP_LOADER_* names).

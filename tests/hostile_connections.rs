@@ -308,3 +308,37 @@ fn slow_sign_bodies_are_408_after_the_body_timeout() {
     trickler.join().unwrap();
     others_are_served(&server);
 }
+
+/// A render that keeps a core busy for minutes in any build: a photo upscaled to 16 MP and
+/// encoded as AVIF at the slowest encoder speed.
+const SLOW_RENDER: &str = "/unsafe/4000x4000/filters:format(avif)/thumbor/images/image.jpg";
+
+#[test]
+fn shutdown_ends_within_its_timeout_while_a_render_runs() {
+    let mut server = Server::corpus(&[
+        ("SHUTDOWN_TIMEOUT_SECONDS", "1"),
+        ("REQUEST_TIMEOUT_SECONDS", "600"),
+        ("AVIF_SPEED", "1"),
+        ("METRICS_BIND", "127.0.0.1:0"),
+    ]);
+    let metrics = Server::attach(server.metrics_addr.expect("metrics listener"));
+    let render_client = connect(&server);
+    let request = format!("GET {SLOW_RENDER} HTTP/1.1\r\nHost: test\r\n\r\n");
+    (&render_client).write_all(request.as_bytes()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !metrics
+        .get("/metrics")
+        .body
+        .split(|b| *b == b'\n')
+        .any(|line| line == b"pictor_running_renders 1")
+    {
+        assert!(Instant::now() < deadline, "the render never started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = server
+        .terminate_within(Duration::from_secs(1) + MARGIN)
+        .expect("still running after SHUTDOWN_TIMEOUT_SECONDS + margin");
+    assert!(status.success(), "{status:?}");
+    // The client whose render was abandoned sees its connection closed, not a hang.
+    wait_closed(&render_client, MARGIN);
+}

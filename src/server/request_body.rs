@@ -28,7 +28,8 @@ where
         let mut collected = BytesMut::new();
         while let Some(frame) = body.as_mut().frame().await {
             let frame = frame.map_err(|e| {
-                PictorError::BadRequest(format!("cannot read request body: {}", e.into()))
+                let e: Box<dyn std::error::Error + Send + Sync> = e.into();
+                PictorError::BadRequest(format!("cannot read request body: {e}"))
             })?;
             // Trailers carry no payload; only data frames count against the cap.
             let Ok(data) = frame.into_data() else {
