@@ -523,7 +523,8 @@ impl Reader<'_> {
             header_read_timeout: self
                 .seconds("HTTP_HEADER_READ_TIMEOUT_SECONDS", d.header_read_timeout)?,
             idle_timeout: self.seconds("HTTP_IDLE_TIMEOUT_SECONDS", d.idle_timeout)?,
-            body_read_timeout: self.seconds("HTTP_BODY_READ_TIMEOUT_SECONDS", d.body_read_timeout)?,
+            body_read_timeout: self
+                .seconds("HTTP_BODY_READ_TIMEOUT_SECONDS", d.body_read_timeout)?,
             max_request_body_bytes: self.number(
                 "MAX_REQUEST_BODY_BYTES",
                 d.max_request_body_bytes,

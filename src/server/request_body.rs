@@ -4,7 +4,7 @@
 
 use crate::config::ConnectionLimits;
 use crate::error::PictorError;
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http_body_util::BodyExt;
 use hyper::body::Body;
 
@@ -35,10 +35,10 @@ where
             let Ok(data) = frame.into_data() else {
                 continue;
             };
-            if (collected.len() + data.len()) as u64 > max_bytes {
+            if (collected.len() + data.remaining()) as u64 > max_bytes {
                 return Err(PictorError::BodyTooLarge(max_bytes));
             }
-            collected.extend_from_slice(&data);
+            collected.put(data);
         }
         Ok(collected.freeze())
     };
@@ -66,9 +66,8 @@ mod tests {
     /// A body of unknown length (no size hint), as a chunked request is.
     fn chunked(
         chunks: Vec<&'static [u8]>,
-    ) -> StreamBody<
-        futures_util::stream::Iter<std::vec::IntoIter<Result<Frame<Bytes>, Infallible>>>,
-    > {
+    ) -> StreamBody<futures_util::stream::Iter<std::vec::IntoIter<Result<Frame<Bytes>, Infallible>>>>
+    {
         let frames: Vec<Result<Frame<Bytes>, Infallible>> = chunks
             .into_iter()
             .map(|c| Ok(Frame::data(Bytes::from_static(c))))
