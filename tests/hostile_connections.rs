@@ -342,3 +342,94 @@ fn shutdown_ends_within_its_timeout_while_a_render_runs() {
     // The client whose render was abandoned sees its connection closed, not a hang.
     wait_closed(&render_client, MARGIN);
 }
+
+/// Reads and discards whatever the server sends until it closes `stream`; fails if it is
+/// still open after `limit`. Returns how long that took.
+fn drain_until_closed(stream: &TcpStream, limit: Duration) -> Duration {
+    let started = Instant::now();
+    let mut reader = stream;
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = limit.saturating_sub(started.elapsed());
+        assert!(!left.is_zero(), "connection still open after {limit:?}");
+        stream.set_read_timeout(Some(left)).unwrap();
+        match reader.read(&mut buf) {
+            Ok(0) => return started.elapsed(),
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                panic!("connection still open after {limit:?}")
+            }
+            Err(_) => return started.elapsed(),
+        }
+    }
+}
+
+/// One HTTP/2 frame: length, type, flags and stream id, then the payload.
+fn h2_frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let mut frame = (payload.len() as u32).to_be_bytes()[1..].to_vec();
+    frame.extend_from_slice(&[kind, flags]);
+    frame.extend_from_slice(&stream.to_be_bytes());
+    frame.extend_from_slice(payload);
+    frame
+}
+
+/// An HTTP/2 (prior knowledge) connection sending these SETTINGS and then
+/// `GET http://test/healthcheck` on stream 1.
+fn h2_healthcheck(server: &Server, settings: &[u8]) -> TcpStream {
+    let stream = connect(server);
+    let mut request = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    request.extend(h2_frame(0x4, 0, 0, settings));
+    // HPACK without Huffman: :method GET, :scheme http, :path and :authority as literals.
+    let mut block = vec![0x82, 0x86, 0x44, 12];
+    block.extend_from_slice(b"/healthcheck");
+    block.extend_from_slice(&[0x41, 4]);
+    block.extend_from_slice(b"test");
+    request.extend(h2_frame(0x1, 0x4 | 0x1, 1, &block)); // HEADERS, END_HEADERS | END_STREAM
+    (&stream).write_all(&request).unwrap();
+    stream
+}
+
+#[test]
+fn http2_clients_that_do_not_take_their_response_are_closed_after_the_idle_timeout() {
+    let server = Server::corpus(&[
+        ("HTTP_HEADER_READ_TIMEOUT_SECONDS", "1"),
+        ("HTTP_IDLE_TIMEOUT_SECONDS", "2"),
+    ]);
+    // SETTINGS_INITIAL_WINDOW_SIZE = 0: the server may send no response body at all.
+    let stream = h2_healthcheck(&server, &[0x00, 0x04, 0, 0, 0, 0]);
+    others_are_served(&server);
+    drain_until_closed(&stream, Duration::from_secs(2) + MARGIN);
+    others_are_served(&server);
+}
+
+#[test]
+fn idle_http2_connections_are_closed_after_the_idle_timeout() {
+    let server = Server::corpus(&[
+        ("HTTP_HEADER_READ_TIMEOUT_SECONDS", "1"),
+        ("HTTP_IDLE_TIMEOUT_SECONDS", "3"),
+    ]);
+    let stream = h2_healthcheck(&server, &[]);
+    // Frames until the response HEADERS on stream 1, whose first field is :status 200
+    // (static table index 8).
+    let mut reader = &stream;
+    loop {
+        let mut head = [0u8; 9];
+        reader.read_exact(&mut head).expect("frame header");
+        let length = u32::from_be_bytes([0, head[0], head[1], head[2]]) as usize;
+        let mut payload = vec![0; length];
+        reader.read_exact(&mut payload).expect("frame payload");
+        let stream_id = u32::from_be_bytes([head[5], head[6], head[7], head[8]]) & 0x7fff_ffff;
+        if head[3] == 0x1 && stream_id == 1 {
+            assert_eq!(payload.first(), Some(&0x88), "not a 200: {payload:?}");
+            break;
+        }
+    }
+    let idle_from = Instant::now();
+    others_are_served(&server);
+    drain_until_closed(&stream, Duration::from_secs(3) + MARGIN);
+    assert!(
+        idle_from.elapsed() >= Duration::from_millis(2500),
+        "closed after {:?}, before the idle timeout",
+        idle_from.elapsed()
+    );
+}

@@ -11,9 +11,11 @@
 //!   of connecting (a silent client, a slow header, a slow HTTP/2 preface);
 //! - between requests, a connection may sit idle for HTTP_IDLE_TIMEOUT; once bytes of the
 //!   next HTTP/1 request arrive, its header must be complete within HTTP_HEADER_READ_TIMEOUT;
-//! - while a request is in flight (handler running or response body not yet handed to
-//!   hyper) nothing here applies: REQUEST_TIMEOUT_SECONDS bounds the handler and
-//!   HTTP_BODY_READ_TIMEOUT_SECONDS the request body it reads.
+//! - while a request's handler runs nothing here applies: REQUEST_TIMEOUT_SECONDS bounds the
+//!   handler and HTTP_BODY_READ_TIMEOUT_SECONDS the request body it reads;
+//! - once every handler has answered, a response the client does not take (an HTTP/2 client
+//!   that never opens its flow-control window, a reader that stops reading) may go
+//!   HTTP_IDLE_TIMEOUT without a byte written.
 //!
 //! HTTP/2 connections carry PINGs and WINDOW_UPDATEs between requests, which are not the start
 //! of a request, so on them only the idle rule applies after the first request.
@@ -46,6 +48,8 @@ pub struct ConnectionActivity {
     opened: Instant,
     /// Requests whose handler is running or whose response body hyper still holds.
     in_flight: AtomicUsize,
+    /// Of those, the ones whose handler is still running.
+    handlers_running: AtomicUsize,
     /// Whether any request has started on this connection.
     served_any: AtomicBool,
     /// The connection speaks HTTP/2 (it began with the preface).
@@ -55,7 +59,8 @@ pub struct ConnectionActivity {
     /// When the first byte arrived while no request was in flight: the start of the next
     /// request's header. UNSET until then.
     request_bytes_since_ms: AtomicU64,
-    /// When the socket last accepted response bytes (a slow reader is still being served).
+    /// When the socket last accepted response bytes, or a handler last answered: a client
+    /// still taking its response is being served.
     last_write_ms: AtomicU64,
     /// Wakes the watchdog when its deadline may have moved earlier or appeared.
     changed: Notify,
@@ -66,6 +71,7 @@ impl ConnectionActivity {
         Arc::new(ConnectionActivity {
             opened: Instant::now(),
             in_flight: AtomicUsize::new(0),
+            handlers_running: AtomicUsize::new(0),
             served_any: AtomicBool::new(false),
             http2: AtomicBool::new(false),
             quiet_since_ms: AtomicU64::new(0),
@@ -88,11 +94,13 @@ impl ConnectionActivity {
     /// client goes away first).
     pub fn request_started(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
+        self.handlers_running.fetch_add(1, Ordering::SeqCst);
         self.served_any.store(true, Ordering::SeqCst);
         self.request_bytes_since_ms.store(UNSET, Ordering::SeqCst);
         self.changed.notify_one();
         InFlight {
             activity: self.clone(),
+            handler_running: true,
         }
     }
 
@@ -106,11 +114,17 @@ impl ConnectionActivity {
         }
     }
 
-    /// When the connection is to be closed if nothing changes, and why; `None` while a request
-    /// is in flight.
+    /// When the connection is to be closed if nothing changes, and why; `None` while a
+    /// handler runs.
     fn deadline(&self, limits: &ConnectionLimits) -> Option<(Instant, &'static str)> {
-        if self.in_flight.load(Ordering::SeqCst) > 0 {
+        if self.handlers_running.load(Ordering::SeqCst) > 0 {
             return None;
+        }
+        if self.in_flight.load(Ordering::SeqCst) > 0 {
+            return Some((
+                self.at(self.last_write_ms.load(Ordering::SeqCst)) + limits.idle_timeout,
+                "response not taken for HTTP_IDLE_TIMEOUT_SECONDS",
+            ));
         }
         if !self.served_any.load(Ordering::SeqCst) {
             return Some((
@@ -139,10 +153,27 @@ impl ConnectionActivity {
 /// One request in flight on a connection; see [`ConnectionActivity::request_started`].
 pub struct InFlight {
     activity: Arc<ConnectionActivity>,
+    handler_running: bool,
+}
+
+impl InFlight {
+    /// The handler has answered; what is left is handing the response to the client.
+    fn handler_finished(&mut self) {
+        if std::mem::take(&mut self.handler_running) {
+            let activity = &self.activity;
+            // The idle clock of an untaken response starts from its answer.
+            activity
+                .last_write_ms
+                .store(activity.now_ms(), Ordering::SeqCst);
+            activity.handlers_running.fetch_sub(1, Ordering::SeqCst);
+            activity.changed.notify_one();
+        }
+    }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
+        self.handler_finished();
         let activity = &self.activity;
         activity
             .quiet_since_ms
@@ -160,7 +191,8 @@ pub struct TrackedBody {
 }
 
 impl TrackedBody {
-    pub fn new(inner: Full<Bytes>, in_flight: InFlight) -> TrackedBody {
+    pub fn new(inner: Full<Bytes>, mut in_flight: InFlight) -> TrackedBody {
+        in_flight.handler_finished();
         TrackedBody {
             inner,
             _in_flight: in_flight,
