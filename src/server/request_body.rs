@@ -63,12 +63,13 @@ mod tests {
         }
     }
 
+    type Frames = Vec<Result<Frame<Bytes>, Infallible>>;
+
     /// A body of unknown length (no size hint), as a chunked request is.
     fn chunked(
         chunks: Vec<&'static [u8]>,
-    ) -> StreamBody<futures_util::stream::Iter<std::vec::IntoIter<Result<Frame<Bytes>, Infallible>>>>
-    {
-        let frames: Vec<Result<Frame<Bytes>, Infallible>> = chunks
+    ) -> StreamBody<futures_util::stream::Iter<<Frames as IntoIterator>::IntoIter>> {
+        let frames: Frames = chunks
             .into_iter()
             .map(|c| Ok(Frame::data(Bytes::from_static(c))))
             .collect();
