@@ -242,7 +242,7 @@ async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Resp
     );
     crate::telemetry::adopt_remote_parent(&request_span, req.headers());
     // A panic anywhere in the handler is this request's 500, never a dropped connection.
-    let response = match std::panic::AssertUnwindSafe(route(&app, req))
+    let mut response = match std::panic::AssertUnwindSafe(route(&app, req))
         .catch_unwind()
         .instrument(request_span.clone())
         .await
@@ -255,7 +255,6 @@ async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Resp
     };
     request_span.record("status", response.status().as_u16());
     drop(request_span);
-    let mut response = response;
     // A body refused part-way (too large, too slow) leaves the rest of it unread on the
     // connection, so it cannot carry another request. (HTTP/2 frames each stream on its own
     // and forbids the header.)
