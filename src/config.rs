@@ -65,6 +65,67 @@ pub enum PrivateNetworks {
     Only(Vec<crate::source::ssrf::IpNetwork>),
 }
 
+/// How long and how much a client connection may take before the server gives up on it
+/// (src/server/connection.rs, src/server/request_body.rs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// HTTP_HEADER_READ_TIMEOUT_SECONDS: a request's header must be complete this long after
+    /// the connection opened (first request) or after its first byte arrived (later requests on
+    /// a kept-alive connection); else the connection is closed.
+    pub header_read_timeout: Duration,
+    /// HTTP_IDLE_TIMEOUT_SECONDS: a kept-alive connection with no request in flight is closed
+    /// after this long without a new request.
+    pub idle_timeout: Duration,
+    /// HTTP_BODY_READ_TIMEOUT_SECONDS: a request body (POST /sign) must arrive within this; past
+    /// it, 408.
+    pub body_read_timeout: Duration,
+    /// MAX_REQUEST_BODY_BYTES: larger request bodies are a 413, refused from Content-Length or
+    /// while they stream in.
+    pub max_request_body_bytes: u64,
+    /// MAX_CONNECTIONS: open client connections; more are refused at once.
+    pub max_connections: usize,
+    /// SHUTDOWN_TIMEOUT_SECONDS: after SIGTERM, in-flight requests may finish for this long;
+    /// then the remaining connections are dropped and the process exits, renders or not.
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            body_read_timeout: Duration::from_secs(30),
+            max_request_body_bytes: 256 * 1024,
+            max_connections: default_max_connections(),
+            shutdown_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// 10,000, or half the process's open-file soft limit when that is lower: the other half is
+/// left for the listener, origin fetches, result storage files and the like, so a full house
+/// of clients cannot make `accept` or a file open fail.
+#[cfg(unix)]
+fn default_max_connections() -> usize {
+    const CEILING: usize = 10_000;
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the struct we pass, which lives on this stack frame.
+    let status = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
+    if status != 0 || limit.rlim_cur == libc::RLIM_INFINITY {
+        return CEILING;
+    }
+    let half = usize::try_from(limit.rlim_cur / 2).unwrap_or(CEILING);
+    half.clamp(1, CEILING)
+}
+
+#[cfg(not(unix))]
+fn default_max_connections() -> usize {
+    10_000
+}
+
 /// The HTTP loader's settings (Thumbor's HTTP_LOADER_* names).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpLoaderSettings {
@@ -214,6 +275,8 @@ pub struct Config {
     /// PRODUCTION: `serve` refuses to start with Thumbor's unsafe defaults (src/startup_checks.rs)
     /// instead of only warning about them; same as `serve --production`.
     pub production: bool,
+    /// Timeouts, body size and connection count of client connections.
+    pub connections: ConnectionLimits,
     /// Everything that shapes the image itself.
     pub imaging: ImagingSettings,
 }
@@ -255,6 +318,7 @@ impl Default for Config {
             metrics_bind: None,
             production: false,
             meta_callback_name: None,
+            connections: ConnectionLimits::default(),
             imaging: ImagingSettings::default(),
         }
     }
@@ -453,6 +517,25 @@ impl Reader<'_> {
             Ok(s) if s > 0.0 && s <= 86_400.0 => Ok(Duration::from_secs_f64(s)),
             _ => Err(invalid(key, value, "expected seconds, more than 0")),
         }
+    }
+
+    fn connection_limits(&self, d: &ConnectionLimits) -> Result<ConnectionLimits, ConfigError> {
+        Ok(ConnectionLimits {
+            header_read_timeout: self
+                .seconds("HTTP_HEADER_READ_TIMEOUT_SECONDS", d.header_read_timeout)?,
+            idle_timeout: self.seconds("HTTP_IDLE_TIMEOUT_SECONDS", d.idle_timeout)?,
+            body_read_timeout: self
+                .seconds("HTTP_BODY_READ_TIMEOUT_SECONDS", d.body_read_timeout)?,
+            max_request_body_bytes: self.number(
+                "MAX_REQUEST_BODY_BYTES",
+                d.max_request_body_bytes,
+                1,
+                1 << 30,
+            )?,
+            max_connections: self.number("MAX_CONNECTIONS", d.max_connections as u64, 1, 1 << 20)?
+                as usize,
+            shutdown_timeout: self.seconds("SHUTDOWN_TIMEOUT_SECONDS", d.shutdown_timeout)?,
+        })
     }
 
     /// One bucket's settings under `prefix` (`AWS_LOADER` or `AWS_RESULT_STORAGE`).
@@ -725,6 +808,7 @@ impl Config {
                 ),
             },
             production: r.boolean("PRODUCTION", d.production)?,
+            connections: r.connection_limits(&d.connections)?,
             imaging: ImagingSettings {
                 quality: r.number("QUALITY", di.quality.into(), 1, 100)? as u8,
                 webp_quality: r.optional_number("WEBP_QUALITY", 1, 100)?.map(|q| q as u8),
@@ -1162,6 +1246,36 @@ mod tests {
         assert_eq!(e.key, "AWS_LOADER_S3_ACCESS_KEY_ID");
         assert!(config(&[("AWS_RESULT_STORAGE_S3_ENDPOINT_URL", "127.0.0.1:9000")]).is_err());
         assert!(config(&[("RESULT_STORAGE", "redis")]).is_err());
+    }
+
+    #[test]
+    fn connection_limit_keys() {
+        let d = config(&[]).unwrap().connections;
+        assert_eq!(d.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(d.idle_timeout, Duration::from_secs(60));
+        assert_eq!(d.body_read_timeout, Duration::from_secs(30));
+        assert_eq!(d.max_request_body_bytes, 262_144);
+        assert_eq!(d.shutdown_timeout, Duration::from_secs(30));
+        assert!((1..=10_000).contains(&d.max_connections));
+        let c = config(&[
+            ("HTTP_HEADER_READ_TIMEOUT_SECONDS", "2.5"),
+            ("HTTP_IDLE_TIMEOUT_SECONDS", "5"),
+            ("HTTP_BODY_READ_TIMEOUT_SECONDS", "1"),
+            ("MAX_REQUEST_BODY_BYTES", "1000"),
+            ("MAX_CONNECTIONS", "3"),
+            ("SHUTDOWN_TIMEOUT_SECONDS", "0.5"),
+        ])
+        .unwrap()
+        .connections;
+        assert_eq!(c.header_read_timeout, Duration::from_millis(2500));
+        assert_eq!(c.idle_timeout, Duration::from_secs(5));
+        assert_eq!(c.body_read_timeout, Duration::from_secs(1));
+        assert_eq!(c.max_request_body_bytes, 1000);
+        assert_eq!(c.max_connections, 3);
+        assert_eq!(c.shutdown_timeout, Duration::from_millis(500));
+        assert!(config(&[("MAX_CONNECTIONS", "0")]).is_err());
+        assert!(config(&[("HTTP_IDLE_TIMEOUT_SECONDS", "0")]).is_err());
+        assert!(config(&[("MAX_REQUEST_BODY_BYTES", "-1")]).is_err());
     }
 
     #[test]

@@ -26,6 +26,13 @@ pub enum PictorError {
     /// cannot be loaded).
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// A request body over MAX_REQUEST_BODY_BYTES (from its Content-Length, or counted while it
+    /// streams in).
+    #[error("request body over {0} bytes")]
+    BodyTooLarge(u64),
+    /// A request body that did not arrive within HTTP_BODY_READ_TIMEOUT_SECONDS.
+    #[error("request body not received within {0:?}")]
+    BodyTimeout(std::time::Duration),
     /// The origin answered, but with nothing usable (empty body).
     #[error("bad gateway: {0}")]
     BadGateway(String),
@@ -51,6 +58,8 @@ impl PictorError {
             | PictorError::TooLarge(_)
             | PictorError::BadRequest(_) => StatusCode::BAD_REQUEST,
             PictorError::NotFound(_) => StatusCode::NOT_FOUND,
+            PictorError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            PictorError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             PictorError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             PictorError::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             PictorError::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -68,6 +77,8 @@ impl PictorError {
             PictorError::Undecodable(_) => "source image could not be decoded",
             PictorError::TooLarge(_) => "image is over the configured limits",
             PictorError::BadRequest(_) => "bad request",
+            PictorError::BodyTooLarge(_) => "request body is over the size limit",
+            PictorError::BodyTimeout(_) => "request body was not received in time",
             PictorError::BadGateway(_) => "origin returned no usable image",
             PictorError::GatewayTimeout(_) => "origin timed out",
             PictorError::Overloaded(_) => "server busy, retry later",

@@ -303,7 +303,13 @@ fn run(work: impl std::future::Future<Output = Result<(), String>>) -> ExitCode 
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(work) {
+    let result = runtime.block_on(work);
+    // `serve` has already given in-flight requests SHUTDOWN_TIMEOUT_SECONDS. Dropping the
+    // runtime would then wait for every render still running on the blocking pool (a render
+    // cannot be interrupted mid-stage), without limit; instead the connections left are
+    // dropped and the renders abandoned with the process.
+    runtime.shutdown_timeout(RUNTIME_STOP_WAIT);
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("{message}");
@@ -311,6 +317,9 @@ fn run(work: impl std::future::Future<Output = Result<(), String>>) -> ExitCode 
         }
     }
 }
+
+/// How long the runtime's remaining tasks get to stop once `serve` has returned.
+const RUNTIME_STOP_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
 
 async fn serve(config: Config, bind: SocketAddr) -> Result<(), String> {
     let app = App::new(config).map_err(|e| e.to_string())?;

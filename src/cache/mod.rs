@@ -90,6 +90,8 @@ pub(crate) fn clone_error(e: &PictorError) -> PictorError {
         PictorError::Undecodable(m) => PictorError::Undecodable(m.clone()),
         PictorError::TooLarge(m) => PictorError::TooLarge(m.clone()),
         PictorError::BadRequest(m) => PictorError::BadRequest(m.clone()),
+        PictorError::BodyTooLarge(limit) => PictorError::BodyTooLarge(*limit),
+        PictorError::BodyTimeout(limit) => PictorError::BodyTimeout(*limit),
         PictorError::BadGateway(m) => PictorError::BadGateway(m.clone()),
         PictorError::GatewayTimeout(m) => PictorError::GatewayTimeout(m.clone()),
         PictorError::Overloaded(m) => PictorError::Overloaded(m.clone()),

@@ -1,9 +1,12 @@
-//! The HTTP side: the shared [`App`] state, the accept loop (HTTP/1.1 keep-alive and h2c),
-//! routing to the healthcheck and imaging handlers, and graceful shutdown.
+//! The HTTP side: the shared [`App`] state, the accept loop (HTTP/1.1 keep-alive and h2c,
+//! MAX_CONNECTIONS, each connection under its [`connection::watchdog`]), routing to the
+//! healthcheck and imaging handlers, and shutdown within SHUTDOWN_TIMEOUT_SECONDS.
 
 pub mod access;
 pub mod admission;
+pub mod connection;
 pub mod imaging;
+pub mod request_body;
 pub mod response;
 pub mod signing;
 
@@ -63,18 +66,26 @@ impl App {
     }
 }
 
-/// How long in-flight requests may take to finish after a shutdown signal.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// The answer to a connection over MAX_CONNECTIONS, written without reading its request.
+const BUSY_RESPONSE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 25\r\nRetry-After: 1\r\nConnection: close\r\n\r\nserver busy, retry later\n";
+
+/// At most one "connection limit reached" warning this often, however many are refused.
+const REFUSAL_WARNING_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Serves `app` on `listener` until `shutdown` resolves, then stops accepting and lets
-/// in-flight requests finish (up to a grace period).
+/// in-flight requests finish for up to SHUTDOWN_TIMEOUT_SECONDS. Connections still open then
+/// are left to the caller, which drops them with the runtime (src/main.rs).
 pub async fn serve(
     app: Arc<App>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    let limits = Arc::new(app.config.connections.clone());
     let builder = auto::Builder::new(TokioExecutor::new());
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let connection_slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let mut refused_since_warning: u64 = 0;
+    let mut last_warning: Option<Instant> = None;
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -88,17 +99,52 @@ pub async fn serve(
                         continue;
                     }
                 };
+                // Over MAX_CONNECTIONS: answer at once and close, so the client (or its load
+                // balancer) can go elsewhere, and every open connection keeps being served.
+                let Ok(slot) = connection_slots.clone().try_acquire_owned() else {
+                    let _ = stream.try_write(BUSY_RESPONSE);
+                    drop(stream);
+                    refused_since_warning += 1;
+                    if last_warning.is_none_or(|at| at.elapsed() >= REFUSAL_WARNING_INTERVAL) {
+                        tracing::warn!(
+                            max_connections = limits.max_connections,
+                            refused = refused_since_warning,
+                            "MAX_CONNECTIONS reached: refusing new connections"
+                        );
+                        refused_since_warning = 0;
+                        last_warning = Some(Instant::now());
+                    }
+                    continue;
+                };
                 let _ = stream.set_nodelay(true);
+                let activity = connection::ConnectionActivity::new();
                 let app = app.clone();
+                let service_activity = activity.clone();
                 let service = hyper::service::service_fn(move |req| {
                     let app = app.clone();
-                    async move { Ok::<_, Infallible>(handle(app, req, peer).await) }
+                    let in_flight = service_activity.request_started();
+                    async move {
+                        let response = handle(app, req, peer).await;
+                        Ok::<_, Infallible>(
+                            response.map(|body| connection::TrackedBody::new(body, in_flight)),
+                        )
+                    }
                 });
-                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                let io = TokioIo::new(connection::WatchedIo::new(stream, activity.clone()));
+                let conn = builder.serve_connection_with_upgrades(io, service);
                 let conn = graceful.watch(conn.into_owned());
+                let limits = limits.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(error = %e, "connection closed with error");
+                    let _slot = slot;
+                    tokio::select! {
+                        result = conn => {
+                            if let Err(e) = result {
+                                tracing::debug!(error = %e, "connection closed with error");
+                            }
+                        }
+                        reason = connection::watchdog(&activity, &limits) => {
+                            tracing::debug!(%peer, reason, "closing connection");
+                        }
                     }
                 });
             }
@@ -107,11 +153,11 @@ pub async fn serve(
     }
     drop(listener);
     tracing::info!("shutting down: draining in-flight requests");
-    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+    if tokio::time::timeout(limits.shutdown_timeout, graceful.shutdown())
         .await
         .is_err()
     {
-        tracing::warn!("grace period over; closing remaining connections");
+        tracing::warn!("SHUTDOWN_TIMEOUT_SECONDS over; closing remaining connections");
     }
     Ok(())
 }
@@ -182,6 +228,7 @@ fn jsonp_callback<'a>(query: Option<&'a str>, config: &'a Config) -> Option<&'a 
 /// Routes one request and writes the access-log line.
 async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
     let started = Instant::now();
+    let version = req.version();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     // The parent of every span of this request (load, queue, render and the render's stages),
@@ -195,7 +242,7 @@ async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Resp
     );
     crate::telemetry::adopt_remote_parent(&request_span, req.headers());
     // A panic anywhere in the handler is this request's 500, never a dropped connection.
-    let response = match std::panic::AssertUnwindSafe(route(&app, req))
+    let mut response = match std::panic::AssertUnwindSafe(route(&app, req))
         .catch_unwind()
         .instrument(request_span.clone())
         .await
@@ -208,6 +255,19 @@ async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Resp
     };
     request_span.record("status", response.status().as_u16());
     drop(request_span);
+    // A body refused part-way (too large, too slow) leaves the rest of it unread on the
+    // connection, so it cannot carry another request. (HTTP/2 frames each stream on its own
+    // and forbids the header.)
+    if matches!(
+        response.status(),
+        StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT
+    ) && version < http::Version::HTTP_2
+    {
+        response.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+    }
     crate::metrics::METRICS
         .record_request(response.status().as_u16(), started.elapsed().as_secs_f64());
     let bytes = response

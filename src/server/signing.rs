@@ -7,13 +7,11 @@ use crate::url::build::{build_path, StructuredOptions};
 use crate::url::{self, signature};
 use bytes::Bytes;
 use http::{header, Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
-/// Largest request body accepted by `POST /sign`.
-const MAX_BODY_BYTES: usize = 256 * 1024;
 /// Most URLs signed in one request.
 const MAX_URLS: usize = 1000;
 
@@ -65,7 +63,7 @@ where
     let app = authenticate(config, req.headers())?;
     let (batch, items) = match *req.method() {
         Method::GET => (false, vec![SignItem::Path(query_url(req.uri().query())?)]),
-        Method::POST => read_body(req).await?,
+        Method::POST => read_body(config, req).await?,
         _ => {
             return Err(Refusal(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -148,16 +146,15 @@ fn query_url(query: Option<&str>) -> Result<String, Refusal> {
         .ok_or_else(|| bad("missing ?url=".into()))
 }
 
-async fn read_body<B>(req: Request<B>) -> Result<(bool, Vec<SignItem>), Refusal>
+async fn read_body<B>(config: &Config, req: Request<B>) -> Result<(bool, Vec<SignItem>), Refusal>
 where
     B: hyper::body::Body,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let body = Limited::new(req.into_body(), MAX_BODY_BYTES)
-        .collect()
+    // MAX_REQUEST_BODY_BYTES (413) and HTTP_BODY_READ_TIMEOUT_SECONDS (408).
+    let body = super::request_body::read_capped(req.into_body(), &config.connections)
         .await
-        .map_err(|e| bad(format!("cannot read body: {e}")))?
-        .to_bytes();
+        .map_err(|e| Refusal(e.status(), e.to_string()))?;
     let parsed: SignBody = serde_json::from_slice(&body).map_err(|_| {
         bad(r#"expected {"url": "..."}, {"urls": [...]} or structured options with "image""#.into())
     })?;
