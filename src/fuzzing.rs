@@ -159,6 +159,10 @@ pub fn probe_decode(data: &[u8]) {
         assert!(
             !message.contains(imaging::decode::SIZE_DIFFERS_FROM_PROBE),
             "{message}"
+        );
+    }
+}
+
 /// The prefixes the `sign_prefix` target checks against (chosen by the first input byte): a
 /// file-loader folder, one that is a string prefix of a sibling, and two HTTP origin forms.
 const SIGN_PREFIXES: [&str; 4] = [
@@ -290,6 +294,8 @@ pub fn filters(data: &[u8]) {
             deadline: Some(std::time::Instant::now() + std::time::Duration::from_secs(5)),
         },
     );
+}
+
 /// A path's segments after lexical normalisation, as the file loader does it (empty and `.`
 /// segments dropped, `..` removing the one before).
 fn lexical_segments(path: &str) -> Vec<&str> {
