@@ -76,6 +76,8 @@ fn probe_decode_regressions() {
 #[test]
 fn filters_regressions() {
     replay("filters", pictor::fuzzing::filters);
+}
+
 #[test]
 fn sign_prefix_regressions() {
     replay("sign_prefix", pictor::fuzzing::sign_prefix);
