@@ -268,6 +268,9 @@ pub struct Config {
     pub render_memory_mb: u64,
     /// REQUEST_TIMEOUT_SECONDS: deadline for load + queue + render; past it, 504.
     pub request_timeout_seconds: u64,
+    /// MAX_FILTER_ASSETS: distinct watermark/frame images one request may name; more are a
+    /// 400 before anything is loaded.
+    pub max_filter_assets: usize,
     /// META_CALLBACK_NAME: JSONP callback for meta answers when the query gives none.
     pub meta_callback_name: Option<String>,
     /// METRICS_BIND: address of the Prometheus `/metrics` listener (off when unset).
@@ -315,6 +318,7 @@ impl Default for Config {
             max_queued_renders: 4 * default_concurrency(),
             render_memory_mb: 1024,
             request_timeout_seconds: 30,
+            max_filter_assets: 4,
             metrics_bind: None,
             production: false,
             meta_callback_name: None,
@@ -798,6 +802,8 @@ impl Config {
                 1,
                 86_400,
             )?,
+            max_filter_assets: r.number("MAX_FILTER_ASSETS", d.max_filter_assets as u64, 0, 1024)?
+                as usize,
             meta_callback_name: Some(r.string("META_CALLBACK_NAME", ""))
                 .filter(|name| !name.is_empty()),
             metrics_bind: match r.string("METRICS_BIND", "").as_str() {
@@ -986,6 +992,14 @@ mod tests {
         assert!(c.enable_etags);
         assert_eq!(c.healthcheck_route, "/healthcheck/?");
         assert_eq!(c.memory_cache_mb, 256);
+        assert_eq!(c.max_filter_assets, 4);
+        assert_eq!(
+            config(&[("MAX_FILTER_ASSETS", "0")])
+                .unwrap()
+                .max_filter_assets,
+            0
+        );
+        assert!(config(&[("MAX_FILTER_ASSETS", "many")]).is_err());
         assert_eq!(c.imaging.quality, 80);
         assert_eq!(c.imaging.webp_quality, None);
         assert!(c.imaging.progressive_jpeg);

@@ -145,6 +145,18 @@ fn probe_format(bytes: &[u8]) -> Result<Probe, ImagingError> {
     Ok(probe)
 }
 
+/// The most frames a decode of `bytes` can yield, read from the container without decoding
+/// (1 for still formats): for the render memory estimate, so it is an upper bound. A decode
+/// of a GIF stops at the first block the scan also stops at.
+pub fn frame_count(bytes: &[u8], header: &Probe) -> u64 {
+    match header.format {
+        ImageFormat::Gif => gif::frame_count(bytes),
+        ImageFormat::Webp => webp::frame_count(bytes),
+        _ => 1,
+    }
+    .max(1)
+}
+
 /// How to decode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DecodeOptions {

@@ -1,9 +1,11 @@
 //! Everything that touches pixels: decoding originals (`decode`), the ordered transformation
-//! steps (`pipeline`, with its pure size arithmetic in `geometry`), filters (`filters`) and
-//! encoders (`encode`). Nothing here does I/O or knows about HTTP.
+//! steps (`pipeline`, with its pure size arithmetic in `geometry`), filters (`filters`),
+//! encoders (`encode`) and the memory estimate of a render (`estimate`). Nothing here does
+//! I/O or knows about HTTP.
 
 pub mod decode;
 pub mod encode;
+pub mod estimate;
 pub mod filters;
 pub mod geometry;
 pub mod pipeline;

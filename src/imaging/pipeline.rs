@@ -110,8 +110,21 @@ pub struct RenderOutput {
 
 /// Runs one request through the pipeline.
 pub fn render(source: &[u8], job: &RenderJob<'_>) -> Result<RenderOutput, ImagingError> {
+    check_deadline(job)?;
     let header = probe_header(source, job.settings)?;
-    let mut setup = prepare_geometry(&header, job);
+    render_probed(source, &header, job)
+}
+
+/// [`render`] for a source whose header [`probe_header`] already read (the server probes
+/// once, to estimate the render's memory before admitting it).
+pub fn render_probed(
+    source: &[u8],
+    header: &Probe,
+    job: &RenderJob<'_>,
+) -> Result<RenderOutput, ImagingError> {
+    // Only planning (no pixels) lies between here and the decode.
+    check_deadline(job)?;
+    let mut setup = prepare_geometry(header, job);
 
     let (plan, pixels) = if job.request.trim.is_some() {
         // Trim needs the pixels before the geometry can be planned.
@@ -122,19 +135,20 @@ pub fn render(source: &[u8], job: &RenderJob<'_>) -> Result<RenderOutput, Imagin
     } else {
         let plan = plan_geometry(&setup, setup.working_size(), job.request);
         refuse_oversized_output(&plan, job.settings)?;
-        let shrink = choose_shrink_on_load(&header, &setup, &plan, job.request);
+        let shrink = choose_shrink_on_load(header, &setup, &plan, job.request);
         let overrides = job.filters.output_overrides();
-        if takes_jpeg_planes_path(&header, &setup, &plan, &overrides, job) {
-            let planes =
-                render_jpeg_planes(source, &header, &setup, &plan, &overrides, shrink, job);
+        if takes_jpeg_planes_path(header, &setup, &plan, &overrides, job) {
+            let planes = render_jpeg_planes(source, header, &setup, &plan, &overrides, shrink, job);
             if let Some(output) = planes? {
                 return Ok(output);
             }
         }
-        let pixels = decode_for_plan(source, &header, &setup, shrink, job)?;
+        let pixels = decode_for_plan(source, header, &setup, shrink, job)?;
         (plan, pixels)
     };
 
+    // Every decoded frame is resized to the output at once: refuse before allocating them.
+    refuse_oversized_animation(pixels.image.frames.len() as u64, plan.output, job.settings)?;
     check_deadline(job)?;
     let mut image = apply_geometry(pixels, &plan, job.settings.resampling_filter)?;
     check_deadline(job)?;
@@ -142,9 +156,9 @@ pub fn render(source: &[u8], job: &RenderJob<'_>) -> Result<RenderOutput, Imagin
     check_deadline(job)?;
     let overrides = job.filters.output_overrides();
     if job.request.meta {
-        meta_output(&image, &header, &setup, &plan, &overrides, job)
+        meta_output(&image, header, &setup, &plan, &overrides, job)
     } else {
-        encode_output(&image, &header, &overrides, job)
+        encode_output(&image, header, &overrides, job)
     }
 }
 
@@ -158,7 +172,7 @@ fn check_deadline(job: &RenderJob<'_>) -> Result<(), ImagingError> {
 
 /// Reads format, size and orientation from the header and refuses originals over MAX_PIXELS
 /// before a single pixel is allocated (Thumbor: PIL's decompression-bomb check, a 400).
-fn probe_header(source: &[u8], settings: &ImagingSettings) -> Result<Probe, ImagingError> {
+pub fn probe_header(source: &[u8], settings: &ImagingSettings) -> Result<Probe, ImagingError> {
     let _span = tracing::info_span!("probe").entered();
     let header = decode::probe(source)?;
     let pixels = u64::from(header.width) * u64::from(header.height);
@@ -316,6 +330,37 @@ fn refuse_oversized_output(plan: &Plan, settings: &ImagingSettings) -> Result<()
     Ok(())
 }
 
+/// Refuses an animated output whose frames together hold more pixels than an animated source
+/// may (`decode::animation_pixel_budget`): a 1x1 GIF of 100 frames asked at 4000x4000 would
+/// otherwise build 1.6 G pixels of output frames from 100 bytes of input.
+pub(crate) fn refuse_oversized_animation(
+    frames: u64,
+    output: Size,
+    settings: &ImagingSettings,
+) -> Result<(), ImagingError> {
+    let budget = decode::animation_pixel_budget(settings.max_pixels);
+    if frames > 1 && frames.saturating_mul(output.pixels()) > budget {
+        return Err(ImagingError::TooLarge(format!(
+            "{frames} output frames of {}x{} are over MAX_PIXELS {} together",
+            output.width, output.height, settings.max_pixels
+        )));
+    }
+    Ok(())
+}
+
+/// The output size the geometry plans for this header, before any post-transform filter,
+/// for the memory estimate. With `trim` it is the plan of the untrimmed image (the trimmed one
+/// is only known from pixels); the real output is checked again once decoded.
+pub(crate) fn planned_output(header: &Probe, job: &RenderJob<'_>) -> Size {
+    let setup = prepare_geometry(header, job);
+    plan_geometry(&setup, setup.working_size(), job.request).output
+}
+
+/// Whether only the first frame of an animation is decoded (`cover()`, or animations off).
+pub(crate) fn decodes_first_frame_only(job: &RenderJob<'_>) -> bool {
+    job.filters.has_cover() || !job.settings.allow_animated_gifs
+}
+
 /// Decoded pixels and how the plan's coordinates reach them.
 struct Pixels {
     image: Image,
@@ -338,7 +383,7 @@ fn decode_options(job: &RenderJob<'_>, shrink: u32) -> DecodeOptions {
         max_pixels: job.settings.max_pixels,
         shrink,
         // cover() asks for the first frame (Thumbor can only do it with gifsicle).
-        first_frame_only: job.filters.has_cover() || !job.settings.allow_animated_gifs,
+        first_frame_only: decodes_first_frame_only(job),
         max_jpeg_scans: job.settings.max_jpeg_scans,
         deadline: job.deadline,
     }

@@ -118,24 +118,39 @@ async fn render_uncached(
     if let Some(original) = filters.resolve_extract_focal(&request.image) {
         request.image = original;
     }
+    // Each filter image is a load and a decode of its own: bound them before loading anything.
+    let asset_urls = filters.asset_urls();
+    if asset_urls.len() > app.config.max_filter_assets {
+        return Err(PictorError::BadRequest(format!(
+            "{} watermark/frame images, more than MAX_FILTER_ASSETS={}",
+            asset_urls.len(),
+            app.config.max_filter_assets
+        )));
+    }
     let image_url = request.image_url();
     let source = app
         .sources
         .load(&app.loader, &image_url)
         .instrument(tracing::info_span!("load", image = %image_url))
         .await?;
-    let assets = load_assets(app, &filters).await?;
-    render_on_pool(app, source, request, filters, accepts, assets, deadline).await
+    let assets = load_assets(app, asset_urls).await?;
+    let work = Arc::new(RenderWork {
+        source,
+        request,
+        filters,
+        settings: app.config.imaging.clone(),
+        accepts,
+        assets,
+        deadline,
+    });
+    render_on_pool(app, work).await
 }
 
 /// Images that filters need (watermark, frame), loaded with the same loader. A watermark
 /// that cannot be loaded is the client's problem: 400, as Thumbor.
-async fn load_assets(
-    app: &App,
-    filters: &FilterList,
-) -> Result<HashMap<String, Bytes>, PictorError> {
+async fn load_assets(app: &App, urls: Vec<String>) -> Result<HashMap<String, Bytes>, PictorError> {
     let mut assets = HashMap::new();
-    for url in filters.asset_urls() {
+    for url in urls {
         if assets.contains_key(&url) {
             continue;
         }
@@ -154,80 +169,96 @@ async fn load_assets(
     Ok(assets)
 }
 
-/// What a render of this source may hold in memory at its peak: the decoded frame plus a
-/// working copy, what the decoder holds besides (JPEG 2000, AVIF, PSD), and the output with
-/// its encode buffer (RGBA, 4 bytes a pixel). Read from the header only, so it is known before
-/// any pixel memory is spent.
-fn estimated_render_bytes(source: &[u8], request: &ImageRequest) -> Result<u64, PictorError> {
-    let probe = crate::imaging::decode::probe(source)?;
-    let pixels = u64::from(probe.width).saturating_mul(u64::from(probe.height));
-    let decoded = pixels.saturating_mul(4);
-    let scratch = pixels.saturating_mul(crate::imaging::decode::decoder_scratch_bytes_per_pixel(
-        probe.format,
-    ));
-    let side = |d: url::Dimension, source: u32| match d {
-        url::Dimension::Px(0) | url::Dimension::Orig => u64::from(source),
-        url::Dimension::Px(px) => u64::from(px),
-    };
-    let output = side(request.width, probe.width)
-        .saturating_mul(side(request.height, probe.height))
-        .saturating_mul(4);
-    Ok(decoded
-        .saturating_mul(2)
-        .saturating_add(scratch)
-        .saturating_add(output.saturating_mul(2)))
-}
-
-/// Runs the CPU-bound render (and the ETag's hash of the result) on the blocking pool once
-/// admission control lets it in. A panic inside the render becomes a 500 for this request only.
-async fn render_on_pool(
-    app: &App,
+/// Everything a render needs, owned, so the blocking pool's tasks can share it.
+struct RenderWork {
     source: Bytes,
     request: ImageRequest,
     filters: FilterList,
+    settings: imaging::pipeline::ImagingSettings,
     accepts: Accepts,
     assets: HashMap<String, Bytes>,
     deadline: Instant,
-) -> Result<Rendered, PictorError> {
-    let estimate = estimated_render_bytes(&source, &request)?;
-    let permit = app
+}
+
+impl RenderWork {
+    fn job(&self) -> RenderJob<'_> {
+        RenderJob {
+            request: &self.request,
+            filters: &self.filters,
+            settings: &self.settings,
+            accepts_webp: self.accepts.webp,
+            accepts_avif: self.accepts.avif,
+            assets: &self.assets,
+            deadline: Some(self.deadline),
+        }
+    }
+
+    /// The 504 of a render whose deadline passed before it started a step.
+    fn check_deadline(&self) -> Result<(), PictorError> {
+        // Not counted as a deadline refusal: the request's own timeout already counted it.
+        if Instant::now() >= self.deadline {
+            return Err(imaging::ImagingError::Abandoned.into());
+        }
+        Ok(())
+    }
+}
+
+/// Runs a render on the blocking pool in two admitted steps. Under a render slot: the header
+/// probe and the memory estimate (a hostile header can take long to read, so never on the async
+/// runtime and never unbounded in number). Then, with the estimated memory taken from the
+/// budget: the render itself and the ETag's hash of the result. Each step's task owns its
+/// permit, so a render abandoned by its request (the deadline's 504) still holds the slot only
+/// until its next step boundary.
+async fn render_on_pool(app: &App, work: Arc<RenderWork>) -> Result<Rendered, PictorError> {
+    let slot = app
         .admission
-        .admit(estimate)
+        .slot()
         .instrument(tracing::info_span!("queue"))
         .await?;
-    let settings = app.config.imaging.clone();
-    let span = tracing::info_span!("render");
-    let task = tokio::task::spawn_blocking(move || {
+    work.check_deadline()?;
+    let probing = work.clone();
+    let (slot, header, estimate) = on_blocking_pool(tracing::info_span!("estimate"), move || {
+        probing.check_deadline()?;
+        let job = probing.job();
+        let header = imaging::pipeline::probe_header(&probing.source, job.settings)?;
+        let estimate = imaging::estimate::render_memory_bytes(&probing.source, &header, &job)?;
+        Ok((slot, header, estimate))
+    })
+    .await?;
+    let permit = app
+        .admission
+        .memory(slot, estimate)
+        .instrument(tracing::info_span!("queue"))
+        .await?;
+    on_blocking_pool(tracing::info_span!("render"), move || {
         let _permit = permit;
+        work.check_deadline()?;
+        let output = imaging::pipeline::render_probed(&work.source, &header, &work.job())?;
+        let body = Bytes::from(output.body);
+        let etag = format!("\"{:x}\"", Sha1::digest(&body));
+        Ok(Rendered {
+            body,
+            content_type: output.content_type,
+            vary_accept: output.vary_accept,
+            max_age: output.max_age,
+            etag,
+        })
+    })
+    .await
+}
+
+/// Runs `step` on the blocking pool inside `span`. A panic inside it becomes a 500 for this
+/// request only.
+async fn on_blocking_pool<T: Send + 'static>(
+    span: tracing::Span,
+    step: impl FnOnce() -> Result<T, PictorError> + Send + 'static,
+) -> Result<T, PictorError> {
+    let task = tokio::task::spawn_blocking(move || {
         let _entered = span.enter();
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            imaging::render(
-                &source,
-                &RenderJob {
-                    request: &request,
-                    filters: &filters,
-                    settings: &settings,
-                    accepts_webp: accepts.webp,
-                    accepts_avif: accepts.avif,
-                    assets: &assets,
-                    deadline: Some(deadline),
-                },
-            )
-            .map(|output| {
-                let body = Bytes::from(output.body);
-                let etag = format!("\"{:x}\"", Sha1::digest(&body));
-                Rendered {
-                    body,
-                    content_type: output.content_type,
-                    vary_accept: output.vary_accept,
-                    max_age: output.max_age,
-                    etag,
-                }
-            })
-        }))
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(step))
     });
     match task.await {
-        Ok(Ok(result)) => result.map_err(PictorError::from),
+        Ok(Ok(result)) => result,
         Ok(Err(panic)) => Err(PictorError::Internal(format!(
             "render panicked: {}",
             panic_message(&panic)

@@ -73,7 +73,7 @@ mod tests {
     async fn loads_once_and_shares_errors_without_keeping_them() {
         let root = tempfile::tempdir().unwrap();
         std::fs::write(root.path().join("a.jpg"), b"original").unwrap();
-        let loader = Loader::File(FileLoader::new(root.path()).unwrap());
+        let loader = Loader::File(FileLoader::new(root.path(), 1 << 20).unwrap());
         let cache = SourceCache::new(1 << 20);
         assert_eq!(
             &cache.load(&loader, "a.jpg").await.unwrap()[..],

@@ -1,5 +1,6 @@
 //! The file loader: originals under FILE_LOADER_ROOT_PATH, with Thumbor's lookup order
-//! (the quoted name first, then the unquoted one) and no way out of the root.
+//! (the quoted name first, then the unquoted one), no way out of the root, and no file read
+//! past MAX_SOURCE_BYTES (as the HTTP and S3 loaders).
 
 use crate::error::PictorError;
 use bytes::Bytes;
@@ -11,17 +12,19 @@ use std::path::{Component, Path, PathBuf};
 pub struct FileLoader {
     /// The root, canonicalized once (symlinks in the root itself are fine).
     root: PathBuf,
+    /// MAX_SOURCE_BYTES: larger files are refused without being read.
+    max_bytes: u64,
 }
 
 impl FileLoader {
-    pub fn new(root: &Path) -> Result<FileLoader, PictorError> {
+    pub fn new(root: &Path, max_bytes: u64) -> Result<FileLoader, PictorError> {
         let root = root.canonicalize().map_err(|e| {
             PictorError::Internal(format!(
                 "FILE_LOADER_ROOT_PATH {} is not usable: {e}",
                 root.display()
             ))
         })?;
-        Ok(FileLoader { root })
+        Ok(FileLoader { root, max_bytes })
     }
 
     pub fn root(&self) -> &Path {
@@ -29,13 +32,37 @@ impl FileLoader {
     }
 
     /// Reads the file for `image_url`. Anything missing, outside the root (`..`, absolute
-    /// paths, symlinks that leave it) or not a regular file is `NotFound`: never a read.
+    /// paths, symlinks that leave it) or not a regular file is `NotFound`: never a read. A
+    /// file over MAX_SOURCE_BYTES is `TooLarge` (400) from its size alone, and the read stops
+    /// there too, so a file that grows while it is read cannot take more.
     pub async fn load(&self, image_url: &str) -> Result<Bytes, PictorError> {
+        use tokio::io::AsyncReadExt;
         let path = self.resolve(image_url).await?;
-        let bytes = tokio::fs::read(&path)
+        let not_found =
+            |e: std::io::Error| PictorError::NotFound(format!("{}: {e}", path.display()));
+        let file = tokio::fs::File::open(&path).await.map_err(not_found)?;
+        let length = file.metadata().await.map_err(not_found)?.len();
+        if length > self.max_bytes {
+            return Err(self.too_large(&path, length));
+        }
+        // One byte more than the limit tells a file that grew past it from one that fits.
+        let mut bytes = Vec::with_capacity(length as usize);
+        file.take(self.max_bytes.saturating_add(1))
+            .read_to_end(&mut bytes)
             .await
-            .map_err(|e| PictorError::NotFound(format!("{}: {e}", path.display())))?;
+            .map_err(not_found)?;
+        if bytes.len() as u64 > self.max_bytes {
+            return Err(self.too_large(&path, bytes.len() as u64));
+        }
         Ok(Bytes::from(bytes))
+    }
+
+    fn too_large(&self, path: &Path, bytes: u64) -> PictorError {
+        PictorError::TooLarge(format!(
+            "{}: original is over MAX_SOURCE_BYTES={} ({bytes} bytes or more)",
+            path.display(),
+            self.max_bytes
+        ))
     }
 
     /// Thumbor tries the name as quoted first (files whose names contain a literal `%20` exist),
@@ -131,7 +158,7 @@ mod tests {
         )
         .unwrap();
         std::fs::create_dir(root.path().join("dir.jpg")).unwrap();
-        let loader = FileLoader::new(root.path()).unwrap();
+        let loader = FileLoader::new(root.path(), 1 << 20).unwrap();
 
         assert_eq!(&loader.load("a%20b.jpg").await.unwrap()[..], b"spaced");
         // The literal name wins over the decoded one.
@@ -155,6 +182,21 @@ mod tests {
         assert!(matches!(
             loader.load(&absolute).await,
             Err(PictorError::NotFound(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn files_over_max_source_bytes_are_refused() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(root.path().join("small.jpg"), vec![1u8; 100]).unwrap();
+        std::fs::write(root.path().join("exact.jpg"), vec![2u8; 1000]).unwrap();
+        std::fs::write(root.path().join("big.jpg"), vec![3u8; 1001]).unwrap();
+        let loader = FileLoader::new(root.path(), 1000).unwrap();
+        assert_eq!(loader.load("small.jpg").await.unwrap().len(), 100);
+        assert_eq!(loader.load("exact.jpg").await.unwrap().len(), 1000);
+        assert!(matches!(
+            loader.load("big.jpg").await,
+            Err(PictorError::TooLarge(_))
         ));
     }
 }

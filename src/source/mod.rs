@@ -33,7 +33,10 @@ impl Loader {
 
     fn of_kind(kind: &LoaderKind, config: &Config) -> Result<Loader, PictorError> {
         Ok(match kind {
-            LoaderKind::File => Loader::File(file::FileLoader::new(&config.file_loader_root_path)?),
+            LoaderKind::File => Loader::File(file::FileLoader::new(
+                &config.file_loader_root_path,
+                config.max_source_bytes,
+            )?),
             LoaderKind::Http => Loader::Http(http::HttpLoader::new(
                 &config.http_loader,
                 config.max_source_bytes,

@@ -16,6 +16,57 @@ pub(super) fn probe(bytes: &[u8]) -> Result<Probe, ImagingError> {
     })
 }
 
+/// The image descriptors of a GIF, counted by walking its blocks without decompressing any
+/// (the `gif` crate stops at the first unknown block, and so does this walk). Cheap: it reads
+/// only the block lengths.
+pub(super) fn frame_count(bytes: &[u8]) -> u64 {
+    /// Bytes of a colour table announced by a packed field (logical screen or image).
+    fn colour_table_len(packed: u8) -> usize {
+        if packed & 0x80 == 0 {
+            0
+        } else {
+            3 << ((packed & 0x07) + 1)
+        }
+    }
+    /// The position after a chain of data sub-blocks (ended by a zero length).
+    fn skip_sub_blocks(bytes: &[u8], mut pos: usize) -> Option<usize> {
+        loop {
+            let len = usize::from(*bytes.get(pos)?);
+            pos += 1;
+            if len == 0 {
+                return Some(pos);
+            }
+            pos += len;
+        }
+    }
+    const SCREEN_END: usize = 13;
+    let Some(&screen_packed) = bytes.get(10) else {
+        return 0;
+    };
+    let mut pos = SCREEN_END + colour_table_len(screen_packed);
+    let mut frames = 0;
+    loop {
+        let next = match bytes.get(pos) {
+            // Extension: introducer, label, sub-blocks.
+            Some(0x21) => skip_sub_blocks(bytes, pos + 2),
+            // Image: descriptor (9 bytes), local colour table, LZW code size, sub-blocks.
+            Some(0x2c) => match bytes.get(pos + 9) {
+                Some(&packed) => {
+                    frames += 1;
+                    skip_sub_blocks(bytes, pos + 11 + colour_table_len(packed))
+                }
+                None => None,
+            },
+            // The trailer, an unknown block or the end of the file.
+            _ => None,
+        };
+        match next {
+            Some(next) => pos = next,
+            None => return frames,
+        }
+    }
+}
+
 pub(super) fn decode(
     bytes: &[u8],
     header: &Probe,

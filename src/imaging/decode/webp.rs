@@ -114,6 +114,14 @@ pub(super) fn probe(bytes: &[u8]) -> Result<Probe, ImagingError> {
     })
 }
 
+/// The frames of an animated WebP (its ANMF chunks), 1 for a still one.
+pub(super) fn frame_count(bytes: &[u8]) -> u64 {
+    match read_container(bytes) {
+        Ok(container) if container.animated => container.animation_frames,
+        _ => 1,
+    }
+}
+
 pub(super) fn decode(
     bytes: &[u8],
     header: &Probe,
