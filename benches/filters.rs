@@ -26,6 +26,7 @@ fn two_megapixels(relative: &str, size: Size) -> Image {
         max_pixels: 100_000_000,
         shrink: 1,
         first_frame_only: true,
+        ..DecodeOptions::new(100_000_000)
     };
     let original = decode(&corpus(relative), &options).expect("decode");
     let region = Region {

@@ -36,6 +36,7 @@ fn decode_at(bytes: &[u8], shrink: u32) -> Image {
         max_pixels: 75_000_000,
         shrink,
         first_frame_only: false,
+        ..DecodeOptions::new(75_000_000)
     };
     decode::decode(bytes, &options).expect("decodes")
 }

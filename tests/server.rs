@@ -591,6 +591,7 @@ fn jp2_psd_and_avif_originals_are_decoded() {
                 max_pixels: 75_000_000,
                 shrink: 1,
                 first_frame_only: true,
+                ..pictor::imaging::decode::DecodeOptions::new(75_000_000)
             },
         )
         .unwrap_or_else(|e| panic!("body does not decode: {e}"));
