@@ -4,8 +4,7 @@
 //! server must keep serving with bounded memory.
 
 mod common;
-use common::{corpus, Server};
-use std::path::Path;
+use common::{corpus, write, Server};
 
 fn crc32(bytes: &[u8]) -> u32 {
     let mut crc = 0xffff_ffffu32;
@@ -176,21 +175,6 @@ fn jpeg_with_giant_icc(original: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&exif);
     out.extend_from_slice(&original[2..]);
     out
-}
-
-fn write(dir: &Path, name: &str, bytes: &[u8]) {
-    std::fs::write(dir.join(name), bytes).unwrap();
-}
-
-fn peak_rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
 }
 
 #[test]
@@ -376,6 +360,6 @@ fn hostile_corpus_gets_4xx_and_never_takes_the_server_down() {
     // Still serving, and memory stayed bounded (RENDER_MEMORY_MB 1024 + slack).
     let ok = server.get("/unsafe/50x50/ok.jpg");
     assert_eq!(ok.status, 200);
-    let peak = peak_rss_kib(server.pid());
+    let peak = server.peak_rss_kib();
     assert!(peak < 1_200 * 1024, "peak RSS {} MB", peak / 1024);
 }

@@ -5,7 +5,7 @@
 //! memory, and the server must keep serving.
 
 mod common;
-use common::{corpus, Response, Server};
+use common::{corpus, write, Response, Server};
 use std::path::Path;
 use std::sync::Arc;
 use std::thread;
@@ -54,21 +54,6 @@ fn noise_png(width: u32, height: u32) -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
     image.write_to(&mut out, image::ImageFormat::Png).unwrap();
     out.into_inner()
-}
-
-fn write(dir: &Path, name: &str, bytes: &[u8]) {
-    std::fs::write(dir.join(name), bytes).unwrap();
-}
-
-fn peak_rss_mib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .map_or(0, |kib: u64| kib / 1024)
 }
 
 /// GET `path`, asserting the answer came within `limit`.
@@ -126,7 +111,7 @@ fn a_tiny_animation_asked_huge_is_refused_before_its_frames_are_built() {
     let cover = get_within(&server, "/unsafe/400x400/filters:cover()/tiny.gif", limit);
     assert_eq!(cover.status, 200);
 
-    let peak = peak_rss_mib(server.pid());
+    let peak = server.peak_rss_kib() / 1024;
     assert!(peak < 600, "peak RSS {peak} MB");
 }
 

@@ -6,8 +6,7 @@
 //! 4xx (or a correct 200) within seconds, with bounded memory, and the server must live on.
 
 mod common;
-use common::{corpus, Server};
-use std::path::Path;
+use common::{corpus, write, Server};
 use std::time::{Duration, Instant};
 
 // ---- JPEG 2000 ----------------------------------------------------------------------------
@@ -274,21 +273,6 @@ fn webp_bitstream_in_the_tag() -> Vec<u8> {
 
 // ---- the test -------------------------------------------------------------------------------
 
-fn peak_rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
-}
-
-fn write(dir: &Path, name: &str, bytes: &[u8]) {
-    std::fs::write(dir.join(name), bytes).unwrap();
-}
-
 #[test]
 fn decoder_bombs_are_refused_quickly_with_bounded_memory() {
     let dir = tempfile::tempdir().unwrap();
@@ -340,7 +324,7 @@ fn decoder_bombs_are_refused_quickly_with_bounded_memory() {
             "after {name}"
         );
     }
-    let peak = peak_rss_kib(server.pid());
+    let peak = server.peak_rss_kib();
     assert!(peak < 600 * 1024, "peak RSS {} MB", peak / 1024);
 }
 
@@ -361,6 +345,6 @@ fn a_restart_marker_flood_is_decoded_by_libjpeg_not_buffered() {
         "{}",
         response.status
     );
-    let peak = peak_rss_kib(server.pid());
+    let peak = server.peak_rss_kib();
     assert!(peak < 300 * 1024, "peak RSS {} MB", peak / 1024);
 }

@@ -204,7 +204,9 @@ pub(super) fn decode(
         .flat_map(|i| {
             let gray = (wanted == 1).then(|| [planes[0][i]; 3]);
             let colour = gray.unwrap_or_else(|| [planes[0][i], planes[1][i], planes[2][i]]);
-            colour.into_iter().chain(planes.get(3).map(|alpha| alpha[i]))
+            colour
+                .into_iter()
+                .chain(planes.get(3).map(|alpha| alpha[i]))
         })
         .collect();
     Ok(Image::still(
