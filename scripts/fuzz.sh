@@ -34,9 +34,14 @@ for target in "${targets[@]}"; do
   echo "=== fuzz $target for ${seconds}s"
   log=$(mktemp)
   # The saved regressions seed the run (read, never written); new inputs go to the corpus.
-  if ! "$target_dir/debug/$target" "$corpus" "fuzz/regressions/$target" \
+  # libFuzzer's progress lines (and what decoders print) stay in the log; a crash shows its
+  # tail, with the panic and the input's file.
+  if "$target_dir/debug/$target" "$corpus" "fuzz/regressions/$target" \
       -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=20 -print_final_stats=1 \
-      -artifact_prefix="$artifacts/" 2>&1 | tee "$log" | grep -v '^#[0-9]'; then
+      -artifact_prefix="$artifacts/" >"$log" 2>&1; then
+    grep -a -E '^(Done|stat::)' "$log" || true
+  else
+    tail -n 60 "$log"
     echo "fuzz $target found a crash: see $artifacts/" >&2
     status=1
   fi
