@@ -9,6 +9,8 @@ Usage (from anywhere; any Python >= 3.9 can launch it, it re-executes itself in 
     python3 compat/run.py --only 'filters/'    # only cases whose id matches a regex
     python3 compat/run.py --update-baseline    # raise compat/baseline.json if agreement improved
     python3 compat/run.py --list               # print the case ids and exit
+    python3 compat/run.py --golden-write       # pictor only: store every answer's hash (golden.json)
+    python3 compat/run.py --golden-check       # pictor only: the same bytes as golden.json?
 
 Other options: --corpus DIR (default $PICTOR_CORPUS, else the repository's tests/data/corpus),
 --jobs N (parallel requests, default 4), --timeout S (per request,
@@ -22,6 +24,11 @@ starts Thumbor (`thumbor -p PORT -i 127.0.0.1 -c CONF`) and pictor (`pictor serv
 for /healthcheck, sends every case to both, compares the answers (compare.py), classifies each case
 as agree / known difference (differences.json) / differ, and writes compat/REPORT.md plus
 compat/out/results.json. Both servers are always stopped (try/finally, atexit, SIGTERM/SIGINT).
+
+The golden mode is the refactoring guard: it runs only pictor (no Thumbor) over every case and
+over a hostile set (each corpus format truncated and corrupted, absurd sizes and filters), and
+stores or compares the status, content type and SHA-1 of every body in compat/golden.json; a
+check lists each case whose answer changed and exits 1.
 
 Exit status: 0 ok; 1 agreement below compat/baseline.json or a runner self-test failed;
 2 Thumbor could not be started (or the virtualenv could not be built).
@@ -473,7 +480,7 @@ def run_profile(name: str, cases: list[dict], args, corpus: str, results: dict, 
     with open(conf_path, "w") as f:
         f.write(thumbor_conf(settings))
     thumbor_bin = os.path.join(VENV, "bin", "thumbor")
-    thumbor = Server(
+    thumbor = None if args.pictor_only else Server(
         f"thumbor[{name}]",
         lambda port: [thumbor_bin, "-p", str(port), "-i", "127.0.0.1", "-c", conf_path, "-l", "warning"],
         None,
@@ -481,7 +488,7 @@ def run_profile(name: str, cases: list[dict], args, corpus: str, results: dict, 
     )
     pictor = None
     try:
-        ok, why = thumbor.start()
+        ok, why = thumbor.start() if thumbor else (True, "")
         if not ok:
             print(f"[compat] Thumbor ({name}) could not be started: {why}\n{thumbor.log_tail()}", file=sys.stderr)
             return False
@@ -500,6 +507,9 @@ def run_profile(name: str, cases: list[dict], args, corpus: str, results: dict, 
 
         def one(case):
             path = request_path(case, profile["key"])
+            if args.pictor_only:
+                answer = ask_case(pictor, case, path, args.timeout)
+                return {"case": case, "url": path, "golden": golden_entry(answer, "noise(" in path)}
             t_ans = ask_case(thumbor, case, path, args.timeout)
             p_ans = ask_case(pictor, case, path, args.timeout) if pictor else None
             t = compare.summarize(t_ans)
@@ -522,9 +532,97 @@ def run_profile(name: str, cases: list[dict], args, corpus: str, results: dict, 
                 problems.append(f"{s.name} was restarted {len(s.restarts)} time(s) after: " + "; ".join(s.restarts))
         return True
     finally:
-        thumbor.stop()
+        if thumbor is not None:
+            thumbor.stop()
         if pictor is not None:
             pictor.stop()
+
+
+def golden_entry(ans: dict, random: bool) -> dict:
+    """What the golden file keeps of an answer: status, content type and the body's SHA-1 (not
+    for `noise()`, whose pixels are random by design)."""
+    body = ans.get("body") or b""
+    return {
+        "status": ans.get("status"),
+        "type": compare._ctype(ans.get("headers") or {}) or "",
+        "sha1": "random" if random else hashlib.sha1(body).hexdigest(),
+    }
+
+
+def hostile_cases() -> list[dict]:
+    """The golden mode's hostile set: every corpus format cut short and with bytes flipped, plus
+    absurd sizes, crops and filters on a good image (as tests/hostile.rs), all under /unsafe/."""
+    root = find_corpus(None)
+    sources = {"jpg": "thumbor/images/image.jpg", "png": "thumbor/images/paletted-transparent.png",
+               "gif": "thumbor/images/animated.gif", "webp": "thumbor/images/image.webp",
+               "tif": "thumbor/images/gradient_8bit.tif", "jp2": "thumbor/images/image.jp2",
+               "psd": "thumbor/images/1x1.psd", "avif": "thumbor/images/image.avif"}
+    folder = os.path.join(WORK, "hostile")
+    os.makedirs(folder, exist_ok=True)
+    names = []
+    for ext, rel in sources.items():
+        data = open(os.path.join(root, rel), "rb").read()
+        for cut in (8, 32, 100, len(data) // 3, len(data) // 2, len(data) - 1):
+            names.append((f"truncated-{cut}.{ext}", data[:cut]))
+        for i, at in enumerate((12, 30, len(data) // 4, len(data) // 2)):
+            flipped = bytearray(data)
+            for j in range(at, min(at + 16, len(flipped))):
+                flipped[j] ^= 0x5A
+            names.append((f"corrupt-{i}.{ext}", bytes(flipped)))
+    for name, data in names:
+        with open(os.path.join(folder, name), "wb") as f:
+            f.write(data)
+    ok_image = os.path.join(folder, "ok.jpg")
+    with open(os.path.join(root, sources["jpg"]), "rb") as src, open(ok_image, "wb") as dst:
+        dst.write(src.read())
+    cases = []
+    for name, _ in names:
+        for form in ("", "fit-in/100x100/"):
+            cases.append({"id": f"hostile/{form}{name}", "category": "hostile", "profile": "golden-hostile",
+                          "path": f"{form}{name}", "sign": "unsafe"})
+    for options in ("99999x99999", "fit-in/99999x99999", "0x0:99999999999999x99999999999999/100x100",
+                    "trim:99999999999", "filters:blur(150)", "filters:noise(9999999)",
+                    "filters:round_corner(99999,255,255,255)", "filters:proportion(0.000001)",
+                    "filters:quality(0)", "filters:max_bytes(1)", "filters:watermark(ok.jpg,99999,-99999,9999)",
+                    "fit-in/4000x4000/filters:fill(blur)", "filters:rotate(-2147483648)"):
+        cases.append({"id": f"hostile/options/{options}", "category": "hostile", "profile": "golden-hostile",
+                      "path": f"{options}/ok.jpg", "sign": "unsafe"})
+    return cases
+
+
+def golden(args, all_cases: list[dict], corpus: str) -> int:
+    """--golden-write / --golden-check: pictor's answers to every case, as hashes."""
+    cases_mod.PROFILES["golden-hostile"] = {"key": cases_mod.DEFAULT_KEY, "root": os.path.join(WORK, "hostile"),
+                                            "ALLOW_UNSAFE_URL": True}
+    if not args.only:
+        all_cases = all_cases + hostile_cases()
+    results: dict[str, dict] = {}
+    problems: list[str] = []
+    by_profile = collections.defaultdict(list)
+    for c in all_cases:
+        by_profile[c["profile"]].append(c)
+    for name in by_profile:
+        if not run_profile(name, by_profile[name], args, corpus, results, problems):
+            return 2
+    answers = {cid: r["golden"] for cid, r in sorted(results.items())}
+    path = os.path.join(HERE, "golden.json")
+    if args.golden_write:
+        with open(path, "w") as f:
+            json.dump(answers, f, indent=0, sort_keys=True)
+            f.write("\n")
+        print(f"[compat] golden: {len(answers)} answers written to {os.path.relpath(path)}")
+        return 0
+    with open(path) as f:
+        stored = json.load(f)
+    changed = [cid for cid, ans in answers.items() if cid in stored and stored[cid] != ans]
+    missing = [cid for cid in stored if cid not in answers and not args.only]
+    for cid in changed:
+        print(f"[compat] golden: {cid}: {stored[cid]} -> {answers[cid]}")
+    for cid in missing:
+        print(f"[compat] golden: {cid} was not asked")
+    print(f"[compat] golden: {len(answers)} answers, {len(changed)} changed, {len(missing)} missing"
+          + ("" if not problems else "; " + "; ".join(problems)))
+    return 1 if changed or missing or problems else 0
 
 
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp",
@@ -562,9 +660,16 @@ def main() -> int:
     ap.add_argument("--report", default=os.path.join(HERE, "REPORT.md"))
     ap.add_argument("--update-baseline", action="store_true")
     ap.add_argument("--list", action="store_true")
+    ap.add_argument("--golden-write", action="store_true",
+                    help="pictor only: store status, type and body SHA-1 of every answer in compat/golden.json")
+    ap.add_argument("--golden-check", action="store_true",
+                    help="pictor only: compare every answer with compat/golden.json (exit 1 on a change)")
     ap.add_argument("--save-bodies", action="store_true",
                     help="write both bodies of every differing case to compat/out/bodies/")
     args = ap.parse_args()
+    args.pictor_only = args.golden_write or args.golden_check
+    if args.pictor_only and args.thumbor_only:
+        ap.error("--thumbor-only and the golden mode exclude each other")
 
     all_cases = cases_mod.build_cases()
     if args.only:
@@ -588,6 +693,8 @@ def main() -> int:
     atexit.register(stop_all)
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
+    if args.pictor_only:
+        return golden(args, all_cases, corpus)
 
     # runner self-test: the signer reproduces the spec's vectors
     signer_failures = [
