@@ -7,11 +7,16 @@
 # fuzz/instrumenting-rustc adds the coverage instrumentation to pictor and the targets only, so
 # the build shares the dependencies `cargo test` built in the same target folder (default
 # ./target; FUZZ_TARGET_DIR to change). `scripts/fuzz.sh target…` runs only those targets.
+# FUZZ_CORPUS (default fuzz/corpus) is where each target's growing corpus lives.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 ./scripts/setup.sh
 seconds="${FUZZ_SECONDS:-60}"
+# FUZZ_SEED fixes libFuzzer's random seed (CI sets it, so a run is repeatable); unset, each
+# run explores anew.
+seed_flag=()
+if [ -n "${FUZZ_SEED:-}" ]; then seed_flag=(-seed="$FUZZ_SEED"); fi
 if [ $# -gt 0 ]; then
   targets=("$@")
 else
@@ -28,7 +33,7 @@ RUSTC_WRAPPER="$root/fuzz/instrumenting-rustc" CARGO_TARGET_DIR="$target_dir" \
 status=0
 summary=()
 for target in "${targets[@]}"; do
-  corpus="fuzz/corpus/$target"
+  corpus="${FUZZ_CORPUS:-fuzz/corpus}/$target"
   artifacts="fuzz/artifacts/$target"
   mkdir -p "$corpus" "$artifacts"
   echo "=== fuzz $target for ${seconds}s"
@@ -37,7 +42,7 @@ for target in "${targets[@]}"; do
   # libFuzzer's progress lines (and what decoders print) stay in the log; a crash shows its
   # tail, with the panic and the input's file.
   if "$target_dir/debug/$target" "$corpus" "fuzz/regressions/$target" \
-      -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=20 -print_final_stats=1 \
+      -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=20 -print_final_stats=1 "${seed_flag[@]}" \
       -artifact_prefix="$artifacts/" >"$log" 2>&1; then
     grep -a -E '^(Done|stat::)' "$log" || true
   else
