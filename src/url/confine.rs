@@ -153,11 +153,13 @@ fn check_structure(name: &str) -> Result<(), EscapeReason> {
     Err(EscapeReason::TooDeeplyEncoded)
 }
 
-/// `.` or `..`, also with a `;` path parameter after it (`..;x`), which some origin servers
-/// (Tomcat, Spring) strip before they resolve the path.
+/// `.` or `..`, also followed by a `;` path parameter (`..;x`, which some origin servers such as
+/// Tomcat and Spring strip before they resolve the path), a `?` or a `#`: the HTTP loader's URL
+/// parser ends the path there, so `..#x.jpg` is fetched as `..` (found by the `sign_prefix`
+/// fuzz target).
 fn is_dot_segment(segment: &[u8]) -> bool {
     let name = segment
-        .split(|byte| *byte == b';')
+        .split(|byte| matches!(byte, b';' | b'?' | b'#'))
         .next()
         .unwrap_or(segment);
     name == b"." || name == b".."
@@ -273,6 +275,9 @@ mod tests {
             ("app/.%2509./other.jpg", EscapeReason::ControlCharacter),
             ("app/..;x/other.jpg", EscapeReason::DotSegment(0)),
             ("app/..%253B/other.jpg", EscapeReason::DotSegment(1)),
+            // The HTTP loader's URL parser ends the path at `#` and `?`.
+            ("app/%252e%252e#x.jpg", EscapeReason::DotSegment(1)),
+            ("app/..?x.jpg", EscapeReason::DotSegment(0)),
         ];
         for (path, reason) in cases {
             assert_eq!(confined(path, "app/"), Err(reason), "{path}");
