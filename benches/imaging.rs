@@ -10,6 +10,7 @@ use pictor::imaging::decode::{self, DecodeOptions};
 use pictor::imaging::encode::{self, EncodeSettings};
 use pictor::imaging::filters::FilterList;
 use pictor::imaging::geometry::{PixelRect, Size};
+use pictor::imaging::jpeg;
 use pictor::imaging::pipeline::ImagingSettings;
 use pictor::imaging::transform::{self, Region};
 use pictor::imaging::{render, Image, ImageFormat, RenderJob};
@@ -59,20 +60,18 @@ fn bench_decode(c: &mut Criterion) {
             group.bench_with_input(
                 BenchmarkId::new(format!("planes_{name}"), shrink),
                 &shrink,
-                |b, &s| b.iter(|| decode::decode_jpeg_planes(&bytes, s, false).expect("decodes")),
+                |b, &s| b.iter(|| jpeg::decode_planes(&bytes, s, false).expect("decodes")),
             );
             // Task 2's own call: its 4:4:4 chroma decoded halved for the 4:2:0 output.
             group.bench_with_input(
                 BenchmarkId::new(format!("planes_halved_chroma_{name}"), shrink),
                 &shrink,
-                |b, &s| b.iter(|| decode::decode_jpeg_planes(&bytes, s, true).expect("decodes")),
+                |b, &s| b.iter(|| jpeg::decode_planes(&bytes, s, true).expect("decodes")),
             );
             group.bench_with_input(
                 BenchmarkId::new(format!("planes_libjpeg_{name}"), shrink),
                 &shrink,
-                |b, &s| {
-                    b.iter(|| decode::decode_jpeg_planes_with_libjpeg(&bytes, s).expect("decodes"))
-                },
+                |b, &s| b.iter(|| jpeg::decode_planes_with_libjpeg(&bytes, s).expect("decodes")),
             );
         }
     }

@@ -87,7 +87,7 @@ pub fn jpeg_planes(data: &[u8]) {
         return;
     }
     let shrink = [1, 2, 4, 8][usize::from(selector & 3)];
-    let _ = imaging::decode::decode_jpeg_planes(original, shrink, selector & 4 != 0);
+    let _ = imaging::jpeg::decode_planes(original, shrink, selector & 4 != 0);
 }
 
 /// The HEIF/AVIF container reader alone (boxes, items, extents, properties, grids), without
@@ -115,7 +115,7 @@ pub fn jpeg_writer(data: &[u8]) {
     };
     let width = 1 + u32::from(u16::from_le_bytes([*w0, *w1]) % 2048);
     let height = 1 + u32::from(*h0) * 8;
-    let mut image = imaging::planar::YccImage::new(width, height);
+    let mut image = imaging::jpeg::planes::YccImage::new(width, height);
     if !samples.is_empty() {
         for plane in &mut image.planes {
             for (sample, &value) in plane.data.iter_mut().zip(samples.iter().cycle()) {
@@ -124,7 +124,7 @@ pub fn jpeg_writer(data: &[u8]) {
         }
     }
     let quality = quality % 100 + 1;
-    let Ok(jpeg) = imaging::encode::encode_jpeg_planes(&image, quality, None) else {
+    let Ok(jpeg) = imaging::jpeg::encode_planes(&image, quality, None) else {
         return;
     };
     let header = imaging::decode::probe(&jpeg).expect("the writer's output has a header");
@@ -264,8 +264,8 @@ pub fn filters(data: &[u8]) {
     let asset = bytes::Bytes::copy_from_slice(data.get(split + 1..).unwrap_or(&[]));
     let original = ORIGINAL.get_or_init(|| {
         let pixels: Vec<u8> = (0..48 * 32 * 3).map(|i| (i * 7 % 256) as u8).collect();
-        let image = imaging::planar::YccImage::from_rgb(&pixels, 3, 48, 32);
-        imaging::encode::encode_jpeg_planes(&image, 90, None).unwrap_or_default()
+        let image = imaging::jpeg::planes::YccImage::from_rgb(&pixels, 3, 48, 32);
+        imaging::jpeg::encode_planes(&image, 90, None).unwrap_or_default()
     });
     let path = format!("/unsafe/fit-in/64x64/filters:{list}/x");
     let Ok(request) = url::parse_path(&path) else {

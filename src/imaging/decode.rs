@@ -17,9 +17,6 @@ mod gif;
 mod jp2;
 mod jp2_codestream;
 mod jpeg;
-mod jpeg_baseline;
-mod jpeg_raw;
-mod libjpeg;
 mod other;
 mod png;
 mod psd;
@@ -31,8 +28,6 @@ mod codec_tests;
 pub(crate) mod test_corpus;
 #[cfg(test)]
 mod tests;
-
-pub use jpeg_raw::JpegPlanes;
 
 /// The error text of a decode refused because the decoder produced another size than the header
 /// probe read: the probe and the decoder saw different files. The differential fuzz target
@@ -223,82 +218,6 @@ pub fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<Image, ImagingErr
     })
 }
 
-/// A JPEG original as its YCbCr planes at `1/shrink` scale, for the JPEG → JPEG path; `None`
-/// when the file is not three-component YCbCr (the caller then uses [`decode`]). The size
-/// limits were checked on the header by the caller. `halve_full_chroma` allows 4:4:4 chroma
-/// to come out at half the luma plane's size (when the output's 4:2:0 chroma is that much
-/// smaller anyway); see `JpegPlanes::sampling` for what came out.
-///
-/// Baseline files at 1/2 and smaller go through [`jpeg_baseline`]; the rest, and any file it
-/// declines, through libjpeg.
-pub fn decode_jpeg_planes(
-    bytes: &[u8],
-    shrink: u32,
-    halve_full_chroma: bool,
-) -> Result<Option<JpegPlanes>, ImagingError> {
-    let header = probe(bytes)?;
-    let options = DecodeOptions {
-        shrink,
-        ..DecodeOptions::new(u64::MAX)
-    };
-    decode_jpeg_planes_limited(bytes, &header, &options, halve_full_chroma)
-}
-
-/// [`decode_jpeg_planes`] under `options`' scan, memory and deadline limits, for an original
-/// whose header probe (and pixel limit) the caller has already checked. Whichever decoder
-/// runs, its planes must have the size the probe implies, or the file is refused.
-pub fn decode_jpeg_planes_limited(
-    bytes: &[u8],
-    header: &Probe,
-    options: &DecodeOptions,
-    halve_full_chroma: bool,
-) -> Result<Option<JpegPlanes>, ImagingError> {
-    let shrink = jpeg::dct_shrink(options.shrink);
-    let planes = match (shrink > 1)
-        .then(|| {
-            jpeg_baseline::decode(
-                bytes,
-                shrink,
-                halve_full_chroma,
-                (header.width, header.height),
-            )
-        })
-        .flatten()
-    {
-        Some(planes) => Some(planes),
-        None => {
-            let limits = libjpeg::JpegLimits::for_pixels(
-                options.max_pixels,
-                options.max_jpeg_scans,
-                options.deadline,
-            );
-            jpeg_raw::decode(bytes, shrink, &limits)?
-        }
-    };
-    if let Some(planes) = &planes {
-        let expected = (
-            header.width.div_ceil(shrink),
-            header.height.div_ceil(shrink),
-        );
-        if (planes.width, planes.height) != expected {
-            return Err(ImagingError::Undecodable(format!(
-                "jpeg: {SIZE_DIFFERS_FROM_PROBE}"
-            )));
-        }
-    }
-    Ok(planes)
-}
-
-/// [`decode_jpeg_planes`] through libjpeg only (the tests and benches compare the two
-/// decoders).
-pub fn decode_jpeg_planes_with_libjpeg(
-    bytes: &[u8],
-    shrink: u32,
-) -> Result<Option<JpegPlanes>, ImagingError> {
-    let limits = libjpeg::JpegLimits::for_pixels(u64::MAX, 0, None);
-    jpeg_raw::decode(bytes, shrink, &limits)
-}
-
 fn decode_format(
     bytes: &[u8],
     header: &Probe,
@@ -321,7 +240,7 @@ fn decode_format(
     // Limits were checked against the probe: a decoder that produced another size (a file
     // read differently by the probe and the decoder) is refused, whatever it allocated.
     let shrink = match header.format {
-        ImageFormat::Jpeg => jpeg::dct_shrink(options.shrink),
+        ImageFormat::Jpeg => crate::imaging::jpeg::libjpeg::dct_shrink(options.shrink),
         _ => options.shrink.max(1),
     };
     let within_shrink = |decoded: u32, stored: u32| {

@@ -1,8 +1,8 @@
 //! Choosing the output format (format() filter, AUTO_WEBP and Accept, source format) and
 //! encoding frames to JPEG, PNG, GIF (animated), WebP and (with the `avif` feature) AVIF.
 //!
-//! JPEG: progressive colour JPEGs (Thumbor's default) are written by [`jpeg_planes`] from
-//! libjpeg-identical YCbCr planes, byte for byte what mozjpeg writes in about half the time;
+//! JPEG: progressive colour JPEGs (Thumbor's default) are written by the planes writer
+//! ([`crate::imaging::jpeg`]) from libjpeg-identical YCbCr planes, byte for byte what mozjpeg writes in about half the time;
 //! baseline and gray ones go through mozjpeg (libjpeg-turbo's fast settings, optimized Huffman,
 //! 4:2:0).
 //! PNG through the `png` crate (palette and gray written back when the source was so), GIF
@@ -14,7 +14,6 @@
 mod avif;
 mod gif;
 mod jpeg;
-mod jpeg_planes;
 mod png;
 mod webp;
 
@@ -22,8 +21,6 @@ mod webp;
 mod tests;
 
 use super::{Image, ImageFormat, ImagingError, PixelLayout};
-
-pub use jpeg_planes::encode as encode_jpeg_planes;
 
 /// Encoder knobs, already resolved from config and filters.
 #[derive(Debug, Clone, PartialEq, Eq)]

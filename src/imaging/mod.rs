@@ -1,15 +1,15 @@
 //! Everything that touches pixels: decoding originals (`decode`), the ordered transformation
 //! steps (`pipeline`, with its pure size arithmetic in `geometry`), filters (`filters`),
-//! encoders (`encode`) and the memory estimate of a render (`estimate`). Nothing here does
-//! I/O or knows about HTTP.
+//! encoders (`encode`), the JPEG → JPEG road through YCbCr planes (`jpeg`) and the memory
+//! estimate of a render (`estimate`). Nothing here does I/O or knows about HTTP.
 
 pub mod decode;
 pub mod encode;
 pub mod estimate;
 pub mod filters;
 pub mod geometry;
+pub mod jpeg;
 pub mod pipeline;
-pub mod planar;
 pub mod transform;
 
 pub use pipeline::{render, RenderJob, RenderOutput};

@@ -12,6 +12,7 @@ use super::filters::{
 use super::geometry::{
     self, ManualCrop, MetaOperation, PixelRect, Plan, PlanInput, PyNumber, Size,
 };
+use super::jpeg;
 use super::transform::{self, Region, ResamplingFilter};
 use super::{Image, ImageFormat, ImagingError};
 use crate::url::{Dimension, ImageRequest};
@@ -580,7 +581,7 @@ fn full_chroma_halved_on_decode(
         to_decoded(header.height, space.height),
     );
     let (chroma_width, chroma_height) =
-        super::planar::chroma_size(plan.output.width, plan.output.height);
+        jpeg::planes::chroma_size(plan.output.width, plan.output.height);
     transform::chroma_is_halved(region, Size::new(chroma_width, chroma_height))
 }
 
@@ -602,7 +603,7 @@ fn render_jpeg_planes(
     let decoded = {
         let _span = tracing::info_span!("decode", shrink, planes = true).entered();
         let options = decode_options(job, shrink);
-        match decode::decode_jpeg_planes_limited(source, header, &options, halve_full_chroma)? {
+        match jpeg::decode_planes_limited(source, header, &options, halve_full_chroma)? {
             Some(decoded) => decoded,
             None => return Ok(None),
         }
@@ -631,7 +632,7 @@ fn render_jpeg_planes(
         .filter(|icc| !overrides.strip_icc && encode::is_rgb_profile(icc));
     let body = {
         let _span = tracing::info_span!("encode", format = ImageFormat::Jpeg.name()).entered();
-        encode::encode_jpeg_planes(&planes, quality.clamp(1, 100), icc)?
+        jpeg::encode_planes(&planes, quality.clamp(1, 100), icc)?
     };
     Ok(Some(RenderOutput {
         body,

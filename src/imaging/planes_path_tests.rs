@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::imaging::decode::test_corpus::{psnr, read};
-use crate::imaging::planar::YccImage;
+use crate::imaging::jpeg::planes::YccImage;
 use crate::url::parse_path;
 
 struct Parts {
@@ -54,9 +54,7 @@ fn writer_inputs(path: &str, source: &[u8]) -> (YccImage, YccImage) {
     let plan = plan_geometry(&setup, setup.working_size(), job.request);
     let shrink = choose_shrink_on_load(&header, &setup, &plan, job.request);
 
-    let decoded = decode::decode_jpeg_planes(source, shrink, false)
-        .unwrap()
-        .unwrap();
+    let decoded = jpeg::decode_planes(source, shrink, false).unwrap().unwrap();
     let size = Size::new(decoded.width, decoded.height);
     let (scale_x, scale_y) = plan_to_decoded_scale(&header, &setup, shrink, size);
     let crop = plan
@@ -194,7 +192,7 @@ fn planes_path_handles_4_2_2() {
         (2, (200, 267), (0.5, 1.0)),
         (4, (100, 134), (0.5, 1.0)),
     ] {
-        let decoded = decode::decode_jpeg_planes(&source, shrink, false)
+        let decoded = jpeg::decode_planes(&source, shrink, false)
             .unwrap()
             .unwrap();
         let chroma = &decoded.planes[1];
@@ -225,7 +223,7 @@ fn planes_convert_back_to_the_rgb_decode() {
     ];
     for (file, shrink) in cases {
         let source = read(file);
-        let decoded = decode::decode_jpeg_planes_with_libjpeg(&source, shrink)
+        let decoded = jpeg::decode_planes_with_libjpeg(&source, shrink)
             .unwrap()
             .unwrap();
         let options = DecodeOptions {
@@ -242,7 +240,7 @@ fn planes_convert_back_to_the_rgb_decode() {
         let mut worst = 0.0f64;
         for row in 0..rgb.height as usize {
             for column in 0..rgb.width as usize {
-                let at = |plane: &crate::imaging::planar::Plane| {
+                let at = |plane: &crate::imaging::jpeg::planes::Plane| {
                     f64::from(plane.data[row * plane.stride + column])
                 };
                 let (luma, blue, red) = (at(y), at(cb) - 128.0, at(cr) - 128.0);
@@ -271,9 +269,7 @@ fn only_ycbcr_jpegs_decode_to_planes() {
     ] {
         let source = read(file);
         assert!(
-            decode::decode_jpeg_planes(&source, 1, false)
-                .unwrap()
-                .is_none(),
+            jpeg::decode_planes(&source, 1, false).unwrap().is_none(),
             "{file}"
         );
         // The render falls back to the RGB decode.
@@ -291,9 +287,7 @@ fn broken_jpegs_on_the_planes_path() {
         "sharp/truncated.jpg",
     ] {
         let source = read(file);
-        assert!(decode::decode_jpeg_planes(&source, 2, false)
-            .unwrap()
-            .is_some());
+        assert!(jpeg::decode_planes(&source, 2, false).unwrap().is_some());
         let (width, height, _) = rgb_pixels(&render_default("/unsafe/100x60/a.jpg", &source).body);
         assert_eq!((width, height), (100, 60), "{file}");
     }
@@ -301,10 +295,10 @@ fn broken_jpegs_on_the_planes_path() {
     let mut broken = read("thumbor/filters/source.jpg");
     broken.truncate(300);
     assert!(matches!(
-        decode::decode_jpeg_planes(&broken, 2, false),
+        jpeg::decode_planes(&broken, 2, false),
         Err(ImagingError::Undecodable(_))
     ));
-    assert!(decode::decode_jpeg_planes(b"\xff\xd8\xff\xc0\x00\x01", 1, false).is_err());
+    assert!(jpeg::decode_planes(b"\xff\xd8\xff\xc0\x00\x01", 1, false).is_err());
 }
 
 #[test]

@@ -3,9 +3,8 @@
 //! premultiplied; or plane by plane for the JPEG → JPEG path), crops, and the debug outlines.
 //! Every step works on every frame of an animated image.
 
-use super::decode::JpegPlanes;
 use super::geometry::{DebugRectangle, PixelRect, Size};
-use super::planar::{Plane, YccImage};
+use super::jpeg::planes::{JpegPlanes, Plane, YccImage};
 use super::{Frame, Image, ImagingError, PixelLayout};
 use crate::url::TrimPosition;
 use fast_image_resize as fir;

@@ -1,5 +1,5 @@
 //! JPEG: the header probe and the RGB decode, both through libjpeg (mozjpeg's libjpeg-turbo,
-//! driven by [`super::libjpeg`]), so the size every limit is checked against is the size
+//! driven by [`crate::imaging::jpeg::libjpeg`]), so the size every limit is checked against is the size
 //! libjpeg will decode — a marker walk of our own once read a different frame header than
 //! libjpeg from a file that puts `FF 00` before a fake one. DCT-domain shrink-on-load, gray
 //! widened to RGB by libjpeg, and CMYK/YCCK turned into sRGB through moxcms with the
@@ -8,9 +8,8 @@
 //! Warnings (truncated data, bad Huffman codes) are not errors: libjpeg fills what is missing
 //! and we keep the picture, as Pillow does with `LOAD_TRUNCATED_IMAGES`.
 
-use super::jpeg_raw::icc_profile;
-use super::libjpeg::{self, Decompressor, JpegLimits};
 use super::{exif, DecodeOptions, Probe};
+use crate::imaging::jpeg::libjpeg::{self, dct_shrink, icc_profile, Decompressor, JpegLimits};
 use crate::imaging::{Frame, Image, ImageFormat, ImagingError, PixelLayout, SourceInfo};
 use mozjpeg_sys as ffi;
 use std::collections::HashMap;
@@ -96,16 +95,6 @@ pub(super) fn decode(
     })
 }
 
-/// The DCT scale libjpeg can decode at for a requested `shrink`: 1, 2, 4 or 8, rounding down.
-pub(super) fn dct_shrink(shrink: u32) -> u32 {
-    match shrink {
-        0 | 1 => 1,
-        2 | 3 => 2,
-        4..=7 => 4,
-        _ => 8,
-    }
-}
-
 struct DecodedJpeg {
     width: u32,
     height: u32,
@@ -176,20 +165,6 @@ fn decode_with_libjpeg(bytes: &[u8], shrink: u32, limits: &JpegLimits) -> Decode
             grayscale,
         }
     }
-}
-
-/// Joins `ICC_PROFILE` APP2 chunks in sequence order (profiles over 64 KB are split).
-pub(super) fn assemble_icc_profile(mut chunks: Vec<(u8, &[u8])>) -> Option<Vec<u8>> {
-    if chunks.is_empty() {
-        return None;
-    }
-    chunks.sort_by_key(|(sequence, _)| *sequence);
-    Some(
-        chunks
-            .into_iter()
-            .flat_map(|(_, data)| data.iter().copied())
-            .collect(),
-    )
 }
 
 /// CMYK (0 = no ink) to sRGB: through the embedded profile when moxcms can use it, else with

@@ -635,7 +635,7 @@ fn jpeg_scans_past_the_limit_are_refused() {
     // Both JPEG roads: the raw-planes decode counts scans too.
     let header = probe(&bomb).unwrap();
     assert!(matches!(
-        super::decode_jpeg_planes_limited(&bomb, &header, &options(1), false),
+        crate::imaging::jpeg::decode_planes_limited(&bomb, &header, &options(1), false),
         Err(ImagingError::TooLarge(_))
     ));
     let unlimited = DecodeOptions {

@@ -5,14 +5,13 @@
 //! one-channel JPEGs, as Pillow keeps mode L.
 
 use super::{embeddable_icc, is_gray, EncodeSettings};
-use crate::imaging::planar::YccImage;
+use crate::imaging::jpeg::icc::icc_marker_payloads;
+use crate::imaging::jpeg::planes::YccImage;
+use crate::imaging::jpeg::planes_writer::{self, JPEG_MAX_SIDE};
 use crate::imaging::{Image, ImagingError, PixelLayout};
 use mozjpeg::ColorSpace;
 use std::borrow::Cow;
 use std::panic::{self, AssertUnwindSafe};
-
-/// libjpeg cannot store a side longer than this.
-const JPEG_MAX_SIDE: u32 = 65_500;
 
 pub(super) fn encode(image: &Image, settings: &EncodeSettings) -> Result<Vec<u8>, ImagingError> {
     if image.width > JPEG_MAX_SIDE || image.height > JPEG_MAX_SIDE {
@@ -25,10 +24,10 @@ pub(super) fn encode(image: &Image, settings: &EncodeSettings) -> Result<Vec<u8>
     let gray = image.source.grayscale && is_gray(image);
     let channels = image.layout.channels();
     if !gray && settings.progressive_jpeg {
-        // The same bytes mozjpeg writes, in half the time (see jpeg_planes).
+        // The same bytes mozjpeg writes, in half the time (see planes_writer).
         let planes = YccImage::from_rgb(pixels, channels, image.width, image.height);
         let icc = embeddable_icc(image, settings, b"RGB ");
-        return super::jpeg_planes::encode(&planes, settings.quality.clamp(1, 100), icc);
+        return planes_writer::encode(&planes, settings.quality.clamp(1, 100), icc);
     }
     let (colour_space, samples): (ColorSpace, Cow<'_, [u8]>) = if gray {
         let luma = pixels.chunks_exact(channels).map(|p| p[0]).collect();
@@ -72,26 +71,4 @@ pub(super) fn encode(image: &Image, settings: &EncodeSettings) -> Result<Vec<u8>
         Ok(Err(e)) => Err(ImagingError::Encode(format!("jpeg: {e}"))),
         Err(_) => Err(ImagingError::Encode("jpeg: libjpeg failed".into())),
     }
-}
-
-/// The APP2 payloads that carry `icc` ("ICC_PROFILE\0", sequence number from 1, count, data),
-/// split at libjpeg's 65,519 data bytes per marker. (mozjpeg's `write_icc_profile` numbers the
-/// chunks from 0, which libjpeg's own reader and browsers reject as bogus.) A profile needing
-/// more than 255 markers cannot be numbered and is not embedded.
-pub(super) fn icc_marker_payloads(icc: &[u8]) -> Vec<Vec<u8>> {
-    const DATA_PER_MARKER: usize = 65_533 - 14;
-    let count = icc.len().div_ceil(DATA_PER_MARKER);
-    if count == 0 || count > 255 {
-        return Vec::new();
-    }
-    icc.chunks(DATA_PER_MARKER)
-        .enumerate()
-        .map(|(index, chunk)| {
-            let mut payload = Vec::with_capacity(14 + chunk.len());
-            payload.extend_from_slice(b"ICC_PROFILE\0");
-            payload.extend_from_slice(&[index as u8 + 1, count as u8]);
-            payload.extend_from_slice(chunk);
-            payload
-        })
-        .collect()
 }

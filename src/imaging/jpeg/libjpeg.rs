@@ -1,6 +1,7 @@
-//! libjpeg's decompressor as every JPEG read here uses it — the header probe, the RGB decode
-//! and the raw-planes decode — so that all three see the same file the same way, under the same
-//! limits:
+//! libjpeg's decompressor as every JPEG read through libjpeg uses it — the header probe and the
+//! RGB decode (`decode/jpeg.rs`) and the raw-planes decode ([`super::libjpeg_planes_decoder`])
+//! — so that all three see the same file the same way, under the same limits, and read the DCT
+//! scale and the ICC profile the same way:
 //!
 //! - fatal errors unwind out of `error_exit` (warnings are silenced: truncated data is filled in
 //!   and kept, as Pillow does with `LOAD_TRUNCATED_IMAGES`); callers catch the unwind and turn
@@ -13,6 +14,7 @@
 //!   repeated thousands of times costs a full pass over the image each, and libjpeg cannot
 //!   otherwise be interrupted.
 
+use super::icc::assemble_icc_profile;
 use crate::imaging::ImagingError;
 use mozjpeg_sys as ffi;
 use std::ffi::{c_int, c_long, c_ulong, CStr};
@@ -146,6 +148,31 @@ pub fn saved_markers(cinfo: &ffi::jpeg_decompress_struct, marker: u8) -> Vec<&[u
         saved = entry.next;
     }
     found
+}
+
+/// The marker type of APP2, where JPEG files carry their ICC profile.
+pub const APP2: u8 = 0xE2;
+
+/// The joined ICC_PROFILE APP2 chunks saved while reading the header (the caller asked
+/// [`Decompressor::read_header`] to save [`APP2`]).
+pub fn icc_profile(cinfo: &ffi::jpeg_decompress_struct) -> Option<Vec<u8>> {
+    let chunks = saved_markers(cinfo, APP2)
+        .into_iter()
+        .filter_map(|data| data.strip_prefix(b"ICC_PROFILE\0"))
+        .filter(|rest| rest.len() > 2)
+        .map(|rest| (rest[0], &rest[2..]))
+        .collect();
+    assemble_icc_profile(chunks)
+}
+
+/// The DCT scale libjpeg can decode at for a requested `shrink`: 1, 2, 4 or 8, rounding down.
+pub fn dct_shrink(shrink: u32) -> u32 {
+    match shrink {
+        0 | 1 => 1,
+        2 | 3 => 2,
+        4..=7 => 4,
+        _ => 8,
+    }
 }
 
 /// A libjpeg failure that unwound out of a decode, as the decode's error: the scan limit is

@@ -13,7 +13,7 @@ fn mozjpeg_reference(image: &YccImage, quality: u8, icc: Option<&[u8]>) -> Vec<u
     compress.set_raw_data_in(true);
     let mut started = compress.start_compress(Vec::new()).expect("starts");
     if let Some(icc) = icc {
-        for payload in crate::imaging::encode::jpeg::icc_marker_payloads(icc) {
+        for payload in crate::imaging::jpeg::icc::icc_marker_payloads(icc) {
             started.write_marker(mozjpeg::Marker::APP(2), &payload);
         }
     }

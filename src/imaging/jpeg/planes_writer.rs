@@ -9,7 +9,8 @@
 //! This writer computes each scan's symbols once, counts them, builds the tables and then only
 //! writes the recorded symbols.
 
-use crate::imaging::planar::{Plane, YccImage, NATURAL_ORDER};
+use super::icc::icc_marker_payloads;
+use super::planes::{Plane, YccImage, NATURAL_ORDER};
 use crate::imaging::ImagingError;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -26,8 +27,8 @@ const CHROMA_QUANT: [u16; 64] = [
     99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
 ];
 
-/// libjpeg cannot store a side longer than this.
-const JPEG_MAX_SIDE: u32 = 65_500;
+/// libjpeg cannot store a side longer than this (the RGB encoder checks it too).
+pub const JPEG_MAX_SIDE: u32 = 65_500;
 
 /// Writes `image` as a progressive JPEG at `quality` (1..=100, libjpeg's scale), embedding
 /// `icc` when given.
@@ -1033,10 +1034,7 @@ fn write_headers(out: &mut Vec<u8>, image: &YccImage, quant: &[[u16; 64]; 2], ic
         0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00,
         0x01, 0x00, 0x00,
     ]);
-    for payload in icc
-        .map(super::jpeg::icc_marker_payloads)
-        .unwrap_or_default()
-    {
+    for payload in icc.map(icc_marker_payloads).unwrap_or_default() {
         out.extend_from_slice(&[0xFF, 0xE2]);
         push_u16(out, 2 + payload.len() as u16);
         out.extend_from_slice(&payload);
@@ -1061,5 +1059,5 @@ fn write_headers(out: &mut Vec<u8>, image: &YccImage, quant: &[[u16; 64]; 2], ic
 }
 
 #[cfg(test)]
-#[path = "jpeg_planes_tests.rs"]
+#[path = "planes_writer_tests.rs"]
 mod tests;

@@ -1,7 +1,9 @@
-//! YCbCr 4:2:0 planes: the pixel format of the JPEG → JPEG fast path, where a JPEG original is
+//! YCbCr planes: the pixel format of the JPEG → JPEG fast path, where a JPEG original is
 //! decoded without colour conversion, each plane is resampled on its own and the planes go
-//! straight into the JPEG writer. Planes are padded to whole 8x8 blocks by edge replication,
-//! the layout libjpeg's raw-data interface and the writer both read.
+//! straight into the JPEG writer. A decoded original comes as [`JpegPlanes`], each plane at the
+//! file's own sampling (and which samplings the path takes, [`planes_path_takes`]); the writer
+//! takes a [`YccImage`], always 4:2:0. Planes are padded to whole 8x8 blocks by edge
+//! replication, the layout libjpeg's raw-data interface and the writer both read.
 
 /// JPEG's zigzag position → natural (row-major) index inside an 8x8 block.
 pub const NATURAL_ORDER: [usize; 64] = [
@@ -123,6 +125,35 @@ impl YccImage {
 /// The 4:2:0 chroma size of a `width` x `height` image: half, rounded up.
 pub fn chroma_size(width: u32, height: u32) -> (u32, u32) {
     (width.div_ceil(2), height.div_ceil(2))
+}
+
+/// A JPEG decoded to its planes at `1/shrink` scale.
+#[derive(Debug)]
+pub struct JpegPlanes {
+    /// The decoded (scaled) image size: the Y plane's meaningful samples.
+    pub width: u32,
+    pub height: u32,
+    /// Y, Cb, Cr; each plane's `width` x `height` are its meaningful samples.
+    pub planes: [Plane; 3],
+    /// Each plane's samples per decoded pixel, across and down: 1 for Y; for 4:2:0 chroma 1/2
+    /// (libjpeg at 1/2, 1/4, 1/8 gives 1: it decodes chroma with a larger IDCT instead of
+    /// upsampling it), for 4:4:4 chroma decoded halved 1/2.
+    pub sampling: [(f64, f64); 3],
+    pub icc_profile: Option<Vec<u8>>,
+}
+
+/// Whether the planes path takes a file with these (Y, Cb, Cr) sampling factors: Y must
+/// carry the highest sampling and every factor divide it (4:4:4, 4:2:2, 4:2:0, 4:4:0, 4:1:1),
+/// and Cb and Cr must match, since the resizer takes them as one two-channel image.
+pub fn planes_path_takes(factors: &[(u32, u32); 3]) -> bool {
+    let max_h = factors.iter().map(|&(h, _)| h).max().unwrap_or(0);
+    let max_v = factors.iter().map(|&(_, v)| v).max().unwrap_or(0);
+    let divides = |f: u32, max: u32| (1..=4).contains(&f) && max.is_multiple_of(f);
+    factors[0] == (max_h, max_v)
+        && factors[1] == factors[2]
+        && factors
+            .iter()
+            .all(|&(h, v)| divides(h, max_h) && divides(v, max_v))
 }
 
 /// Y and the 2x2-averaged Cb/Cr rows of `pixels` (`N` bytes per pixel), with AVX2 when the CPU

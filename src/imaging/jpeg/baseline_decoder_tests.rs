@@ -3,8 +3,8 @@
 //! picture — for files it leaves to libjpeg.
 
 use super::*;
-use crate::imaging::decode::decode_jpeg_planes_with_libjpeg;
 use crate::imaging::decode::test_corpus::read;
+use crate::imaging::jpeg::decode_planes_with_libjpeg;
 
 /// The baseline decoder given the size libjpeg's header read finds, as the pipeline calls it.
 fn decode(bytes: &[u8], shrink: u32, halve_full_chroma: bool) -> Option<JpegPlanes> {
@@ -95,13 +95,11 @@ fn as_good_as_libjpeg_on_baseline_files() {
     ];
     for file in files {
         let source = read(file);
-        let full = decode_jpeg_planes_with_libjpeg(&source, 1)
-            .unwrap()
-            .unwrap();
+        let full = decode_planes_with_libjpeg(&source, 1).unwrap().unwrap();
         for shrink in [2, 4, 8] {
             let ours = decode(&source, shrink, false)
                 .unwrap_or_else(|| panic!("{file} at 1/{shrink} left to libjpeg"));
-            let theirs = decode_jpeg_planes_with_libjpeg(&source, shrink)
+            let theirs = decode_planes_with_libjpeg(&source, shrink)
                 .unwrap()
                 .unwrap();
             assert_eq!(

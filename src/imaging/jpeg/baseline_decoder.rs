@@ -3,7 +3,7 @@
 //! at its own sampling. It takes only the common case — one interleaved scan of 8-bit,
 //! Huffman-coded, three-component YCbCr — and answers `None` for anything else and for any
 //! irregularity (a truncated or corrupt scan, a misplaced restart marker), so that libjpeg
-//! (`jpeg_raw`) decodes those files as before, with its own recovery.
+//! ([`super::libjpeg_planes_decoder`]) decodes those files as before, with its own recovery.
 //!
 //! Why not libjpeg here: at a DCT scale it still zeroes and stores all 64 coefficients of
 //! every block before its IDCT reads a quarter of them, and it decodes 4:2:0 chroma with a
@@ -19,9 +19,8 @@
 //! Before decoding, the scan's byte stuffing is undone in one copy ([`EntropyData`]), so that
 //! the bit reader needs no branch to refill.
 
-use super::jpeg::assemble_icc_profile;
-use super::jpeg_raw::{planes_path_takes, JpegPlanes};
-use crate::imaging::planar::{Plane, NATURAL_ORDER};
+use super::icc::assemble_icc_profile;
+use super::planes::{planes_path_takes, JpegPlanes, Plane, NATURAL_ORDER};
 
 /// Decodes `bytes` at `1/shrink` (2, 4 or 8) into planes, or `None` when the file is not a
 /// single-scan baseline YCbCr JPEG this decoder takes, or its scan is not clean. With
@@ -1024,5 +1023,5 @@ fn rounded_bytes(samples: &[f32; 16]) -> [u8; 16] {
 }
 
 #[cfg(test)]
-#[path = "jpeg_baseline_tests.rs"]
+#[path = "baseline_decoder_tests.rs"]
 mod tests;

@@ -2,32 +2,16 @@
 //! fast path: the DCT-scaled blocks come out as they are, without upsampling or colour
 //! conversion, and the planes go to the resizer and then to the planes writer. Only
 //! three-component YCbCr files take this road; gray, CMYK, RGB-coded and oddly sampled files
-//! answer `None` and are decoded to RGB by [`super::jpeg`].
+//! answer `None` and are decoded to RGB by `decode/jpeg.rs`.
 //!
 //! libjpeg runs through [`super::libjpeg`]'s decompressor: fatal errors unwind and are caught
 //! here, and the same scan, memory and deadline limits as the RGB path apply.
 
-use super::jpeg::{assemble_icc_profile, dct_shrink};
-use super::libjpeg::{self, Decompressor, JpegLimits};
-use crate::imaging::planar::Plane;
+use super::libjpeg::{self, dct_shrink, icc_profile, Decompressor, JpegLimits, APP2};
+use super::planes::{planes_path_takes, JpegPlanes, Plane};
 use crate::imaging::ImagingError;
 use mozjpeg_sys as ffi;
 use std::panic::{self, AssertUnwindSafe};
-
-/// A JPEG decoded to its planes at `1/shrink` scale.
-#[derive(Debug)]
-pub struct JpegPlanes {
-    /// The decoded (scaled) image size: the Y plane's meaningful samples.
-    pub width: u32,
-    pub height: u32,
-    /// Y, Cb, Cr; each plane's `width` x `height` are its meaningful samples.
-    pub planes: [Plane; 3],
-    /// Each plane's samples per decoded pixel, across and down: 1 for Y; for 4:2:0 chroma 1/2
-    /// (libjpeg at 1/2, 1/4, 1/8 gives 1: it decodes chroma with a larger IDCT instead of
-    /// upsampling it), for 4:4:4 chroma decoded halved 1/2.
-    pub sampling: [(f64, f64); 3],
-    pub icc_profile: Option<Vec<u8>>,
-}
 
 /// Decodes `bytes` to planes at `1/shrink` (1, 2, 4 or 8), or `None` when the file is not a
 /// three-component YCbCr JPEG whose first component is Y at the highest sampling.
@@ -42,8 +26,6 @@ pub fn decode(
     }))
     .map_err(libjpeg::failure)
 }
-
-const APP2: u8 = 0xE2;
 
 fn decode_with_libjpeg(bytes: &[u8], scale_num: u32, limits: &JpegLimits) -> Option<JpegPlanes> {
     let mut decompressor = Decompressor::new(limits);
@@ -111,31 +93,6 @@ fn decode_with_libjpeg(bytes: &[u8], scale_num: u32, limits: &JpegLimits) -> Opt
         sampling: layout.sampling,
         icc_profile,
     })
-}
-
-/// The joined ICC_PROFILE APP2 chunks saved while reading the header.
-pub(super) fn icc_profile(cinfo: &ffi::jpeg_decompress_struct) -> Option<Vec<u8>> {
-    let chunks = libjpeg::saved_markers(cinfo, APP2)
-        .into_iter()
-        .filter_map(|data| data.strip_prefix(b"ICC_PROFILE\0"))
-        .filter(|rest| rest.len() > 2)
-        .map(|rest| (rest[0], &rest[2..]))
-        .collect();
-    assemble_icc_profile(chunks)
-}
-
-/// Whether the planes path takes a file with these (Y, Cb, Cr) sampling factors: Y must
-/// carry the highest sampling and every factor divide it (4:4:4, 4:2:2, 4:2:0, 4:4:0, 4:1:1),
-/// and Cb and Cr must match, since the resizer takes them as one two-channel image.
-pub(super) fn planes_path_takes(factors: &[(u32, u32); 3]) -> bool {
-    let max_h = factors.iter().map(|&(h, _)| h).max().unwrap_or(0);
-    let max_v = factors.iter().map(|&(_, v)| v).max().unwrap_or(0);
-    let divides = |f: u32, max: u32| (1..=4).contains(&f) && max.is_multiple_of(f);
-    factors[0] == (max_h, max_v)
-        && factors[1] == factors[2]
-        && factors
-            .iter()
-            .all(|&(h, v)| divides(h, max_h) && divides(v, max_v))
 }
 
 /// How libjpeg will lay out each component at a DCT scale of `scale_num`/8 in raw-data mode,
