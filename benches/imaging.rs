@@ -11,7 +11,7 @@ use pictor::imaging::encode::{self, EncodeSettings};
 use pictor::imaging::filters::FilterList;
 use pictor::imaging::geometry::{PixelRect, Size};
 use pictor::imaging::jpeg;
-use pictor::imaging::pipeline::ImagingSettings;
+use pictor::imaging::settings::ImagingSettings;
 use pictor::imaging::transform::{self, Region};
 use pictor::imaging::{render, Image, ImageFormat, RenderJob};
 use pictor::url::parse_path;

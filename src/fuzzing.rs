@@ -2,7 +2,7 @@
 //! their saved inputs (`tests/fuzz_regressions.rs`): each must never panic on any input.
 
 use crate::imaging::filters::FilterList;
-use crate::imaging::pipeline::ImagingSettings;
+use crate::imaging::settings::ImagingSettings;
 use crate::imaging::{self, RenderJob};
 use crate::url::{self, build, confine, signature};
 use std::collections::HashMap;

@@ -280,7 +280,7 @@ fn check_unsafe_settings(config: &Config, production_flag: bool) -> Result<(), E
     use pictor::startup_checks::{production_refusal, unsafe_settings};
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let found = unsafe_settings(config, home.as_deref());
-    if production_flag || config.production {
+    if production_flag || config.server.production {
         if let Some(reason) = production_refusal(&found) {
             eprintln!("{reason}");
             return Err(ExitCode::from(2));
@@ -327,7 +327,7 @@ async fn serve(config: Config, bind: SocketAddr) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    if let Some(metrics_bind) = app.config.metrics_bind {
+    if let Some(metrics_bind) = app.config.server.metrics_bind {
         let metrics_listener = tokio::net::TcpListener::bind(metrics_bind)
             .await
             .map_err(|e| format!("cannot listen on METRICS_BIND {metrics_bind}: {e}"))?;
@@ -337,7 +337,7 @@ async fn serve(config: Config, bind: SocketAddr) -> Result<(), String> {
     }
     // Tests and scripts read this line to find the port when binding to port 0.
     println!("pictor listening on http://{addr}");
-    tracing::info!(%addr, root = %app.config.file_loader_root_path.display(), "serving");
+    tracing::info!(%addr, root = %app.config.source.file_loader_root_path.display(), "serving");
     server::serve(app, listener, shutdown_signal())
         .await
         .map_err(|e| e.to_string())

@@ -4,7 +4,8 @@
 //! does not want. `pictor serve` warns about every one it finds; with `--production` or
 //! `PRODUCTION=True` it refuses to start instead.
 
-use crate::config::{Config, LoaderKind};
+use crate::config::Config;
+use crate::source::settings::LoaderKind;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -72,11 +73,12 @@ impl fmt::Display for UnsafeSetting {
 /// `home` is the user's home folder ($HOME), which the file loader must not serve.
 pub fn unsafe_settings(config: &Config, home: Option<&Path>) -> Vec<UnsafeSetting> {
     let mut found = Vec::new();
-    if config.security_key == THUMBOR_DEFAULT_KEY {
+    if config.access.security_key == THUMBOR_DEFAULT_KEY {
         found.push(UnsafeSetting::DefaultSecurityKey {
             key: "SECURITY_KEY",
         });
     } else if config
+        .access
         .security_keys_previous
         .iter()
         .any(|key| key == THUMBOR_DEFAULT_KEY)
@@ -86,11 +88,11 @@ pub fn unsafe_settings(config: &Config, home: Option<&Path>) -> Vec<UnsafeSettin
             key: "SECURITY_KEYS_PREVIOUS",
         });
     }
-    if config.allow_unsafe_url {
+    if config.access.allow_unsafe_url {
         found.push(UnsafeSetting::UnsafeUrlsAllowed);
     }
-    if uses_file_loader(&config.loader) {
-        let root = &config.file_loader_root_path;
+    if uses_file_loader(&config.source.loader) {
+        let root = &config.source.file_loader_root_path;
         if same_folder(root, Path::new("/")) {
             found.push(UnsafeSetting::FileLoaderRootIsFilesystemRoot);
         } else if let Some(home) = home.filter(|home| same_folder(root, home)) {
@@ -138,12 +140,11 @@ mod tests {
     use super::*;
 
     fn safe_config(root: &Path) -> Config {
-        Config {
-            security_key: "a long random secret".into(),
-            allow_unsafe_url: false,
-            file_loader_root_path: root.to_path_buf(),
-            ..Config::default()
-        }
+        let mut config = Config::default();
+        config.access.security_key = "a long random secret".into();
+        config.access.allow_unsafe_url = false;
+        config.source.file_loader_root_path = root.to_path_buf();
+        config
     }
 
     fn temp_folder(name: &str) -> PathBuf {
@@ -168,10 +169,8 @@ mod tests {
     fn thumbor_defaults_give_all_three_findings() {
         let dir = temp_folder("defaults");
         let home = dir.join("home");
-        let config = Config {
-            file_loader_root_path: home.clone(),
-            ..Config::default()
-        };
+        let mut config = Config::default();
+        config.source.file_loader_root_path = home.clone();
         let found = unsafe_settings(&config, Some(&home));
         assert_eq!(
             found,
@@ -230,24 +229,18 @@ mod tests {
 
     #[test]
     fn the_root_only_matters_when_a_file_loader_is_used() {
-        let config = Config {
-            loader: LoaderKind::Http,
-            ..safe_config(Path::new("/"))
-        };
+        let mut config = safe_config(Path::new("/"));
+        config.source.loader = LoaderKind::Http;
         assert_eq!(unsafe_settings(&config, None), vec![]);
-        let chain = Config {
-            loader: LoaderKind::Chain(vec![LoaderKind::Http, LoaderKind::File]),
-            ..safe_config(Path::new("/"))
-        };
+        let mut chain = safe_config(Path::new("/"));
+        chain.source.loader = LoaderKind::Chain(vec![LoaderKind::Http, LoaderKind::File]);
         assert_eq!(unsafe_settings(&chain, None).len(), 1);
     }
 
     #[test]
     fn the_default_key_among_previous_keys_is_a_finding() {
-        let config = Config {
-            security_keys_previous: vec!["old".into(), THUMBOR_DEFAULT_KEY.into()],
-            ..safe_config(Path::new("/srv/images"))
-        };
+        let mut config = safe_config(Path::new("/srv/images"));
+        config.access.security_keys_previous = vec!["old".into(), THUMBOR_DEFAULT_KEY.into()];
         assert_eq!(
             unsafe_settings(&config, None),
             vec![UnsafeSetting::DefaultSecurityKey {

@@ -1,8 +1,10 @@
 //! The in-memory result cache: rendered responses keyed by request path and negotiated format,
 //! weighted by their bytes, with concurrent identical requests merged into one render.
-//! `result_storage` keeps results outside the process (folder or S3).
+//! `result_storage` keeps results outside the process (folder or S3); `settings` reads the
+//! caching keys.
 
 pub mod result_storage;
+pub mod settings;
 
 pub use result_storage::ResultStorage;
 

@@ -2,8 +2,9 @@
 //! or an S3 bucket shared by a fleet and CloudFront), keyed by the request path and the
 //! negotiated format. Reads and writes never fail a request: an outage degrades to rendering.
 
+use super::settings::ResultStorageKind;
 use super::Rendered;
-use crate::config::{Config, ResultStorageKind};
+use crate::config::Config;
 use crate::error::PictorError;
 use crate::url::{ImageRequest, SignaturePart};
 use bytes::Bytes;
@@ -69,11 +70,11 @@ fn now_ms() -> u64 {
 
 impl ResultStorage {
     pub fn from_config(config: &Config) -> ResultStorage {
-        let backend = match config.result_storage {
+        let backend = match config.cache.result_storage.kind {
             ResultStorageKind::None => Backend::Off,
-            ResultStorageKind::File => Backend::File(config.result_storage_file_root.clone()),
+            ResultStorageKind::File => Backend::File(config.cache.result_storage.file_root.clone()),
             ResultStorageKind::S3 => {
-                let s3 = &config.result_storage_s3;
+                let s3 = &config.cache.result_storage.s3;
                 Backend::S3 {
                     client: crate::source::s3::client(s3),
                     bucket: s3.bucket.clone(),
@@ -85,11 +86,11 @@ impl ResultStorage {
         };
         ResultStorage {
             backend,
-            stores_unsafe: config.result_storage_stores_unsafe,
-            expiration: (config.result_storage_expiration_seconds > 0)
-                .then(|| Duration::from_secs(config.result_storage_expiration_seconds)),
+            stores_unsafe: config.cache.result_storage.stores_unsafe,
+            expiration: (config.cache.result_storage.expiration_seconds > 0)
+                .then(|| Duration::from_secs(config.cache.result_storage.expiration_seconds)),
             auto_webp: config.imaging.auto_webp,
-            max_bytes: config.max_source_bytes,
+            max_bytes: config.source.max_source_bytes,
             skip_until_ms: Arc::new(AtomicU64::new(0)),
         }
     }

@@ -90,7 +90,7 @@ fn filter_images_bytes(job: &RenderJob<'_>) -> Result<u64, ImagingError> {
 mod tests {
     use super::*;
     use crate::imaging::filters::FilterList;
-    use crate::imaging::pipeline::ImagingSettings;
+    use crate::imaging::settings::ImagingSettings;
     use crate::url::parse_path;
     use std::collections::HashMap;
 

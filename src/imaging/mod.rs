@@ -1,7 +1,8 @@
 //! Everything that touches pixels: decoding originals (`decode`), the ordered transformation
 //! steps (`pipeline`, with its pure size arithmetic in `geometry`), filters (`filters`),
-//! encoders (`encode`), the JPEG → JPEG road through YCbCr planes (`jpeg`) and the memory
-//! estimate of a render (`estimate`). Nothing here does I/O or knows about HTTP.
+//! encoders (`encode`), the JPEG → JPEG road through YCbCr planes (`jpeg`), the memory
+//! estimate of a render (`estimate`) and the settings that shape renders with the code that
+//! reads their keys (`settings`). Nothing here does I/O or knows about HTTP.
 
 pub mod decode;
 pub mod encode;
@@ -10,6 +11,7 @@ pub mod filters;
 pub mod geometry;
 pub mod jpeg;
 pub mod pipeline;
+pub mod settings;
 pub mod transform;
 
 pub use pipeline::{render, RenderJob, RenderOutput};

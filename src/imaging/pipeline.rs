@@ -13,72 +13,11 @@ use super::geometry::{
     self, ManualCrop, MetaOperation, PixelRect, Plan, PlanInput, PyNumber, Size,
 };
 use super::jpeg;
+use super::settings::ImagingSettings;
 use super::transform::{self, Region, ResamplingFilter};
 use super::{Image, ImageFormat, ImagingError};
 use crate::url::{Dimension, ImageRequest};
 use std::collections::HashMap;
-
-/// Configuration that shapes renders (built from `crate::config::Config`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImagingSettings {
-    /// QUALITY (default 80).
-    pub quality: u8,
-    /// WEBP_QUALITY (None: QUALITY).
-    pub webp_quality: Option<u8>,
-    /// PROGRESSIVE_JPEG (default true).
-    pub progressive_jpeg: bool,
-    /// PNG_COMPRESSION_LEVEL (default 6).
-    pub png_compression_level: u8,
-    /// WEBP_METHOD (libwebp 0..=6, default 2: 40 % less CPU than 4 for 4 % more bytes).
-    pub webp_method: u8,
-    /// AUTO_WEBP (default false).
-    pub auto_webp: bool,
-    /// AUTO_AVIF (default false): AVIF for clients whose Accept has `image/avif`.
-    pub auto_avif: bool,
-    /// AVIF_QUALITY (None: QUALITY).
-    pub avif_quality: Option<u8>,
-    /// AVIF_SPEED (ravif 1..=10, default 10, the fastest).
-    pub avif_speed: u8,
-    /// AUTO_PNG_TO_JPG (default false).
-    pub auto_png_to_jpg: bool,
-    /// RESPECT_ORIENTATION (default false).
-    pub respect_orientation: bool,
-    /// MAX_WIDTH / MAX_HEIGHT (0 = off).
-    pub max_width: u32,
-    pub max_height: u32,
-    /// MAX_PIXELS (default 75,000,000): originals and outputs over it are refused.
-    pub max_pixels: u64,
-    /// MAX_JPEG_SCANS (default 100): scans libjpeg may read from one JPEG; 0 turns it off.
-    pub max_jpeg_scans: u32,
-    /// ALLOW_ANIMATED_GIFS (default true).
-    pub allow_animated_gifs: bool,
-    /// RESAMPLING_FILTER / PILLOW_RESAMPLING_FILTER (default Lanczos3) for the main resize.
-    pub resampling_filter: ResamplingFilter,
-}
-
-impl Default for ImagingSettings {
-    fn default() -> Self {
-        ImagingSettings {
-            quality: 80,
-            webp_quality: None,
-            progressive_jpeg: true,
-            png_compression_level: 6,
-            webp_method: 2,
-            auto_webp: false,
-            auto_avif: false,
-            avif_quality: None,
-            avif_speed: 10,
-            auto_png_to_jpg: false,
-            respect_orientation: false,
-            max_width: 0,
-            max_height: 0,
-            max_pixels: 75_000_000,
-            max_jpeg_scans: decode::DEFAULT_MAX_JPEG_SCANS,
-            allow_animated_gifs: true,
-            resampling_filter: ResamplingFilter::default(),
-        }
-    }
-}
 
 /// Everything a render needs besides the original's bytes.
 pub struct RenderJob<'a> {

@@ -9,7 +9,7 @@ use subtle::ConstantTimeEq;
 /// Whether the request carries the origin-verify header with the right secret. Always true
 /// when origin verification is not configured.
 pub fn origin_verified(config: &Config, headers: &http::HeaderMap) -> bool {
-    match &config.origin_verify {
+    match &config.access.origin_verify {
         None => true,
         Some((name, secret)) => headers
             .get(name)
@@ -26,11 +26,11 @@ pub fn authorized_request(
     from_verified_origin: bool,
 ) -> Result<ImageRequest, PictorError> {
     let request = url::parse_path(path)?;
-    let keys = config.verification_keys();
-    let verdict = signature::authorize(&request, &keys, config.allow_unsafe_url);
+    let keys = config.access.verification_keys();
+    let verdict = signature::authorize(&request, &keys, config.access.allow_unsafe_url);
     let request = match verdict {
         Ok(()) => request,
-        Err(_) if config.sign_on_behalf && from_verified_origin => {
+        Err(_) if config.access.sign_on_behalf && from_verified_origin => {
             if request.signature == SignaturePart::Unsafe {
                 request
             } else {
@@ -45,7 +45,7 @@ pub fn authorized_request(
 
 /// ALLOWED_SIZES: the request's fit-in mode and size must be listed (flips do not matter).
 fn check_allowed_size(config: &Config, request: &ImageRequest) -> Result<(), PictorError> {
-    let Some(allowed) = &config.allowed_sizes else {
+    let Some(allowed) = &config.access.allowed_sizes else {
         return Ok(());
     };
     let listed = allowed.iter().any(|size| {

@@ -20,7 +20,7 @@
 //! HTTP/2 connections carry PINGs and WINDOW_UPDATEs between requests, which are not the start
 //! of a request, so on them only the idle rule applies after the first request.
 
-use crate::config::ConnectionLimits;
+use super::settings::ConnectionLimits;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::{Body, Frame, SizeHint};

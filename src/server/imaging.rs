@@ -38,7 +38,7 @@ pub async fn process_image(
         return Ok(hit);
     }
     metrics.memory_cache_misses.fetch_add(1, Ordering::Relaxed);
-    let timeout = Duration::from_secs(app.config.request_timeout_seconds);
+    let timeout = Duration::from_secs(app.config.admission.request_timeout_seconds);
     let deadline = Instant::now() + timeout;
     // Result storage keys results by path and WebP negotiation only: AVIF answers skip it.
     let stored = app.result_storage.applies_to(&request) && !accepts.avif;
@@ -120,11 +120,11 @@ async fn render_uncached(
     }
     // Each filter image is a load and a decode of its own: bound them before loading anything.
     let asset_urls = filters.asset_urls();
-    if asset_urls.len() > app.config.max_filter_assets {
+    if asset_urls.len() > app.config.admission.max_filter_assets {
         return Err(PictorError::BadRequest(format!(
             "{} watermark/frame images, more than MAX_FILTER_ASSETS={}",
             asset_urls.len(),
-            app.config.max_filter_assets
+            app.config.admission.max_filter_assets
         )));
     }
     let image_url = request.image_url();
@@ -174,7 +174,7 @@ struct RenderWork {
     source: Bytes,
     request: ImageRequest,
     filters: FilterList,
-    settings: imaging::pipeline::ImagingSettings,
+    settings: imaging::settings::ImagingSettings,
     accepts: Accepts,
     assets: HashMap<String, Bytes>,
     deadline: Instant,

@@ -8,6 +8,7 @@ pub mod connection;
 pub mod imaging;
 pub mod request_body;
 pub mod response;
+pub mod settings;
 pub mod signing;
 
 use crate::cache::{ResultCache, ResultStorage};
@@ -45,19 +46,19 @@ pub struct App {
 
 impl App {
     pub fn new(config: Config) -> Result<Arc<App>, PictorError> {
-        let loader = Loader::from_config(&config)?;
-        let healthcheck = regex::Regex::new(&format!("^(?:{})$", config.healthcheck_route))
+        let loader = Loader::from_settings(&config.source)?;
+        let healthcheck = regex::Regex::new(&format!("^(?:{})$", config.server.healthcheck_route))
             .map_err(|e| {
                 PictorError::Internal(format!("HEALTHCHECK_ROUTE is not a valid pattern: {e}"))
             })?;
         Ok(Arc::new(App {
-            cache: ResultCache::new(config.memory_cache_bytes()),
-            sources: SourceCache::new(config.source_cache_bytes()),
+            cache: ResultCache::new(config.cache.memory_cache_bytes()),
+            sources: SourceCache::new(config.source.source_cache_bytes()),
             result_storage: ResultStorage::from_config(&config),
             admission: admission::Admission::new(
-                config.max_concurrent_renders,
-                config.max_queued_renders,
-                config.render_memory_mb * 1024 * 1024,
+                config.admission.max_concurrent_renders,
+                config.admission.max_queued_renders,
+                config.admission.render_memory_mb * 1024 * 1024,
             ),
             loader,
             healthcheck,
@@ -200,7 +201,8 @@ impl App {
         m.queued_renders
             .store(self.admission.queued() as u64, Relaxed);
         m.running_renders.store(
-            self.admission.running(self.config.max_concurrent_renders) as u64,
+            self.admission
+                .running(self.config.admission.max_concurrent_renders) as u64,
             Relaxed,
         );
         m.render()
@@ -218,7 +220,7 @@ fn jsonp_callback<'a>(query: Option<&'a str>, config: &'a Config) -> Option<&'a 
     });
     from_query
         .filter(|name| !name.is_empty())
-        .or(config.meta_callback_name.as_deref())
+        .or(config.server.meta_callback_name.as_deref())
         .filter(|name| {
             name.chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '$' | '.'))
@@ -297,14 +299,14 @@ async fn route(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
             _ => response::plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
         };
     }
-    if path == "/sign" && !app.config.signing_apps.is_empty() {
+    if path == "/sign" && !app.config.access.signing_apps.is_empty() {
         return signing::handle(&app.config, req).await;
     }
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
         return response::plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
     }
     let from_verified_origin = access::origin_verified(&app.config, req.headers());
-    if app.config.origin_verify.is_some() && !from_verified_origin {
+    if app.config.access.origin_verify.is_some() && !from_verified_origin {
         return response::plain(StatusCode::FORBIDDEN, "requests must come through the CDN");
     }
     let header =

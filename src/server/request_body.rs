@@ -2,7 +2,7 @@
 //! take one (`POST /sign`). A client cannot make the server buffer more than
 //! MAX_REQUEST_BODY_BYTES, nor hold a handler open by sending its body slowly.
 
-use crate::config::ConnectionLimits;
+use super::settings::ConnectionLimits;
 use crate::error::PictorError;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http_body_util::BodyExt;

@@ -92,7 +92,7 @@ pub fn image(
     if_none_match: Option<&str>,
 ) -> Response<Full<Bytes>> {
     let mut b = builder(StatusCode::OK).header(header::CONTENT_TYPE, rendered.content_type);
-    let max_age = rendered.max_age.unwrap_or(config.max_age);
+    let max_age = rendered.max_age.unwrap_or(config.cache.max_age);
     if max_age > 0 {
         let expires = SystemTime::now() + Duration::from_secs(max_age.into());
         b = b
@@ -102,7 +102,7 @@ pub fn image(
     if rendered.vary_accept {
         b = b.header(header::VARY, "Accept");
     }
-    if config.enable_etags {
+    if config.cache.enable_etags {
         if let Ok(v) = HeaderValue::from_str(&rendered.etag) {
             b = b.header(header::ETAG, v);
         }

@@ -2,7 +2,8 @@
 //! without ever holding SECURITY_KEY, each app limited to its own image prefix.
 
 use super::response;
-use crate::config::{Config, SigningApp};
+use super::settings::SigningApp;
+use crate::config::Config;
 use crate::url::build::{build_path, StructuredOptions};
 use crate::url::{self, signature};
 use bytes::Bytes;
@@ -80,19 +81,20 @@ where
         check_image_prefix(app, &path)?;
         signed.push(format!(
             "/{}/{}",
-            signature::sign(config.security_key.as_bytes(), &path),
+            signature::sign(config.access.security_key.as_bytes(), &path),
             path
         ));
     }
     let full = |s: &String| {
         config
+            .access
             .public_base_url
             .as_ref()
             .map(|base| format!("{base}{s}"))
     };
     Ok(if batch {
         let mut body = json!({ "signed": signed });
-        if config.public_base_url.is_some() {
+        if config.access.public_base_url.is_some() {
             body["urls"] = json!(signed.iter().filter_map(full).collect::<Vec<_>>());
         }
         body
@@ -123,7 +125,7 @@ fn authenticate<'c>(
         .map(str::trim)
         .ok_or_else(unauthorized)?;
     let mut found = None;
-    for app in &config.signing_apps {
+    for app in &config.access.signing_apps {
         if bool::from(app.key.as_bytes().ct_eq(presented.as_bytes())) {
             found = Some(app);
         }

@@ -2,8 +2,8 @@
 //! status mapping, timeouts, redirects, a size limit enforced while the body streams in,
 //! ALLOWED_SOURCES and the SSRF guard (on resolved addresses; both on every redirect hop).
 
-use super::ssrf::Guard;
-use crate::config::HttpLoaderSettings;
+use super::ssrf::{Guard, PrivateNetworks};
+use crate::config::reader::{invalid, list, parse_bool, ConfigError, Reader};
 use crate::error::PictorError;
 use bytes::{Bytes, BytesMut};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
@@ -11,6 +11,7 @@ use reqwest::Url;
 use std::error::Error as StdError;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Characters Thumbor's http_loader leaves unescaped when it re-quotes a URL.
 const THUMBOR_URL_SAFE: &[u8] = b"~@#$&()*!+=:;,.?/'";
@@ -43,6 +44,82 @@ impl AllowedSource {
             AllowedSource::Host(name) => name.eq_ignore_ascii_case(host),
             AllowedSource::Pattern(pattern) => pattern.is_match(host),
         }
+    }
+}
+
+/// The HTTP loader's settings (Thumbor's HTTP_LOADER_* names).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpLoaderSettings {
+    /// HTTP_LOADER_CONNECT_TIMEOUT (seconds, default 5).
+    pub connect_timeout: Duration,
+    /// HTTP_LOADER_REQUEST_TIMEOUT (seconds, default 20): the whole fetch, body included.
+    pub request_timeout: Duration,
+    /// HTTP_LOADER_FOLLOW_REDIRECTS (default True).
+    pub follow_redirects: bool,
+    /// HTTP_LOADER_MAX_REDIRECTS (default 5).
+    pub max_redirects: usize,
+    /// HTTP_LOADER_DEFAULT_USER_AGENT.
+    pub user_agent: String,
+    /// ALLOWED_SOURCES: host names (or `^regex$` patterns on the host); empty means any.
+    pub allowed_sources: Vec<String>,
+    /// HTTP_LOADER_ALLOW_PRIVATE_NETWORKS: the SSRF guard.
+    pub private_networks: PrivateNetworks,
+}
+
+impl Default for HttpLoaderSettings {
+    fn default() -> Self {
+        HttpLoaderSettings {
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(20),
+            follow_redirects: true,
+            max_redirects: 5,
+            user_agent: "Thumbor/7.8.0 (compatible; pictor)".to_string(),
+            allowed_sources: Vec::new(),
+            private_networks: PrivateNetworks::Refused,
+        }
+    }
+}
+
+impl HttpLoaderSettings {
+    /// Reads ALLOWED_SOURCES and the HTTP_LOADER_* keys.
+    pub fn from_keys(r: &Reader<'_>) -> Result<HttpLoaderSettings, ConfigError> {
+        let d = HttpLoaderSettings::default();
+        let allowed_sources = list(&r.string("ALLOWED_SOURCES", ""));
+        for pattern in &allowed_sources {
+            AllowedSource::parse(pattern)
+                .map_err(|reason| invalid("ALLOWED_SOURCES", pattern, &reason))?;
+        }
+        let private_networks = match r.string("HTTP_LOADER_ALLOW_PRIVATE_NETWORKS", "") {
+            text if text.is_empty() => PrivateNetworks::Refused,
+            text => match parse_bool("HTTP_LOADER_ALLOW_PRIVATE_NETWORKS", &text) {
+                Ok(true) => PrivateNetworks::Allowed,
+                Ok(false) => PrivateNetworks::Refused,
+                Err(_) => PrivateNetworks::Only(
+                    list(&text)
+                        .iter()
+                        .map(|net| {
+                            net.parse().map_err(|_| {
+                                invalid(
+                                    "HTTP_LOADER_ALLOW_PRIVATE_NETWORKS",
+                                    net,
+                                    "expected True, False or a list of networks (10.0.0.0/8)",
+                                )
+                            })
+                        })
+                        .collect::<Result<_, _>>()?,
+                ),
+            },
+        };
+        Ok(HttpLoaderSettings {
+            connect_timeout: r.seconds("HTTP_LOADER_CONNECT_TIMEOUT", d.connect_timeout)?,
+            request_timeout: r.seconds("HTTP_LOADER_REQUEST_TIMEOUT", d.request_timeout)?,
+            follow_redirects: r.boolean("HTTP_LOADER_FOLLOW_REDIRECTS", d.follow_redirects)?,
+            max_redirects: r.number("HTTP_LOADER_MAX_REDIRECTS", d.max_redirects as u64, 0, 100)?
+                as usize,
+            user_agent: r.string("HTTP_LOADER_DEFAULT_USER_AGENT", &d.user_agent),
+            allowed_sources,
+            private_networks,
+        })
     }
 }
 
@@ -338,7 +415,57 @@ pub(crate) fn cause_chain(e: &(dyn StdError + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::PrivateNetworks;
+    use crate::config::reader::with_pairs;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<HttpLoaderSettings, ConfigError> {
+        with_pairs(pairs, HttpLoaderSettings::from_keys)
+    }
+
+    #[test]
+    fn http_loader_defaults_are_thumbors() {
+        let h = settings(&[]).unwrap();
+        assert_eq!(h.connect_timeout, Duration::from_secs(5));
+        assert_eq!(h.request_timeout, Duration::from_secs(20));
+        assert!(h.follow_redirects);
+        assert_eq!(h.max_redirects, 5);
+        assert_eq!(h.private_networks, PrivateNetworks::Refused);
+        assert!(h.allowed_sources.is_empty());
+    }
+
+    #[test]
+    fn http_loader_keys() {
+        let h = settings(&[
+            ("HTTP_LOADER_CONNECT_TIMEOUT", "0.5"),
+            ("HTTP_LOADER_REQUEST_TIMEOUT", "3"),
+            ("HTTP_LOADER_FOLLOW_REDIRECTS", "False"),
+            ("HTTP_LOADER_MAX_REDIRECTS", "2"),
+            ("HTTP_LOADER_DEFAULT_USER_AGENT", "my-agent/1"),
+            ("ALLOWED_SOURCES", "['img.example.com', '.+\\.cdn\\.net']"),
+            (
+                "HTTP_LOADER_ALLOW_PRIVATE_NETWORKS",
+                "10.1.0.0/16, fd00::/8",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(h.connect_timeout, Duration::from_millis(500));
+        assert_eq!(h.request_timeout, Duration::from_secs(3));
+        assert!(!h.follow_redirects);
+        assert_eq!(h.max_redirects, 2);
+        assert_eq!(h.user_agent, "my-agent/1");
+        assert_eq!(h.allowed_sources, vec!["img.example.com", ".+\\.cdn\\.net"]);
+        assert!(matches!(&h.private_networks, PrivateNetworks::Only(n) if n.len() == 2));
+        assert_eq!(
+            settings(&[("HTTP_LOADER_ALLOW_PRIVATE_NETWORKS", "true")])
+                .unwrap()
+                .private_networks,
+            PrivateNetworks::Allowed
+        );
+        assert!(settings(&[("HTTP_LOADER_ALLOW_PRIVATE_NETWORKS", "intranet")]).is_err());
+        assert!(settings(&[("HTTP_LOADER_REQUEST_TIMEOUT", "0")]).is_err());
+        assert!(settings(&[("HTTP_LOADER_CONNECT_TIMEOUT", "soon")]).is_err());
+        let e = settings(&[("ALLOWED_SOURCES", "(unclosed")]).unwrap_err();
+        assert_eq!(e.key, "ALLOWED_SOURCES");
+    }
 
     #[test]
     fn thumbor_url_forms() {

@@ -1,18 +1,20 @@
 //! Loaders of originals: given Thumbor's quoted `image_url`, return the original's bytes.
 //! One enum dispatches to the configured loader (file, HTTP, S3, or a fallback chain of
-//! them) so the request path stays static and cheap; `cache` keeps and merges loads.
+//! them) so the request path stays static and cheap; `cache` keeps and merges loads;
+//! `settings` reads the loaders' keys.
 
 pub mod cache;
 pub mod file;
 pub mod http;
 pub mod s3;
+pub mod settings;
 pub mod ssrf;
 
 pub use cache::SourceCache;
 
-use crate::config::{Config, LoaderKind};
 use crate::error::PictorError;
 use bytes::Bytes;
+use settings::{LoaderKind, SourceSettings};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -27,28 +29,28 @@ pub enum Loader {
 }
 
 impl Loader {
-    pub fn from_config(config: &Config) -> Result<Loader, PictorError> {
-        Loader::of_kind(&config.loader, config)
+    pub fn from_settings(settings: &SourceSettings) -> Result<Loader, PictorError> {
+        Loader::of_kind(&settings.loader, settings)
     }
 
-    fn of_kind(kind: &LoaderKind, config: &Config) -> Result<Loader, PictorError> {
+    fn of_kind(kind: &LoaderKind, settings: &SourceSettings) -> Result<Loader, PictorError> {
         Ok(match kind {
             LoaderKind::File => Loader::File(file::FileLoader::new(
-                &config.file_loader_root_path,
-                config.max_source_bytes,
+                &settings.file_loader_root_path,
+                settings.max_source_bytes,
             )?),
             LoaderKind::Http => Loader::Http(http::HttpLoader::new(
-                &config.http_loader,
-                config.max_source_bytes,
+                &settings.http_loader,
+                settings.max_source_bytes,
             )?),
             LoaderKind::S3 => Loader::S3(s3::S3Loader::new(
-                &config.s3_loader,
-                config.max_source_bytes,
+                &settings.s3_loader,
+                settings.max_source_bytes,
             )),
             LoaderKind::Chain(kinds) => Loader::Chain(
                 kinds
                     .iter()
-                    .map(|k| Loader::of_kind(k, config))
+                    .map(|k| Loader::of_kind(k, settings))
                     .collect::<Result<_, _>>()?,
             ),
         })

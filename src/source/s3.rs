@@ -2,7 +2,7 @@
 //! prefix, through one shared aws-sdk-s3 client. Also builds the clients the S3 result storage
 //! uses, and maps SDK failures to statuses in one place.
 
-use crate::config::S3Settings;
+use crate::config::reader::{invalid, ConfigError, Reader};
 use crate::error::PictorError;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::config::{
@@ -12,6 +12,102 @@ use aws_sdk_s3::config::{
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use bytes::{Bytes, BytesMut};
 use std::time::Duration;
+
+/// One S3 bucket as thumbor-aws configures it (AWS_LOADER_* or AWS_RESULT_STORAGE_*).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Settings {
+    /// *_REGION_NAME (default us-east-1).
+    pub region: String,
+    /// *_BUCKET_NAME (default `thumbor`). Empty: the first path segment names the bucket.
+    pub bucket: String,
+    /// *_S3_ENDPOINT_URL: an S3-compatible endpoint (path-style addressing is used).
+    pub endpoint_url: Option<String>,
+    /// *_S3_ACCESS_KEY_ID / *_S3_SECRET_ACCESS_KEY: static keys; without them the standard
+    /// AWS credential chain (environment, profile, web identity, ECS, instance metadata).
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    /// *_ROOT_PATH: the key prefix (thumbor-aws: `/st` for the loader, `/rs` for results).
+    pub root_path: String,
+    /// AWS_RESULT_STORAGE_S3_ACL: canned ACL of written objects (result storage only).
+    pub acl: Option<String>,
+    /// *_CONNECT_TIMEOUT / *_REQUEST_TIMEOUT (seconds): per call, retries included.
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+}
+
+impl S3Settings {
+    pub fn loader_default() -> S3Settings {
+        S3Settings {
+            region: "us-east-1".to_string(),
+            bucket: "thumbor".to_string(),
+            endpoint_url: None,
+            access_key_id: None,
+            secret_access_key: None,
+            root_path: "/st".to_string(),
+            acl: None,
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(20),
+        }
+    }
+
+    /// Result storage reads sit in front of every render: an outage must cost little.
+    pub fn result_storage_default() -> S3Settings {
+        S3Settings {
+            root_path: "/rs".to_string(),
+            connect_timeout: Duration::from_secs(2),
+            request_timeout: Duration::from_secs(5),
+            ..S3Settings::loader_default()
+        }
+    }
+
+    /// One bucket's settings under `prefix` (`AWS_LOADER` or `AWS_RESULT_STORAGE`).
+    pub fn from_keys(
+        r: &Reader<'_>,
+        prefix: &str,
+        default: &S3Settings,
+    ) -> Result<S3Settings, ConfigError> {
+        let key = |name: &str| format!("{prefix}_{name}");
+        let access_key_id = r.optional_string(&key("S3_ACCESS_KEY_ID"));
+        let secret_access_key = r.optional_string(&key("S3_SECRET_ACCESS_KEY"));
+        if access_key_id.is_some() != secret_access_key.is_some() {
+            let (given, missing) = if access_key_id.is_some() {
+                ("S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY")
+            } else {
+                ("S3_SECRET_ACCESS_KEY", "S3_ACCESS_KEY_ID")
+            };
+            return Err(invalid(
+                &key(given),
+                "(set)",
+                &format!("must be set together with {}", key(missing)),
+            ));
+        }
+        let endpoint_url = r.optional_string(&key("S3_ENDPOINT_URL"));
+        if let Some(url) = &endpoint_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(invalid(
+                    &key("S3_ENDPOINT_URL"),
+                    url,
+                    "expected an http:// or https:// URL",
+                ));
+            }
+        }
+        let region = r.string(&key("REGION_NAME"), &default.region);
+        if region.is_empty() {
+            return Err(invalid(&key("REGION_NAME"), "", "must not be empty"));
+        }
+        Ok(S3Settings {
+            region,
+            bucket: r.string(&key("BUCKET_NAME"), &default.bucket),
+            endpoint_url,
+            access_key_id,
+            secret_access_key,
+            root_path: r.string(&key("ROOT_PATH"), &default.root_path),
+            acl: r.optional_string(&key("S3_ACL")),
+            connect_timeout: r.seconds(&key("CONNECT_TIMEOUT"), default.connect_timeout)?,
+            request_timeout: r.seconds(&key("REQUEST_TIMEOUT"), default.request_timeout)?,
+        })
+    }
+}
 
 /// A client for one bucket's settings. Clones share the connection pool. Static keys when
 /// configured, else the standard AWS credential chain, resolved on first use (so building the
@@ -223,6 +319,80 @@ impl S3Loader {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::reader::with_pairs;
+
+    fn bucket(
+        pairs: &[(&str, &str)],
+        prefix: &str,
+        default: &S3Settings,
+    ) -> Result<S3Settings, ConfigError> {
+        with_pairs(pairs, |r| S3Settings::from_keys(r, prefix, default))
+    }
+
+    #[test]
+    fn bucket_defaults_are_thumbor_aws() {
+        let loader = bucket(&[], "AWS_LOADER", &S3Settings::loader_default()).unwrap();
+        assert_eq!(loader.region, "us-east-1");
+        assert_eq!(loader.bucket, "thumbor");
+        assert_eq!(loader.root_path, "/st");
+        assert_eq!(loader.endpoint_url, None);
+        let results = S3Settings::result_storage_default();
+        assert_eq!(results.root_path, "/rs");
+    }
+
+    #[test]
+    fn bucket_keys() {
+        let loader = bucket(
+            &[
+                ("AWS_LOADER_REGION_NAME", "eu-west-1"),
+                ("AWS_LOADER_BUCKET_NAME", "originals"),
+                ("AWS_LOADER_S3_ENDPOINT_URL", "http://127.0.0.1:9000"),
+                ("AWS_LOADER_S3_ACCESS_KEY_ID", "AKID"),
+                ("AWS_LOADER_S3_SECRET_ACCESS_KEY", "secret"),
+                ("AWS_LOADER_ROOT_PATH", "shop"),
+            ],
+            "AWS_LOADER",
+            &S3Settings::loader_default(),
+        )
+        .unwrap();
+        assert_eq!(loader.region, "eu-west-1");
+        assert_eq!(loader.bucket, "originals");
+        assert_eq!(
+            loader.endpoint_url.as_deref(),
+            Some("http://127.0.0.1:9000")
+        );
+        assert_eq!(loader.access_key_id.as_deref(), Some("AKID"));
+        assert_eq!(loader.root_path, "shop");
+        let results = bucket(
+            &[
+                ("AWS_RESULT_STORAGE_BUCKET_NAME", "results"),
+                ("AWS_RESULT_STORAGE_S3_ACL", "private"),
+                ("AWS_RESULT_STORAGE_REQUEST_TIMEOUT", "1.5"),
+            ],
+            "AWS_RESULT_STORAGE",
+            &S3Settings::result_storage_default(),
+        )
+        .unwrap();
+        assert_eq!(results.bucket, "results");
+        assert_eq!(results.root_path, "/rs");
+        assert_eq!(results.acl.as_deref(), Some("private"));
+        assert_eq!(results.request_timeout, Duration::from_millis(1500));
+
+        let loader_default = S3Settings::loader_default();
+        let e = bucket(
+            &[("AWS_LOADER_S3_ACCESS_KEY_ID", "AKID")],
+            "AWS_LOADER",
+            &loader_default,
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "AWS_LOADER_S3_ACCESS_KEY_ID");
+        assert!(bucket(
+            &[("AWS_RESULT_STORAGE_S3_ENDPOINT_URL", "127.0.0.1:9000")],
+            "AWS_RESULT_STORAGE",
+            &S3Settings::result_storage_default(),
+        )
+        .is_err());
+    }
 
     #[test]
     fn thumbor_aws_object_locations() {

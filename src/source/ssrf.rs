@@ -2,9 +2,19 @@
 //! Checked on resolved addresses (so a public name pointing at 127.0.0.1 is refused too) and
 //! on IP literals of the first URL and of every redirect.
 
-use crate::config::PrivateNetworks;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
+
+/// Which private addresses the HTTP loader may reach (`HTTP_LOADER_ALLOW_PRIVATE_NETWORKS`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrivateNetworks {
+    /// Loopback, private, link-local, metadata and other non-public addresses are refused.
+    Refused,
+    /// Every address may be fetched (`true`).
+    Allowed,
+    /// Only these non-public networks may be fetched (`10.1.0.0/16,fd00::/8`).
+    Only(Vec<IpNetwork>),
+}
 
 /// An IP network in CIDR notation (`10.0.0.0/8`, `fd00::/8`; a bare address is a /32 or /128).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
