@@ -142,21 +142,6 @@ mod tests {
     }
 
     #[test]
-    fn thumbor_boolean_spellings() {
-        for (text, want) in [
-            ("True", true),
-            ("true", true),
-            ("1", true),
-            ("False", false),
-            ("false", false),
-            ("0", false),
-        ] {
-            let c = settings(&[("AUTO_WEBP", text)]).unwrap();
-            assert_eq!(c.auto_webp, want, "{text}");
-        }
-    }
-
-    #[test]
     fn bad_values_name_the_key_and_value() {
         let e = settings(&[("QUALITY", "abc")]).unwrap_err();
         assert_eq!(e.key, "QUALITY");
