@@ -66,6 +66,8 @@ pub enum EscapeReason {
     ControlCharacter,
     #[error("is still percent-encoded after {} decodings", MAX_DECODING_ROUNDS)]
     TooDeeplyEncoded,
+    #[error("has a '/' before its URL scheme (the HTTP loader would read the scheme as the host)")]
+    SlashBeforeScheme,
 }
 
 /// A loaded name outside the app's prefix: the one-line reason `/sign` answers with.
@@ -116,10 +118,21 @@ pub fn confine(request: &ImageRequest, prefix: &str) -> Result<(), Escape> {
 }
 
 /// Whether one decoded name lies under `prefix` (which ends with `/`). Leading slashes of the
-/// name are ignored, as every loader ignores them.
+/// name are ignored (the file loader drops them, and the HTTP loader's `http:///host/…` is
+/// `http://host/…`), except before a scheme: the HTTP loader only adds `http://` to names that
+/// do not start with `http`, so `/http://host/app/x` would be fetched from the host `http`
+/// (found by the `sign_prefix` fuzz target).
 pub fn check_name(name: &str, prefix: &str) -> Result<(), EscapeReason> {
     check_structure(name)?;
-    match name.trim_start_matches('/').strip_prefix(prefix) {
+    let unslashed = name.trim_start_matches('/');
+    if unslashed.len() != name.len()
+        && unslashed
+            .get(..4)
+            .is_some_and(|start| start.eq_ignore_ascii_case("http"))
+    {
+        return Err(EscapeReason::SlashBeforeScheme);
+    }
+    match unslashed.strip_prefix(prefix) {
         // The prefix's own folder (`app/`, `app//`) is not an image under it.
         Some(rest) if rest.split('/').any(|segment| !segment.is_empty()) => Ok(()),
         _ => Err(EscapeReason::OutsidePrefix(prefix.to_string())),
@@ -288,6 +301,22 @@ mod tests {
             check_name(&deep, "app/"),
             Err(EscapeReason::TooDeeplyEncoded)
         );
+    }
+
+    #[test]
+    fn a_slash_before_a_scheme_is_refused() {
+        let prefix = "http://img.example.com/app/";
+        assert!(check_name("http://img.example.com/app/x.jpg", prefix).is_ok());
+        assert_eq!(
+            check_name("/http://img.example.com/app/x.jpg", prefix),
+            Err(EscapeReason::SlashBeforeScheme)
+        );
+        assert_eq!(
+            check_name("//HTTP://img.example.com/app/x.jpg", prefix),
+            Err(EscapeReason::SlashBeforeScheme)
+        );
+        // Before a host, a leading slash is harmless for both loaders.
+        assert!(check_name("/img.example.com/app/x.jpg", "img.example.com/app/").is_ok());
     }
 
     #[test]
