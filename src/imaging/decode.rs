@@ -200,7 +200,16 @@ pub const DEFAULT_MAX_JPEG_SCANS: u32 = 100;
 /// Animated originals (GIF, WebP) are refused as `TooLarge` when `frames * canvas area` would
 /// exceed `max_pixels` — see [`animation_pixel_budget`].
 pub fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<Image, ImagingError> {
-    let header = probe(bytes)?;
+    decode_probed(bytes, &probe(bytes)?, options)
+}
+
+/// [`decode`] for a caller that already holds the header probe of `bytes` (the pipeline
+/// probes once per render; a JPEG probe is a libjpeg header read, not free).
+pub fn decode_probed(
+    bytes: &[u8],
+    header: &Probe,
+    options: &DecodeOptions,
+) -> Result<Image, ImagingError> {
     check_pixel_limit(header.width, header.height, options.max_pixels)?;
     if options.past_deadline() {
         return Err(ImagingError::Abandoned);
@@ -208,7 +217,7 @@ pub fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<Image, ImagingErr
     // libjpeg's errors are caught where they happen and the Rust decoders are fuzzed; this is
     // the last line of defence, so that one hostile file cannot take a worker down.
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        decode_format(bytes, &header, options)
+        decode_format(bytes, header, options)
     }))
     .unwrap_or_else(|_| {
         Err(ImagingError::Undecodable(format!(

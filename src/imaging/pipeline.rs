@@ -68,7 +68,7 @@ pub fn render_probed(
 
     let (plan, pixels) = if job.request.trim.is_some() {
         // Trim needs the pixels before the geometry can be planned.
-        let pixels = decode_orient_and_trim(source, &mut setup, job)?;
+        let pixels = decode_orient_and_trim(source, header, &mut setup, job)?;
         let plan = plan_geometry(&setup, pixels.plan_space_oriented(), job.request);
         refuse_oversized_output(&plan, job.settings)?;
         (plan, pixels)
@@ -333,12 +333,13 @@ fn decode_options(job: &RenderJob<'_>, shrink: u32) -> DecodeOptions {
 /// happens on real pixels before planning. The manual crop then refers to the trimmed image.
 fn decode_orient_and_trim(
     source: &[u8],
+    header: &Probe,
     setup: &mut GeometrySetup,
     job: &RenderJob<'_>,
 ) -> Result<Pixels, ImagingError> {
     let mut image = {
         let _span = tracing::info_span!("decode").entered();
-        decode::decode(source, &decode_options(job, 1))?
+        decode::decode_probed(source, header, &decode_options(job, 1))?
     };
     if let Some(normalized) = setup.normalized {
         let _span = tracing::info_span!("normalize").entered();
@@ -441,7 +442,7 @@ fn decode_for_plan(
     job: &RenderJob<'_>,
 ) -> Result<Pixels, ImagingError> {
     let _span = tracing::info_span!("decode", shrink).entered();
-    let image = decode::decode(source, &decode_options(job, shrink))?;
+    let image = decode::decode_probed(source, header, &decode_options(job, shrink))?;
     let decoded = Size::new(image.width, image.height);
     Ok(Pixels {
         image,
