@@ -1,9 +1,10 @@
 //! The JPEG → JPEG road: a JPEG original decoded straight to its YCbCr planes, resized plane by
-//! plane (`transform::crop_resize_planes`) and written back as a progressive JPEG, with no colour
+//! plane (`planes_resize`) and written back as a progressive JPEG, with no colour
 //! conversion on the way. Here are its types, both of its decoders and its writer:
 //!
 //! - [`planes`]: the plane types — a decoded original's planes at their own sampling
 //!   (`JpegPlanes`) and the 4:2:0 planes the writer takes (`YccImage`);
+//! - [`planes_resize`]: the crop + resize of the planes, plane by plane;
 //! - `baseline_decoder`: pictor's own decoder for single-scan baseline files at 1/2, 1/4 and
 //!   1/8 scale, the common case;
 //! - `libjpeg_planes_decoder`: libjpeg's raw-data decode, for every other YCbCr file and any
@@ -23,6 +24,7 @@ pub(crate) mod icc;
 pub(crate) mod libjpeg;
 mod libjpeg_planes_decoder;
 pub mod planes;
+pub mod planes_resize;
 pub(crate) mod planes_writer;
 
 use super::decode::{self, DecodeOptions, Probe, SIZE_DIFFERS_FROM_PROBE};

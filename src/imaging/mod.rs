@@ -195,6 +195,9 @@ pub enum ImagingError {
     /// The render passed its deadline and was stopped between steps.
     #[error("render abandoned after its deadline")]
     Abandoned,
+    /// A pipeline step found the work of an earlier step missing: a bug in the step list.
+    #[error("render step out of order: {0} has not run")]
+    StepOrder(&'static str),
 }
 
 impl From<ImagingError> for crate::error::PictorError {
@@ -208,6 +211,7 @@ impl From<ImagingError> for crate::error::PictorError {
             ImagingError::Abandoned => {
                 PictorError::GatewayTimeout("render abandoned after its deadline".into())
             }
+            ImagingError::StepOrder(_) => PictorError::Internal(e.to_string()),
         }
     }
 }

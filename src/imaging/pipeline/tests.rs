@@ -1,11 +1,56 @@
-//! Tests of the render walk: pure helpers, and end-to-end renders of corpus images (these
-//! need the real decoders and encoders).
+//! Tests of the render walk: the steps' pure helpers, the step list run in part, and
+//! end-to-end renders of corpus images (these need the real decoders and encoders). The
+//! helpers here are shared with `quality_tests` and `planes_road_tests`.
 
+use super::context::{Pixels, RenderContext, Road};
+use super::coordinates::PlanToPixels;
+use super::meta_json::{python_float_repr, write_json_string};
+use super::output_format::{png_to_jpg_enabled, quality as encode_quality};
+use super::plan::plan_geometry;
+use super::prepare::{geometry_setup, GeometrySetup};
+use super::runner::{self, steps_between};
+use super::shrink_on_load::choose_shrink;
 use super::*;
+use crate::imaging::decode::{self, Probe};
+use crate::imaging::filters::OutputOverrides;
+use crate::imaging::geometry::{PixelRect, Plan, Size};
+use crate::imaging::transform::Region;
+use crate::imaging::{Image, ImageFormat};
 use crate::url::parse_path;
 
 fn corpus(relative: &str) -> Vec<u8> {
     crate::imaging::decode::test_corpus::read(relative)
+}
+
+/// A request with its parsed filters and (no) filter images, to build jobs from.
+pub(super) struct Parts {
+    pub request: ImageRequest,
+    pub filters: FilterList,
+    pub assets: HashMap<String, bytes::Bytes>,
+}
+
+impl Parts {
+    pub fn new(path: &str) -> Parts {
+        let request = parse_path(path).unwrap();
+        let filters = FilterList::parse(request.filters.as_deref().unwrap_or(""));
+        Parts {
+            request,
+            filters,
+            assets: HashMap::new(),
+        }
+    }
+
+    pub fn job<'a>(&'a self, settings: &'a ImagingSettings) -> RenderJob<'a> {
+        RenderJob {
+            request: &self.request,
+            filters: &self.filters,
+            settings,
+            accepts_webp: false,
+            accepts_avif: false,
+            assets: &self.assets,
+            deadline: None,
+        }
+    }
 }
 
 fn render_path(
@@ -13,21 +58,8 @@ fn render_path(
     source: &[u8],
     settings: &ImagingSettings,
 ) -> Result<RenderOutput, ImagingError> {
-    let request = parse_path(path).unwrap();
-    let filters = FilterList::parse(request.filters.as_deref().unwrap_or(""));
-    let assets = HashMap::new();
-    render(
-        source,
-        &RenderJob {
-            request: &request,
-            filters: &filters,
-            settings,
-            accepts_webp: false,
-            accepts_avif: false,
-            assets: &assets,
-            deadline: None,
-        },
-    )
+    let parts = Parts::new(path);
+    render(source, &parts.job(settings))
 }
 
 /// Renders and decodes the output again: its size.
@@ -35,6 +67,47 @@ fn rendered_size(path: &str, source: &[u8], settings: &ImagingSettings) -> (u32,
     let output = render_path(path, source, settings).unwrap();
     let probe = decode::probe(&output.body).unwrap();
     (probe.width, probe.height)
+}
+
+/// The steps of `job` up to (not including) `until`, on `source` or, without it, on an
+/// original that only has `header` (enough for every step before `decode`).
+pub(super) fn run_until<'a>(
+    source: &'a [u8],
+    header: Option<Probe>,
+    job: &'a RenderJob<'a>,
+    until: &str,
+) -> RenderContext<'a> {
+    let mut context = RenderContext::new(source, job, header);
+    runner::run(&mut context, steps_between(STEPS, "probe", Some(until))).unwrap();
+    context
+}
+
+/// The RGB road's output pixels before the filters (decode, crop + resize, orient, flip),
+/// with the shrink-on-load given (`None`: the pipeline's own choice). Returns the shrink used.
+pub(super) fn rgb_road_pixels(
+    source: &[u8],
+    job: &RenderJob<'_>,
+    shrink: Option<u32>,
+) -> (u32, Image) {
+    let mut context = run_until(source, None, job, "road");
+    if let Some(shrink) = shrink {
+        context.shrink = shrink;
+    }
+    runner::run(
+        &mut context,
+        steps_between(STEPS, "decode", Some("filters")),
+    )
+    .unwrap();
+    assert_eq!(context.road, Road::Rgb);
+    match context.pixels {
+        Pixels::Rgb(image) => (context.shrink, image),
+        _ => panic!("the RGB road ends with RGB pixels"),
+    }
+}
+
+/// Whether `job` on an original with `header` takes the planes road.
+pub(super) fn takes_planes_road(header: &Probe, job: &RenderJob<'_>) -> bool {
+    run_until(&[], Some(header.clone()), job, "decode").road == Road::JpegPlanes
 }
 
 fn image_jpg() -> Vec<u8> {
@@ -113,7 +186,7 @@ fn jpeg_probe(width: u32, height: u32) -> Probe {
 
 fn shrink_for(path: &str, header: &Probe, settings: &ImagingSettings) -> u32 {
     with_plan(path, header, settings, |setup, plan, request| {
-        choose_shrink_on_load(header, setup, plan, request)
+        choose_shrink(header, setup, plan, request)
     })
 }
 
@@ -124,21 +197,14 @@ fn with_plan<T>(
     settings: &ImagingSettings,
     f: impl FnOnce(&GeometrySetup, &Plan, &ImageRequest) -> T,
 ) -> T {
-    let request = parse_path(path).unwrap();
-    let filters = FilterList::default();
-    let assets = HashMap::new();
-    let job = RenderJob {
-        request: &request,
-        filters: &filters,
-        settings,
-        accepts_webp: false,
-        accepts_avif: false,
-        assets: &assets,
-        deadline: None,
-    };
-    let setup = prepare_geometry(header, &job);
-    let plan = plan_geometry(&setup, setup.working_size(), &request);
-    f(&setup, &plan, &request)
+    let parts = Parts::new(path);
+    let job = parts.job(settings);
+    let context = run_until(&[], Some(header.clone()), &job, "shrink_on_load");
+    f(
+        context.setup().unwrap(),
+        context.plan().unwrap(),
+        &parts.request,
+    )
 }
 
 /// 4:4:4 chroma is decoded halved exactly when the resize would box-halve it: the benchmark's
@@ -153,10 +219,10 @@ fn full_chroma_is_decoded_halved_where_the_resize_would_halve_it() {
         ("/unsafe/307x0/a.jpg", false),
     ] {
         let (shrink, decision) = with_plan(path, &header, &settings, |setup, plan, request| {
-            let shrink = choose_shrink_on_load(&header, setup, plan, request);
+            let shrink = choose_shrink(&header, setup, plan, request);
             (
                 shrink,
-                full_chroma_halved_on_decode(&header, setup, plan, shrink),
+                super::jpeg_planes::full_chroma_halved_on_decode(&header, setup, plan, shrink),
             )
         });
         assert_eq!((shrink, decision), (2, halved), "{path}");
@@ -237,7 +303,7 @@ fn orientation_and_normalize_reach_the_stored_pixels() {
         assets: &assets,
         deadline: None,
     };
-    let setup = prepare_geometry(&header, &job);
+    let setup = geometry_setup(&header, &job);
     assert_eq!(setup.working_size(), Size::new(3000, 4000));
     let plan = plan_geometry(&setup, setup.working_size(), &request);
     // 3000x4000 -> 300x200: crop (0, 1000, 3000, 3000) of the oriented picture.
@@ -250,7 +316,11 @@ fn orientation_and_normalize_reach_the_stored_pixels() {
             bottom: 3000
         })
     );
-    let (region, output) = stored_read(&setup, &plan);
+    let original = PlanToPixels::original(&setup);
+    let (region, output) = (
+        original.region(plan.crop),
+        original.stored_size(plan.output),
+    );
     // Rotated back: columns 1000..3000 of the stored image, full height.
     assert_eq!(
         region,
@@ -274,11 +344,11 @@ fn orientation_and_normalize_reach_the_stored_pixels() {
         ..job
     };
     let header = jpeg_probe(4000, 3000);
-    let setup = prepare_geometry(&header, &job);
+    let setup = geometry_setup(&header, &job);
     assert_eq!(setup.normalized, Some(Size::new(400, 300)));
     let plan = plan_geometry(&setup, setup.working_size(), &request);
     // On 400x300: crop height round(266.67) = 267, top round(16.5) = 16 (half to even).
-    let (region, _) = stored_read(&setup, &plan);
+    let region = PlanToPixels::original(&setup).region(plan.crop);
     assert_eq!(
         region,
         Region {

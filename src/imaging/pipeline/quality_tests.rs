@@ -1,8 +1,9 @@
 //! Output quality must not pay for speed: renders with shrink-on-load compared (PSNR) with the
 //! same render from a full-size decode — the reference a plain decode + Lanczos3 gives.
 
+use super::tests::{rgb_road_pixels, Parts};
 use super::*;
-use crate::url::parse_path;
+use crate::imaging::{decode, encode, Image, ImageFormat};
 
 fn corpus(relative: &str) -> Vec<u8> {
     crate::imaging::decode::test_corpus::read(relative)
@@ -30,27 +31,8 @@ fn psnr(a: &[u8], b: &[u8]) -> f64 {
 /// pipeline's own choice). Returns the shrink used and the output pixels before encoding.
 fn render_pixels(path: &str, source: &[u8], shrink: Option<u32>) -> (u32, Image) {
     let settings = ImagingSettings::default();
-    let request = parse_path(path).unwrap();
-    let filters = FilterList::parse(request.filters.as_deref().unwrap_or(""));
-    let assets = HashMap::new();
-    let job = RenderJob {
-        request: &request,
-        filters: &filters,
-        settings: &settings,
-        accepts_webp: false,
-        accepts_avif: false,
-        assets: &assets,
-        deadline: None,
-    };
-    let header = probe_header(source, &settings).unwrap();
-    let setup = prepare_geometry(&header, &job);
-    let plan = plan_geometry(&setup, setup.working_size(), &request);
-    let shrink = shrink.unwrap_or_else(|| choose_shrink_on_load(&header, &setup, &plan, &request));
-    let pixels = decode_for_plan(source, &header, &setup, shrink, &job).unwrap();
-    (
-        shrink,
-        apply_geometry(pixels, &plan, ResamplingFilter::Lanczos3).unwrap(),
-    )
+    let parts = Parts::new(path);
+    rgb_road_pixels(source, &parts.job(&settings), shrink)
 }
 
 fn decoded_pixels(bytes: &[u8]) -> Vec<u8> {
@@ -94,18 +76,8 @@ fn task1_shrink_on_load_stays_above_40_db() {
     assert!(pixels_db >= 40.0, "pixels: {pixels_db:.1} dB");
 
     let settings = ImagingSettings::default();
-    let request = parse_path(path).unwrap();
-    let filters = FilterList::default();
-    let assets = HashMap::new();
-    let job = RenderJob {
-        request: &request,
-        filters: &filters,
-        settings: &settings,
-        accepts_webp: false,
-        accepts_avif: false,
-        assets: &assets,
-        deadline: None,
-    };
+    let parts = Parts::new(path);
+    let job = parts.job(&settings);
     let served = render(&source, &job).unwrap();
     let reference_jpeg = encode::encode(&reference, ImageFormat::Jpeg, &jpeg_settings()).unwrap();
     let served_db = psnr(

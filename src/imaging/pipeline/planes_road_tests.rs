@@ -2,70 +2,46 @@
 //! same picture (PSNR of what each hands to the JPEG writer), the profile kept, broken files
 //! handled, and the renders that must not take it.
 
+use super::coordinates::PlanToPixels;
+use super::tests::{rgb_road_pixels, run_until, takes_planes_road, Parts};
 use super::*;
 use crate::imaging::decode::test_corpus::{psnr, read};
+use crate::imaging::decode::{self, DecodeOptions, Probe};
+use crate::imaging::geometry::Size;
+use crate::imaging::jpeg;
 use crate::imaging::jpeg::planes::YccImage;
-use crate::url::parse_path;
+use crate::imaging::jpeg::planes_resize;
+use crate::imaging::ImageFormat;
 
-struct Parts {
-    request: ImageRequest,
-    filters: FilterList,
-    assets: HashMap<String, bytes::Bytes>,
-}
-
-fn parts(path: &str) -> Parts {
-    let request = parse_path(path).unwrap();
-    let filters = FilterList::parse(request.filters.as_deref().unwrap_or(""));
-    Parts {
-        request,
-        filters,
-        assets: HashMap::new(),
-    }
-}
-
-fn job<'a>(parts: &'a Parts, settings: &'a ImagingSettings) -> RenderJob<'a> {
-    RenderJob {
-        request: &parts.request,
-        filters: &parts.filters,
-        settings,
-        accepts_webp: false,
-        accepts_avif: false,
-        assets: &parts.assets,
-        deadline: None,
-    }
-}
-
-/// `render`, which takes the planes path wherever it can.
+/// `render`, which takes the planes road wherever it can.
 fn render_default(path: &str, source: &[u8]) -> RenderOutput {
-    let parts = parts(path);
-    render(source, &job(&parts, &ImagingSettings::default())).unwrap()
+    let parts = Parts::new(path);
+    render(source, &parts.job(&ImagingSettings::default())).unwrap()
 }
 
-/// What each road hands to the JPEG writer for `path`: the planes path's resized planes, and
-/// the RGB path's resized pixels as the writer turns them into planes (libjpeg's conversion
+/// What each road hands to the JPEG writer for `path`: the planes road's resized planes, and
+/// the RGB road's resized pixels as the writer turns them into planes (libjpeg's conversion
 /// and 2x2 averaging). Comparing these leaves out the encoder, whose quantisation noise at q80
 /// would swamp small differences on small outputs.
 fn writer_inputs(path: &str, source: &[u8]) -> (YccImage, YccImage) {
     let settings = ImagingSettings::default();
-    let parts = parts(path);
-    let job = job(&parts, &settings);
-    let header = probe_header(source, &settings).unwrap();
-    let setup = prepare_geometry(&header, &job);
-    let plan = plan_geometry(&setup, setup.working_size(), job.request);
-    let shrink = choose_shrink_on_load(&header, &setup, &plan, job.request);
+    let parts = Parts::new(path);
+    let job = parts.job(&settings);
+    let context = run_until(source, None, &job, "decode");
+    let (header, setup, plan) = (
+        context.header().unwrap(),
+        context.setup().unwrap(),
+        context.plan().unwrap(),
+    );
+    let shrink = context.shrink;
 
     let decoded = jpeg::decode_planes(source, shrink, false).unwrap().unwrap();
     let size = Size::new(decoded.width, decoded.height);
-    let (scale_x, scale_y) = plan_to_decoded_scale(&header, &setup, shrink, size);
-    let crop = plan
-        .crop
-        .unwrap_or(PixelRect::full(setup.stored_working_size()));
-    let region = Region::from_rect(crop).scaled(scale_x, scale_y);
+    let region = PlanToPixels::decoded(header, setup, shrink, size).region(plan.crop);
     let filter = settings.resampling_filter;
-    let planes = transform::crop_resize_planes(&decoded, region, plan.output, filter).unwrap();
+    let planes = planes_resize::crop_resize_planes(&decoded, region, plan.output, filter).unwrap();
 
-    let pixels = decode_for_plan(source, &header, &setup, shrink, &job).unwrap();
-    let image = apply_geometry(pixels, &plan, filter).unwrap();
+    let (_, image) = rgb_road_pixels(source, &job, Some(shrink));
     let rgb = YccImage::from_rgb(&image.frames[0].pixels, 3, image.width, image.height);
     (planes, rgb)
 }
@@ -102,12 +78,8 @@ fn assert_renders_like_the_rgb_path(path: &str, source: &[u8], what: &str) {
 }
 
 fn takes_planes_path(path: &str, header: &Probe, settings: &ImagingSettings) -> bool {
-    let parts = parts(path);
-    let job = job(&parts, settings);
-    let setup = prepare_geometry(header, &job);
-    let plan = plan_geometry(&setup, setup.working_size(), job.request);
-    let overrides = job.filters.output_overrides();
-    takes_jpeg_planes_path(header, &setup, &plan, &overrides, &job)
+    let parts = Parts::new(path);
+    takes_planes_road(header, &parts.job(settings))
 }
 
 fn rgb_pixels(jpeg: &[u8]) -> (u32, u32, Vec<u8>) {

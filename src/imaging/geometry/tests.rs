@@ -1,6 +1,7 @@
 //! Table-driven tests of `geometry` against the vectors of the spec (§3.2–§3.7, §5.7) and
 //! Thumbor's `tests/fixtures/transformer_test_data.py` (TESTITEMS, FIT_IN_CROP_DATA).
 
+use super::python_numbers::{py_floor_div, py_round, py_round_2};
 use super::*;
 use crate::url::Dimension::{Orig, Px};
 

@@ -1,0 +1,57 @@
+//! Step `decode`: the original's pixels at the shrink-on-load scale, with the mapping from the
+//! plan to them. On the planes road a JPEG decodes to its YCbCr planes; one that is not YCbCr
+//! (gray, CMYK, RGB-coded) turns to the RGB road here. Orientation is left for the small
+//! output. Skipped after `trim`, which decoded the pixels before planning.
+
+use super::context::{filled, Pixels, RenderContext, Road};
+use super::coordinates::PlanToPixels;
+use super::{jpeg_planes, RenderJob};
+use crate::imaging::decode::{self, DecodeOptions};
+use crate::imaging::geometry::Size;
+use crate::imaging::ImagingError;
+
+pub(super) fn applies(context: &RenderContext<'_>) -> bool {
+    matches!(context.pixels, Pixels::None)
+}
+
+pub(super) fn run(context: &mut RenderContext<'_>) -> Result<(), ImagingError> {
+    let span = tracing::Span::current();
+    span.record("shrink", context.shrink);
+    if context.road == Road::JpegPlanes {
+        if jpeg_planes::decode(context)? {
+            span.record("planes", true);
+            return Ok(());
+        }
+        context.road = Road::Rgb;
+    }
+    let header = filled(&context.header, "probe")?;
+    let setup = filled(&context.setup, "prepare")?;
+    let options = decode_options(context.job, context.shrink);
+    let image = decode::decode_probed(context.source, header, &options)?;
+    let decoded = Size::new(image.width, image.height);
+    context.mapping = Some(PlanToPixels::decoded(
+        header,
+        setup,
+        context.shrink,
+        decoded,
+    ));
+    context.pixels = Pixels::Rgb(image);
+    Ok(())
+}
+
+/// The decoder's limits and choices for `job` at `1/shrink`.
+pub(super) fn decode_options(job: &RenderJob<'_>, shrink: u32) -> DecodeOptions {
+    DecodeOptions {
+        max_pixels: job.settings.max_pixels,
+        shrink,
+        // cover() asks for the first frame (Thumbor can only do it with gifsicle).
+        first_frame_only: decodes_first_frame_only(job),
+        max_jpeg_scans: job.settings.max_jpeg_scans,
+        deadline: job.deadline,
+    }
+}
+
+/// Whether only the first frame of an animation is decoded (`cover()`, or animations off).
+pub(crate) fn decodes_first_frame_only(job: &RenderJob<'_>) -> bool {
+    job.filters.has_cover() || !job.settings.allow_animated_gifs
+}
