@@ -3,6 +3,7 @@
 
 use super::python_numbers::{py_floor_div, py_round, py_round_2};
 use super::*;
+use crate::url::CropBox;
 use crate::url::Dimension::{Orig, Px};
 
 fn size(width: u32, height: u32) -> Size {

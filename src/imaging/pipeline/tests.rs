@@ -11,9 +11,10 @@ use super::prepare::{geometry_setup, GeometrySetup};
 use super::runner::{self, steps_between};
 use super::shrink_on_load::choose_shrink;
 use super::*;
-use crate::imaging::decode::{self, Probe};
+use crate::imaging::decode::{self, DecodeOptions, Probe};
 use crate::imaging::filters::OutputOverrides;
 use crate::imaging::geometry::{PixelRect, Plan, Size};
+use crate::imaging::transform;
 use crate::imaging::transform::Region;
 use crate::imaging::{Image, ImageFormat};
 use crate::url::parse_path;
@@ -197,14 +198,13 @@ fn with_plan<T>(
     settings: &ImagingSettings,
     f: impl FnOnce(&GeometrySetup, &Plan, &ImageRequest) -> T,
 ) -> T {
+    // The set-up and plan as the `prepare` and `plan` steps make them, without the `trim`
+    // step between them (it would decode the original, which these tests do not have).
     let parts = Parts::new(path);
     let job = parts.job(settings);
-    let context = run_until(&[], Some(header.clone()), &job, "shrink_on_load");
-    f(
-        context.setup().unwrap(),
-        context.plan().unwrap(),
-        &parts.request,
-    )
+    let setup = geometry_setup(header, &job);
+    let plan = plan_geometry(&setup, setup.working_size(), &parts.request);
+    f(&setup, &plan, &parts.request)
 }
 
 /// 4:4:4 chroma is decoded halved exactly when the resize would box-halve it: the benchmark's
