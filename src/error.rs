@@ -88,3 +88,49 @@ impl PictorError {
 }
 
 pub type Result<T, E = PictorError> = std::result::Result<T, E>;
+
+/// Errors are not `Clone` (they may wrap sources one day); merged waiters (of the result cache
+/// and the source cache) get an equal copy.
+pub(crate) fn clone_error(e: &PictorError) -> PictorError {
+    match e {
+        PictorError::BadUrl(m) => PictorError::BadUrl(m.clone()),
+        PictorError::BadSignature => PictorError::BadSignature,
+        PictorError::UnsafeDisabled => PictorError::UnsafeDisabled,
+        PictorError::NotFound(m) => PictorError::NotFound(m.clone()),
+        PictorError::Undecodable(m) => PictorError::Undecodable(m.clone()),
+        PictorError::TooLarge(m) => PictorError::TooLarge(m.clone()),
+        PictorError::BadRequest(m) => PictorError::BadRequest(m.clone()),
+        PictorError::BodyTooLarge(limit) => PictorError::BodyTooLarge(*limit),
+        PictorError::BodyTimeout(limit) => PictorError::BodyTimeout(*limit),
+        PictorError::BadGateway(m) => PictorError::BadGateway(m.clone()),
+        PictorError::GatewayTimeout(m) => PictorError::GatewayTimeout(m.clone()),
+        PictorError::Overloaded(m) => PictorError::Overloaded(m.clone()),
+        PictorError::Internal(m) => PictorError::Internal(m.clone()),
+    }
+}
+
+/// `outer: inner: innermost`, without repeating a message that its source already says. Used
+/// by every origin (HTTP loader, S3 store) to log the whole cause of a failure.
+pub(crate) fn cause_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = current {
+        let text = err.to_string();
+        if parts.last().is_none_or(|last| !last.contains(&text)) {
+            parts.push(text);
+        }
+        current = err.source();
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cause_chain_skips_repeats() {
+        let inner = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        assert_eq!(cause_chain(&inner), "refused");
+    }
+}

@@ -1,6 +1,7 @@
 //! pictor: a Thumbor-compatible image server. The request is one straight walk through these
 //! modules: `url` (parse + verify), `source` (load the original), `imaging` (decode, transform,
-//! filter, encode), `cache` (keep results), `server` (HTTP in and out).
+//! filter, encode), `cache` (keep results), `server` (HTTP in and out). `storage` (a folder or
+//! an S3 bucket behind one interface) sits under both `source` and `cache`.
 
 // Every unsafe operation sits in its own `unsafe` block with a `// SAFETY:` line saying why it
 // holds, also inside `unsafe fn`s (CI runs clippy with these denied).
@@ -16,5 +17,6 @@ pub mod metrics;
 pub mod server;
 pub mod source;
 pub mod startup_checks;
+pub mod storage;
 pub mod telemetry;
 pub mod url;

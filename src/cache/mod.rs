@@ -1,14 +1,14 @@
 //! The in-memory result cache: rendered responses keyed by request path and negotiated format,
 //! weighted by their bytes, with concurrent identical requests merged into one render.
-//! `result_storage` keeps results outside the process (folder or S3); `settings` reads the
-//! caching keys.
+//! `result_storage` keeps results outside the process (in a `storage` folder or S3 bucket);
+//! `settings` reads the caching keys.
 
 pub mod result_storage;
 pub mod settings;
 
 pub use result_storage::ResultStorage;
 
-use crate::error::PictorError;
+use crate::error::{clone_error, PictorError};
 use bytes::Bytes;
 use std::future::Future;
 use std::sync::Arc;
@@ -79,25 +79,6 @@ impl ResultCache {
 
     pub fn entry_count(&self) -> u64 {
         self.inner.as_ref().map_or(0, |c| c.entry_count())
-    }
-}
-
-/// Errors are not `Clone` (they may wrap sources one day); merged waiters get an equal copy.
-pub(crate) fn clone_error(e: &PictorError) -> PictorError {
-    match e {
-        PictorError::BadUrl(m) => PictorError::BadUrl(m.clone()),
-        PictorError::BadSignature => PictorError::BadSignature,
-        PictorError::UnsafeDisabled => PictorError::UnsafeDisabled,
-        PictorError::NotFound(m) => PictorError::NotFound(m.clone()),
-        PictorError::Undecodable(m) => PictorError::Undecodable(m.clone()),
-        PictorError::TooLarge(m) => PictorError::TooLarge(m.clone()),
-        PictorError::BadRequest(m) => PictorError::BadRequest(m.clone()),
-        PictorError::BodyTooLarge(limit) => PictorError::BodyTooLarge(*limit),
-        PictorError::BodyTimeout(limit) => PictorError::BodyTimeout(*limit),
-        PictorError::BadGateway(m) => PictorError::BadGateway(m.clone()),
-        PictorError::GatewayTimeout(m) => PictorError::GatewayTimeout(m.clone()),
-        PictorError::Overloaded(m) => PictorError::Overloaded(m.clone()),
-        PictorError::Internal(m) => PictorError::Internal(m.clone()),
     }
 }
 

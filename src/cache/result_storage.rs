@@ -1,14 +1,21 @@
 //! Result storage: rendered bytes and their Content-Type kept outside the process (a folder,
 //! or an S3 bucket shared by a fleet and CloudFront), keyed by the request path and the
 //! negotiated format. Reads and writes never fail a request: an outage degrades to rendering.
+//! The stores themselves (files, S3) are `storage`'s; this module owns the key layouts
+//! (Thumbor's and thumbor-aws's), the stored format and metadata, expiration and the outage
+//! back-off.
 
 use super::settings::ResultStorageKind;
 use super::Rendered;
 use crate::config::Config;
 use crate::error::PictorError;
+use crate::storage::file::FileStore;
+use crate::storage::s3::S3Store;
+use crate::storage::Attributes;
 use crate::url::{ImageRequest, SignaturePart};
 use bytes::Bytes;
 use sha1::{Digest, Sha1};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -36,13 +43,12 @@ const FILE_MAGIC: &[u8] = b"PICTOR-RESULT-1\n";
 #[derive(Debug, Clone)]
 enum Backend {
     Off,
-    File(PathBuf),
+    /// Thumbor's file layout ([`file_key`]); pictor's metadata in a header line of each file.
+    File(FileStore),
+    /// thumbor-aws's key layout under `root_path` ([`s3_key`]); metadata as object attributes.
     S3 {
-        client: aws_sdk_s3::Client,
-        bucket: String,
+        store: S3Store,
         root_path: String,
-        acl: Option<String>,
-        request_timeout: Duration,
     },
 }
 
@@ -72,15 +78,14 @@ impl ResultStorage {
     pub fn from_config(config: &Config) -> ResultStorage {
         let backend = match config.cache.result_storage.kind {
             ResultStorageKind::None => Backend::Off,
-            ResultStorageKind::File => Backend::File(config.cache.result_storage.file_root.clone()),
+            ResultStorageKind::File => {
+                Backend::File(FileStore::new(&config.cache.result_storage.file_root))
+            }
             ResultStorageKind::S3 => {
                 let s3 = &config.cache.result_storage.s3;
                 Backend::S3 {
-                    client: crate::source::s3::client(s3),
-                    bucket: s3.bucket.clone(),
+                    store: S3Store::new(s3),
                     root_path: s3.root_path.clone(),
-                    acl: s3.acl.clone(),
-                    request_timeout: s3.request_timeout,
                 }
             }
         };
@@ -164,74 +169,23 @@ impl ResultStorage {
     async fn read(&self, path: &str, accepts_webp: bool) -> Result<Option<Rendered>, PictorError> {
         let (bytes, meta, modified) = match &self.backend {
             Backend::Off => return Ok(None),
-            Backend::File(root) => {
-                let file = file_path(root, path, accepts_webp);
-                let modified = match tokio::fs::metadata(&file).await {
-                    Ok(m) if m.is_file() => m.modified().ok(),
-                    Ok(_) => return Ok(None),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-                    Err(e) => {
-                        return Err(PictorError::Internal(format!("{}: {e}", file.display())))
-                    }
+            Backend::File(store) => {
+                // Stored files are read whole, whatever their size: they are results this
+                // storage wrote (or Thumbor's), not originals.
+                let key = file_key(path, accepts_webp);
+                let Some(object) = store.get(key.as_bytes(), u64::MAX).await? else {
+                    return Ok(None);
                 };
-                let raw = match tokio::fs::read(&file).await {
-                    Ok(raw) => Bytes::from(raw),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-                    Err(e) => {
-                        return Err(PictorError::Internal(format!("{}: {e}", file.display())))
-                    }
-                };
-                let (meta, body) = split_file(raw);
-                (body, meta, modified)
+                let (meta, body) = split_file(object.body);
+                (body, meta, object.info.modified)
             }
-            Backend::S3 {
-                client,
-                bucket,
-                root_path,
-                request_timeout,
-                ..
-            } => {
+            Backend::S3 { store, root_path } => {
                 let key = s3_key(root_path, path, accepts_webp);
-                let what = format!("s3://{bucket}/{key}");
-                let fetch = async {
-                    let object = match client.get_object().bucket(bucket).key(&key).send().await {
-                        Ok(object) => object,
-                        Err(e) => {
-                            let not_found =
-                                e.as_service_error().is_some_and(|s| s.is_no_such_key())
-                                    || e.raw_response().is_some_and(|r| r.status().as_u16() == 404);
-                            if not_found {
-                                return Ok(None);
-                            }
-                            return Err(crate::source::s3::classify(&what, &e));
-                        }
-                    };
-                    let modified = object
-                        .last_modified()
-                        .and_then(|t| SystemTime::try_from(*t).ok());
-                    let meta = object.metadata().and_then(|m| {
-                        Some(StoredMeta {
-                            content_type: object.content_type()?.to_string(),
-                            vary_accept: m.get("pictor-vary-accept")? == "1",
-                            max_age: m.get("pictor-max-age").and_then(|v| v.parse().ok()),
-                        })
-                    });
-                    let length = object.content_length();
-                    let body =
-                        crate::source::s3::read_body(&what, object.body, length, self.max_bytes)
-                            .await?;
-                    Ok(Some((body, meta, modified)))
+                let Some(object) = store.get(&key, self.max_bytes).await? else {
+                    return Ok(None);
                 };
-                match tokio::time::timeout(*request_timeout, fetch).await {
-                    Ok(Ok(Some(found))) => found,
-                    Ok(Ok(None)) => return Ok(None),
-                    Ok(Err(e)) => return Err(e),
-                    Err(_) => {
-                        return Err(PictorError::GatewayTimeout(format!(
-                            "{what}: not read within {request_timeout:?}"
-                        )))
-                    }
-                }
+                let meta = s3_meta(&object.info.attributes);
+                (object.body, meta, object.info.modified)
             }
         };
         if let (Some(max), Some(modified)) = (self.expiration, modified) {
@@ -278,13 +232,7 @@ impl ResultStorage {
     ) -> Result<(), PictorError> {
         match &self.backend {
             Backend::Off => Ok(()),
-            Backend::File(root) => {
-                let file = file_path(root, path, accepts_webp);
-                let io =
-                    |e: std::io::Error| PictorError::Internal(format!("{}: {e}", file.display()));
-                if let Some(dir) = file.parent() {
-                    tokio::fs::create_dir_all(dir).await.map_err(io)?;
-                }
+            Backend::File(store) => {
                 let header = serde_json::to_vec(&meta)
                     .map_err(|e| PictorError::Internal(format!("result metadata: {e}")))?;
                 let mut contents =
@@ -293,50 +241,41 @@ impl ResultStorage {
                 contents.extend_from_slice(&header);
                 contents.push(b'\n');
                 contents.extend_from_slice(&body);
-                // Write aside and rename: readers on other instances never see half a file.
-                let temp = file.with_extension(format!("tmp{}-{}", std::process::id(), now_ms()));
-                tokio::fs::write(&temp, contents).await.map_err(io)?;
-                if let Err(e) = tokio::fs::rename(&temp, &file).await {
-                    let _ = tokio::fs::remove_file(&temp).await;
-                    return Err(io(e));
-                }
-                Ok(())
+                // The store writes aside and renames: readers on other instances never see
+                // half a file.
+                let key = file_key(path, accepts_webp);
+                store.put(key.as_bytes(), Bytes::from(contents)).await
             }
-            Backend::S3 {
-                client,
-                bucket,
-                root_path,
-                acl,
-                request_timeout,
-            } => {
-                let key = s3_key(root_path, path, accepts_webp);
-                let what = format!("s3://{bucket}/{key}");
-                let mut put = client
-                    .put_object()
-                    .bucket(bucket)
-                    .key(&key)
-                    .content_type(&meta.content_type)
-                    .metadata(
-                        "pictor-vary-accept",
-                        if meta.vary_accept { "1" } else { "0" },
-                    )
-                    .body(aws_sdk_s3::primitives::ByteStream::from(body));
+            Backend::S3 { store, root_path } => {
+                let mut metadata = BTreeMap::new();
+                metadata.insert(
+                    "pictor-vary-accept".to_string(),
+                    if meta.vary_accept { "1" } else { "0" }.to_string(),
+                );
                 if let Some(max_age) = meta.max_age {
-                    put = put.metadata("pictor-max-age", max_age.to_string());
+                    metadata.insert("pictor-max-age".to_string(), max_age.to_string());
                 }
-                if let Some(acl) = acl {
-                    put = put.acl(aws_sdk_s3::types::ObjectCannedAcl::from(acl.as_str()));
-                }
-                match tokio::time::timeout(*request_timeout, put.send()).await {
-                    Ok(Ok(_)) => Ok(()),
-                    Ok(Err(e)) => Err(crate::source::s3::classify(&what, &e)),
-                    Err(_) => Err(PictorError::GatewayTimeout(format!(
-                        "{what}: not written within {request_timeout:?}"
-                    ))),
-                }
+                let attributes = Attributes {
+                    content_type: Some(meta.content_type),
+                    metadata,
+                };
+                let key = s3_key(root_path, path, accepts_webp);
+                store.put(&key, body, &attributes).await
             }
         }
     }
+}
+
+/// pictor's metadata of an S3 object; `None` for objects stored without it (by thumbor-aws).
+fn s3_meta(attributes: &Attributes) -> Option<StoredMeta> {
+    Some(StoredMeta {
+        content_type: attributes.content_type.clone()?,
+        vary_accept: attributes.metadata.get("pictor-vary-accept")? == "1",
+        max_age: attributes
+            .metadata
+            .get("pictor-max-age")
+            .and_then(|v| v.parse().ok()),
+    })
 }
 
 /// The request path as result storage names it: Thumbor's percent-decoded path, except that
@@ -415,15 +354,24 @@ pub fn s3_key(root_path: &str, path: &str, accepts_webp: bool) -> String {
     }
 }
 
-/// Thumbor's file result storage layout: `<root>/<default|auto_webp>/<d[0:2]>/<d[2:4]>/<d[4:]>`
-/// with `d = sha1(unquote(path))` (pictor's [`stored_name`] in place of `unquote`).
-pub fn file_path(root: &std::path::Path, path: &str, accepts_webp: bool) -> PathBuf {
+/// Thumbor's file result storage layout under the root:
+/// `<default|auto_webp>/<d[0:2]>/<d[2:4]>/<d[4:]>` with `d = sha1(unquote(path))` (pictor's
+/// [`stored_name`] in place of `unquote`).
+pub fn file_key(path: &str, accepts_webp: bool) -> String {
     let decoded = stored_name(path);
     let digest = format!("{:x}", Sha1::digest(decoded.as_bytes()));
-    root.join(if accepts_webp { "auto_webp" } else { "default" })
-        .join(&digest[..2])
-        .join(&digest[2..4])
-        .join(&digest[4..])
+    let folder = if accepts_webp { "auto_webp" } else { "default" };
+    format!(
+        "{folder}/{}/{}/{}",
+        &digest[..2],
+        &digest[2..4],
+        &digest[4..]
+    )
+}
+
+/// The file [`file_key`] names under `root`.
+pub fn file_path(root: &std::path::Path, path: &str, accepts_webp: bool) -> PathBuf {
+    root.join(file_key(path, accepts_webp))
 }
 
 fn split_file(raw: Bytes) -> (Option<StoredMeta>, Bytes) {

@@ -3,8 +3,9 @@
 //! (MAX_AGE, MAX_AGE_TEMP_IMAGE, ENABLE_ETAGS), read from the configuration keys here.
 
 use crate::config::reader::{expand_home, invalid, ConfigError, Reader};
-use crate::source::s3::S3Settings;
+use crate::storage::s3::S3Settings;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Where rendered results are kept between instances (`RESULT_STORAGE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +53,14 @@ impl Default for ResultStorageSettings {
     fn default() -> Self {
         ResultStorageSettings {
             kind: ResultStorageKind::None,
-            s3: S3Settings::result_storage_default(),
+            // thumbor-aws's results root; short timeouts, because result storage reads sit
+            // in front of every render: an outage must cost little.
+            s3: S3Settings {
+                root_path: "/rs".to_string(),
+                connect_timeout: Duration::from_secs(2),
+                request_timeout: Duration::from_secs(5),
+                ..S3Settings::default()
+            },
             file_root: std::env::temp_dir().join("thumbor/result_storage"),
             stores_unsafe: false,
             expiration_seconds: 0,
@@ -150,6 +158,7 @@ mod tests {
         let rs = &c.result_storage;
         assert_eq!(rs.kind, ResultStorageKind::None);
         assert_eq!(rs.s3.root_path, "/rs");
+        assert_eq!(rs.s3.request_timeout, Duration::from_secs(5));
         assert!(!rs.stores_unsafe);
         assert_eq!(rs.expiration_seconds, 0);
         assert_eq!(settings(&[("MAX_AGE", "3600")]).unwrap().max_age, 3600);

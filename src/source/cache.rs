@@ -45,7 +45,7 @@ impl SourceCache {
                 Ok::<_, PictorError>(bytes)
             })
             .await
-            .map_err(|shared| crate::cache::clone_error(&shared));
+            .map_err(|shared| crate::error::clone_error(&shared));
         if fetched.load(Ordering::Relaxed) {
             metrics.source_cache_misses.fetch_add(1, Ordering::Relaxed);
         } else {

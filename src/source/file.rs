@@ -1,149 +1,70 @@
 //! The file loader: originals under FILE_LOADER_ROOT_PATH, with Thumbor's lookup order
-//! (the quoted name first, then the unquoted one), no way out of the root, and no file read
-//! past MAX_SOURCE_BYTES (as the HTTP and S3 loaders).
+//! (the quoted name first, then the unquoted one), read through a confined folder store
+//! (`storage::file`): no way out of the root, and no file read past MAX_SOURCE_BYTES (as the
+//! HTTP and S3 loaders).
 
 use crate::error::PictorError;
+use crate::storage::file::FileStore;
 use bytes::Bytes;
-use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 
 #[derive(Debug, Clone)]
 pub struct FileLoader {
-    /// The root, canonicalized once (symlinks in the root itself are fine).
-    root: PathBuf,
+    /// Confined to the root: symlinks that leave it are refused.
+    store: FileStore,
     /// MAX_SOURCE_BYTES: larger files are refused without being read.
     max_bytes: u64,
 }
 
 impl FileLoader {
     pub fn new(root: &Path, max_bytes: u64) -> Result<FileLoader, PictorError> {
-        let root = root.canonicalize().map_err(|e| {
+        let store = FileStore::confined(root).map_err(|e| {
             PictorError::Internal(format!(
                 "FILE_LOADER_ROOT_PATH {} is not usable: {e}",
                 root.display()
             ))
         })?;
-        Ok(FileLoader { root, max_bytes })
+        Ok(FileLoader { store, max_bytes })
     }
 
+    /// The root, canonicalized.
     pub fn root(&self) -> &Path {
-        &self.root
+        self.store.root()
     }
 
     /// Reads the file for `image_url`. Anything missing, outside the root (`..`, absolute
     /// paths, symlinks that leave it) or not a regular file is `NotFound`: never a read. A
     /// file over MAX_SOURCE_BYTES is `TooLarge` (400) from its size alone, and the read stops
     /// there too, so a file that grows while it is read cannot take more.
+    ///
+    /// Thumbor tries the name as quoted first (files whose names contain a literal `%20`
+    /// exist), then the percent-decoded name; a name that leaves the root ends the lookup.
     pub async fn load(&self, image_url: &str) -> Result<Bytes, PictorError> {
-        use tokio::io::AsyncReadExt;
-        let path = self.resolve(image_url).await?;
-        let not_found =
-            |e: std::io::Error| PictorError::NotFound(format!("{}: {e}", path.display()));
-        let file = tokio::fs::File::open(&path).await.map_err(not_found)?;
-        let length = file.metadata().await.map_err(not_found)?.len();
-        if length > self.max_bytes {
-            return Err(self.too_large(&path, length));
-        }
-        // One byte more than the limit tells a file that grew past it from one that fits.
-        let mut bytes = Vec::with_capacity(length as usize);
-        file.take(self.max_bytes.saturating_add(1))
-            .read_to_end(&mut bytes)
-            .await
-            .map_err(not_found)?;
-        if bytes.len() as u64 > self.max_bytes {
-            return Err(self.too_large(&path, bytes.len() as u64));
-        }
-        Ok(Bytes::from(bytes))
-    }
-
-    fn too_large(&self, path: &Path, bytes: u64) -> PictorError {
-        PictorError::TooLarge(format!(
-            "{}: original is over MAX_SOURCE_BYTES={} ({bytes} bytes or more)",
-            path.display(),
-            self.max_bytes
-        ))
-    }
-
-    /// Thumbor tries the name as quoted first (files whose names contain a literal `%20` exist),
-    /// then the percent-decoded name.
-    async fn resolve(&self, image_url: &str) -> Result<PathBuf, PictorError> {
-        let not_found = || PictorError::NotFound(image_url.to_string());
         let candidates = [
             image_url.as_bytes().to_vec(),
             percent_encoding::percent_decode_str(image_url).collect::<Vec<u8>>(),
         ];
         for name in candidates {
-            let Some(relative) = contained_relative_path(&name) else {
-                return Err(not_found());
-            };
-            let candidate = self.root.join(relative);
-            // canonicalize resolves symlinks: the real file must still be under the root.
-            let Ok(real) = tokio::fs::canonicalize(&candidate).await else {
-                continue;
-            };
-            if !real.starts_with(&self.root) {
-                return Err(not_found());
-            }
-            if tokio::fs::metadata(&real)
-                .await
-                .map(|m| m.is_file())
-                .unwrap_or(false)
-            {
-                return Ok(real);
+            match self.store.get(&name, self.max_bytes).await {
+                Ok(Some(object)) => return Ok(object.body),
+                Ok(None) => continue,
+                Err(PictorError::TooLarge(why)) => {
+                    return Err(PictorError::TooLarge(format!(
+                        "original over MAX_SOURCE_BYTES: {why}"
+                    )))
+                }
+                // A refused name, and any failure to read a file, is "not found", as in
+                // Thumbor.
+                Err(e) => return Err(PictorError::NotFound(format!("{image_url}: {e}"))),
             }
         }
-        Err(not_found())
+        Err(PictorError::NotFound(image_url.to_string()))
     }
-}
-
-/// Lexically normalizes `name` (as Python's `abspath` would under the root) and returns the
-/// relative path, or `None` when it climbs above the root. Leading slashes are dropped, as
-/// Thumbor does (`path.lstrip("/")`).
-fn contained_relative_path(name: &[u8]) -> Option<PathBuf> {
-    if name.contains(&0) {
-        return None;
-    }
-    let path = Path::new(OsStr::from_bytes(name));
-    let mut parts: Vec<&OsStr> = Vec::new();
-    for component in path.components() {
-        match component {
-            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
-            Component::ParentDir => {
-                parts.pop()?;
-            }
-            Component::Normal(part) => parts.push(part),
-        }
-    }
-    if parts.is_empty() {
-        return None;
-    }
-    Some(parts.iter().collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lexical_containment() {
-        assert_eq!(
-            contained_relative_path(b"a/b.jpg"),
-            Some(PathBuf::from("a/b.jpg"))
-        );
-        assert_eq!(
-            contained_relative_path(b"/a/./b.jpg"),
-            Some(PathBuf::from("a/b.jpg"))
-        );
-        assert_eq!(
-            contained_relative_path(b"a/../b.jpg"),
-            Some(PathBuf::from("b.jpg"))
-        );
-        assert_eq!(contained_relative_path(b"../etc/passwd"), None);
-        assert_eq!(contained_relative_path(b"a/../../etc/passwd"), None);
-        assert_eq!(contained_relative_path(b"a\0b"), None);
-        assert_eq!(contained_relative_path(b"/"), None);
-    }
 
     #[tokio::test]
     async fn reads_inside_and_refuses_outside() {

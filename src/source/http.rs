@@ -4,7 +4,7 @@
 
 use super::ssrf::{Guard, PrivateNetworks};
 use crate::config::reader::{invalid, list, parse_bool, ConfigError, Reader};
-use crate::error::PictorError;
+use crate::error::{cause_chain, PictorError};
 use bytes::{Bytes, BytesMut};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::Url;
@@ -398,20 +398,6 @@ fn find_in_chain<'a, T: StdError + 'static>(e: &'a (dyn StdError + 'static)) -> 
     None
 }
 
-/// `outer: inner: innermost`, without repeating a message that its source already says.
-pub(crate) fn cause_chain(e: &(dyn StdError + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut current: Option<&(dyn StdError + 'static)> = Some(e);
-    while let Some(err) = current {
-        let text = err.to_string();
-        if parts.last().is_none_or(|last| !last.contains(&text)) {
-            parts.push(text);
-        }
-        current = err.source();
-    }
-    parts.join(": ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -564,11 +550,5 @@ mod tests {
         let wrapped = std::io::Error::other(DnsFailure("no such host".into()));
         assert!(find_in_chain::<DnsFailure>(&wrapped).is_some());
         assert!(find_in_chain::<Refused>(&wrapped).is_none());
-    }
-
-    #[test]
-    fn cause_chain_skips_repeats() {
-        let inner = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
-        assert_eq!(cause_chain(&inner), "refused");
     }
 }

@@ -1,10 +1,10 @@
 //! Where originals come from and how much of them is taken: LOADER, FILE_LOADER_ROOT_PATH,
-//! MAX_SOURCE_BYTES, SOURCE_CACHE_MB, and the HTTP and S3 loaders' own settings (read by
-//! `http.rs` and `s3.rs`), all read from the configuration keys here.
+//! MAX_SOURCE_BYTES, SOURCE_CACHE_MB, read from the configuration keys here, and the HTTP and
+//! S3 loaders' own settings (read by `http.rs` and by the S3 store, `storage::s3`).
 
 use super::http::HttpLoaderSettings;
-use super::s3::S3Settings;
 use crate::config::reader::{expand_home, invalid, list, ConfigError, Reader};
+use crate::storage::s3::S3Settings;
 use std::path::PathBuf;
 
 /// Where originals come from.
@@ -85,7 +85,7 @@ impl Default for SourceSettings {
             loader: LoaderKind::File,
             file_loader_root_path: expand_home("~"),
             http_loader: HttpLoaderSettings::default(),
-            s3_loader: S3Settings::loader_default(),
+            s3_loader: super::s3::default_settings(),
             max_source_bytes: 50 * 1024 * 1024,
             source_cache_mb: 64,
         }
@@ -132,6 +132,7 @@ mod tests {
         assert_eq!(s.loader, LoaderKind::File);
         assert_eq!(s.max_source_bytes, 52_428_800);
         assert_eq!(s.source_cache_mb, 64);
+        assert_eq!(s.s3_loader.root_path, "/st");
         let s = settings(&[("MAX_SOURCE_BYTES", "1000"), ("SOURCE_CACHE_MB", "0")]).unwrap();
         assert_eq!(s.max_source_bytes, 1000);
         assert_eq!(s.source_cache_bytes(), 0);
