@@ -19,4 +19,6 @@ pub mod source;
 pub mod startup_checks;
 pub mod storage;
 pub mod telemetry;
+#[cfg(test)]
+pub(crate) mod test_corpus;
 pub mod url;

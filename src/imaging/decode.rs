@@ -25,8 +25,6 @@ mod webp;
 #[cfg(test)]
 mod codec_tests;
 #[cfg(test)]
-pub(crate) mod test_corpus;
-#[cfg(test)]
 mod tests;
 
 /// The error text of a decode refused because the decoder produced another size than the header

@@ -1,7 +1,7 @@
 //! Tests of the JPEG 2000, PSD and AVIF readers on the corpus, and of their behaviour on
 //! truncated and corrupted input (an error or a consistent image; never a panic or a hang).
 
-use super::test_corpus::{psnr, read};
+use crate::test_corpus::{psnr, read};
 use super::*;
 use crate::imaging::PixelLayout;
 

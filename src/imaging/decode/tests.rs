@@ -1,6 +1,6 @@
 //! Tests of sniffing, probing and decoding on the shared corpus.
 
-use super::test_corpus::{psnr, read, root};
+use crate::test_corpus::{psnr, read, root};
 use super::*;
 use crate::imaging::PixelLayout;
 

@@ -1,7 +1,7 @@
 //! Tests of format choice and of encode round trips on the shared corpus.
 
 use super::*;
-use crate::imaging::decode::test_corpus::{psnr, read};
+use crate::test_corpus::{psnr, read};
 use crate::imaging::decode::{decode, sniff, DecodeOptions};
 use crate::imaging::{Frame, SourceInfo};
 

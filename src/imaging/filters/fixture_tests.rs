@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 fn corpus() -> PathBuf {
-    crate::imaging::decode::test_corpus::root()
+    crate::test_corpus::root()
 }
 
 fn fixture_path(name: &str) -> PathBuf {

@@ -20,7 +20,7 @@
 //! the bit reader needs no branch to refill.
 
 use super::icc::assemble_icc_profile;
-use super::planes::{planes_path_takes, JpegPlanes, Plane, NATURAL_ORDER};
+use super::planes::{planes_path_takes, JpegPlanes, Plane, PlaneShape, NATURAL_ORDER};
 
 /// Decodes `bytes` at `1/shrink` (2, 4 or 8) into planes, or `None` when the file is not a
 /// single-scan baseline YCbCr JPEG this decoder takes, or its scan is not clean. With
@@ -47,9 +47,7 @@ pub fn decode(
         return None;
     }
     let layout = Layout::of(&header.frame, size, halve_full_chroma)?;
-    let mut planes = layout
-        .planes
-        .map(|shape| Plane::new(shape.width, shape.height, shape.stride, shape.rows));
+    let mut planes = layout.planes.map(PlaneShape::plane);
     let scan_data = bytes.get(header.scan_data_start..)?;
     decode_scan(&header, &layout, scan_data, &mut planes)?;
     for plane in &mut planes {
@@ -591,14 +589,6 @@ struct Layout {
     sampling: [(f64, f64); 3],
 }
 
-#[derive(Clone, Copy)]
-struct PlaneShape {
-    width: usize,
-    height: usize,
-    stride: usize,
-    rows: usize,
-}
-
 impl Layout {
     /// The planes for `frame` at `size`, or `None` for a sampling the planes path does not
     /// take ([`planes_path_takes`]) or this decoder leaves to libjpeg (a factor of 3).
@@ -619,15 +609,12 @@ impl Layout {
             sizes
         };
         let shape = |(c, size): (FrameComponent, usize)| {
-            let size = size as u32;
-            PlaneShape {
-                width: (u64::from(frame.width) * u64::from(c.h * size))
-                    .div_ceil(u64::from(max_h * 8)) as usize,
-                height: (u64::from(frame.height) * u64::from(c.v * size))
-                    .div_ceil(u64::from(max_v * 8)) as usize,
-                stride: mcu_columns * (c.h * size) as usize,
-                rows: mcu_rows * (c.v * size) as usize,
-            }
+            PlaneShape::of_component(
+                (frame.width, frame.height),
+                (c.h, c.v),
+                (max_h, max_v),
+                size as u32,
+            )
         };
         let luma_size = sizes[0] as f64;
         let sampling = |(c, size): (FrameComponent, usize)| {

@@ -3,7 +3,7 @@
 //! picture — for files it leaves to libjpeg.
 
 use super::*;
-use crate::imaging::decode::test_corpus::read;
+use crate::test_corpus::read;
 use crate::imaging::jpeg::decode_planes_with_libjpeg;
 
 /// The baseline decoder given the size libjpeg's header read finds, as the pipeline calls it.

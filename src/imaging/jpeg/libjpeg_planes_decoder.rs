@@ -8,7 +8,7 @@
 //! here, and the same scan, memory and deadline limits as the RGB path apply.
 
 use super::libjpeg::{self, dct_shrink, icc_profile, Decompressor, JpegLimits, APP2};
-use super::planes::{planes_path_takes, JpegPlanes, Plane};
+use super::planes::{planes_path_takes, JpegPlanes, PlaneShape};
 use crate::imaging::ImagingError;
 use mozjpeg_sys as ffi;
 use std::panic::{self, AssertUnwindSafe};
@@ -43,9 +43,7 @@ fn decode_with_libjpeg(bytes: &[u8], scale_num: u32, limits: &JpegLimits) -> Opt
         return None;
     }
 
-    let mut planes = layout
-        .planes
-        .map(|shape| Plane::new(shape.width, shape.height, shape.stride, shape.rows));
+    let mut planes = layout.planes.map(PlaneShape::plane);
     let lines_per_call = cinfo.max_v_samp_factor as u32 * scale_num;
     // One raw pointer per plane buffer, taken once: every row pointer handed to libjpeg is
     // derived from it, so no later `&mut` reborrow of the buffer invalidates the pointers
@@ -54,15 +52,16 @@ fn decode_with_libjpeg(bytes: &[u8], scale_num: u32, limits: &JpegLimits) -> Opt
     for imcu_row in 0..layout.imcu_rows {
         // Every component's rows of this iMCU row (at most 4 x 8 of them).
         let mut row_pointers = [[std::ptr::null_mut::<u8>(); 32]; 3];
-        for ((pointers, &start), shape) in row_pointers
+        for (((pointers, &start), shape), &rows_per_imcu) in row_pointers
             .iter_mut()
             .zip(&plane_starts)
             .zip(&layout.planes)
+            .zip(&layout.rows_per_imcu)
         {
-            let first = imcu_row * shape.rows_per_imcu;
-            for (row, pointer) in pointers.iter_mut().take(shape.rows_per_imcu).enumerate() {
+            let first = imcu_row * rows_per_imcu;
+            for (row, pointer) in pointers.iter_mut().take(rows_per_imcu).enumerate() {
                 // SAFETY: the plane holds `shape.rows` = imcu_rows x rows_per_imcu rows of
-                // `shape.stride` bytes (Plane::new above), and `first + row` < rows, so the
+                // `shape.stride` bytes (PlaneShape::plane above), and `first + row` < rows, so the
                 // offset stays inside the buffer `start` points into.
                 *pointer = unsafe { start.add((first + row) * shape.stride) };
             }
@@ -102,16 +101,9 @@ struct PlaneLayout {
     height: u32,
     imcu_rows: usize,
     planes: [PlaneShape; 3],
+    /// Rows of each plane in one iMCU row (what one `jpeg_read_raw_data` call fills).
+    rows_per_imcu: [usize; 3],
     sampling: [(f64, f64); 3],
-}
-
-#[derive(Clone, Copy)]
-struct PlaneShape {
-    width: usize,
-    height: usize,
-    stride: usize,
-    rows: usize,
-    rows_per_imcu: usize,
 }
 
 impl PlaneLayout {
@@ -136,15 +128,14 @@ impl PlaneLayout {
         }
         let (image_width, image_height) = (cinfo.image_width, cinfo.image_height);
         let min_size = scale_num;
-        let mcu_columns = image_width.div_ceil(max_h * 8) as usize;
         let imcu_rows = image_height.div_ceil(max_v * 8) as usize;
         let mut planes = [PlaneShape {
             width: 0,
             height: 0,
             stride: 0,
             rows: 0,
-            rows_per_imcu: 0,
         }; 3];
+        let mut rows_per_imcu = [0; 3];
         let mut sampling = [(1.0, 1.0); 3];
         for (index, &(h, v)) in factors.iter().enumerate() {
             // libjpeg scales chroma up by IDCT rather than upsampling when the ratios allow.
@@ -155,19 +146,12 @@ impl PlaneLayout {
             {
                 size *= 2;
             }
-            let rows_per_imcu = (v * size) as usize;
-            if rows_per_imcu > 32 {
+            rows_per_imcu[index] = (v * size) as usize;
+            if rows_per_imcu[index] > 32 {
                 return None;
             }
-            planes[index] = PlaneShape {
-                width: (u64::from(image_width) * u64::from(h * size)).div_ceil(u64::from(max_h * 8))
-                    as usize,
-                height: (u64::from(image_height) * u64::from(v * size))
-                    .div_ceil(u64::from(max_v * 8)) as usize,
-                stride: mcu_columns * (h * size) as usize,
-                rows: imcu_rows * rows_per_imcu,
-                rows_per_imcu,
-            };
+            planes[index] =
+                PlaneShape::of_component((image_width, image_height), (h, v), (max_h, max_v), size);
             sampling[index] = (
                 f64::from(h * size) / f64::from(max_h * min_size),
                 f64::from(v * size) / f64::from(max_v * min_size),
@@ -178,6 +162,7 @@ impl PlaneLayout {
             height: planes[0].height as u32,
             imcu_rows,
             planes,
+            rows_per_imcu,
             sampling,
         })
     }

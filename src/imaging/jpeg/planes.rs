@@ -57,6 +57,46 @@ impl Plane {
     }
 }
 
+/// The size of one component's plane when each of its 8x8 blocks decodes to `block` x `block`
+/// samples: the meaningful width and height as libjpeg's `jpeg_calc_output_dimensions` gives
+/// them, and the buffer of whole MCUs around them (`stride` samples by `rows`). Both planes
+/// decoders lay out their planes by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PlaneShape {
+    pub width: usize,
+    pub height: usize,
+    pub stride: usize,
+    pub rows: usize,
+}
+
+impl PlaneShape {
+    /// The plane of a component sampled `(h, v)` in an `image`-sized frame whose largest
+    /// sampling factors are `max`.
+    pub fn of_component(
+        image: (u32, u32),
+        (h, v): (u32, u32),
+        max: (u32, u32),
+        block: u32,
+    ) -> Self {
+        let (max_h, max_v) = max;
+        let mcu_columns = image.0.div_ceil(max_h * 8) as usize;
+        let mcu_rows = image.1.div_ceil(max_v * 8) as usize;
+        PlaneShape {
+            width: (u64::from(image.0) * u64::from(h * block)).div_ceil(u64::from(max_h * 8))
+                as usize,
+            height: (u64::from(image.1) * u64::from(v * block)).div_ceil(u64::from(max_v * 8))
+                as usize,
+            stride: mcu_columns * (h * block) as usize,
+            rows: mcu_rows * (v * block) as usize,
+        }
+    }
+
+    /// A zeroed plane of this shape.
+    pub fn plane(self) -> Plane {
+        Plane::new(self.width, self.height, self.stride, self.rows)
+    }
+}
+
 /// An image as three planes: Y at full size, Cb and Cr at half size rounded up (4:2:0, the
 /// chroma sampling Thumbor's Pillow writes).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -189,7 +189,8 @@ fn mozjpeg_rgb_reference(rgb: &[u8], width: u32, height: u32, quality: u8) -> Ve
 
 #[test]
 fn rgb_through_planes_equals_mozjpeg_from_rgb() {
-    use crate::imaging::decode::{self, test_corpus, DecodeOptions};
+    use crate::imaging::decode::{self, DecodeOptions};
+    use crate::test_corpus;
     let options = DecodeOptions {
         max_pixels: 75_000_000,
         shrink: 4,

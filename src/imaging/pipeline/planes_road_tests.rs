@@ -5,7 +5,7 @@
 use super::coordinates::PlanToPixels;
 use super::tests::{rgb_road_pixels, run_until, takes_planes_road, Parts};
 use super::*;
-use crate::imaging::decode::test_corpus::{psnr, read};
+use crate::test_corpus::{psnr, read};
 use crate::imaging::decode::{self, DecodeOptions, Probe};
 use crate::imaging::geometry::Size;
 use crate::imaging::jpeg;

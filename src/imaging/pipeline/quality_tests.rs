@@ -6,7 +6,7 @@ use super::*;
 use crate::imaging::{decode, encode, Image, ImageFormat};
 
 fn corpus(relative: &str) -> Vec<u8> {
-    crate::imaging::decode::test_corpus::read(relative)
+    crate::test_corpus::read(relative)
 }
 
 /// PSNR in dB over every channel of two equally sized buffers.

@@ -20,7 +20,7 @@ use crate::imaging::{Image, ImageFormat};
 use crate::url::parse_path;
 
 fn corpus(relative: &str) -> Vec<u8> {
-    crate::imaging::decode::test_corpus::read(relative)
+    crate::test_corpus::read(relative)
 }
 
 /// A request with its parsed filters and (no) filter images, to build jobs from.

@@ -1,4 +1,5 @@
-//! Test helper: finds the image corpus the unit tests read (`tests/data/corpus` in the repository).
+//! Test-only helpers shared by the unit tests of every module: the image corpus they read
+//! (`tests/data/corpus` in the repository) and PSNR. Compiled only for tests.
 
 use std::path::PathBuf;
 
