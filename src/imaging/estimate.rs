@@ -23,7 +23,7 @@ pub fn render_memory_bytes(
     job: &RenderJob<'_>,
 ) -> Result<u64, ImagingError> {
     let settings = job.settings;
-    let frames = if pipeline::decodes_first_frame_only(job) {
+    let frames = if job.decodes_first_frame_only() {
         1
     } else {
         decode::frame_count(source, header)

@@ -10,8 +10,10 @@
 //! YCbCr planes (`jpeg_planes`) and the steps in between have nothing to do. Every other render
 //! takes the RGB road. The road is data in the context, chosen by the `road` step.
 //!
-//! One file per step; `context` holds what the steps share, `coordinates` the one mapping from
-//! plan coordinates to decoded pixels, and `meta_json` Thumbor's JSON layout.
+//! One file per step; `context` holds what the steps share, `geometry_setup` the request as the
+//! transformer sees it, `coordinates` the one mapping from plan coordinates to decoded pixels,
+//! and `meta_json` Thumbor's JSON layout. The step files import those, never each other's
+//! steps (`python3 scripts/import_cycles.py` finds no circle between any two files).
 
 mod context;
 mod coordinates;
@@ -20,6 +22,7 @@ mod decode;
 mod encode;
 mod filters;
 mod flip;
+mod geometry_setup;
 mod jpeg_planes;
 mod meta;
 mod meta_json;
@@ -33,6 +36,7 @@ mod runner;
 mod shrink_on_load;
 mod trim;
 
+use super::decode::{DecodeOptions, Probe};
 use super::filters::FilterList;
 use super::settings::ImagingSettings;
 use super::ImagingError;
@@ -41,7 +45,6 @@ use context::RenderContext;
 use runner::Step;
 use std::collections::HashMap;
 
-pub(crate) use decode::decodes_first_frame_only;
 pub(crate) use plan::{planned_output, refuse_oversized_animation};
 pub use probe::probe_header;
 
@@ -59,6 +62,25 @@ pub struct RenderJob<'a> {
     /// When the request's answer is no longer wanted (REQUEST_TIMEOUT_SECONDS): the render
     /// stops at the next step boundary instead of finishing work nobody will read.
     pub deadline: Option<std::time::Instant>,
+}
+
+impl RenderJob<'_> {
+    /// The decoder's limits and choices for this job at `1/shrink`.
+    pub fn decode_options(&self, shrink: u32) -> DecodeOptions {
+        DecodeOptions {
+            max_pixels: self.settings.max_pixels,
+            shrink,
+            // cover() asks for the first frame (Thumbor can only do it with gifsicle).
+            first_frame_only: self.decodes_first_frame_only(),
+            max_jpeg_scans: self.settings.max_jpeg_scans,
+            deadline: self.deadline,
+        }
+    }
+
+    /// Whether only the first frame of an animation is decoded (`cover()`, or animations off).
+    pub fn decodes_first_frame_only(&self) -> bool {
+        self.filters.has_cover() || !self.settings.allow_animated_gifs
+    }
 }
 
 /// The answer of a render.
@@ -104,7 +126,7 @@ pub fn render(source: &[u8], job: &RenderJob<'_>) -> Result<RenderOutput, Imagin
 /// once, to estimate the render's memory before admitting it).
 pub fn render_probed(
     source: &[u8],
-    header: &super::decode::Probe,
+    header: &Probe,
     job: &RenderJob<'_>,
 ) -> Result<RenderOutput, ImagingError> {
     let mut context = RenderContext::new(source, job, Some(header.clone()));

@@ -164,6 +164,15 @@ pub fn orientation_swaps_axes(orientation: u8) -> bool {
     matches!(orientation, 5..=8)
 }
 
+/// `size` as it looks after EXIF orientation `orientation`.
+pub fn oriented_size(size: Size, orientation: u8) -> Size {
+    if orientation_swaps_axes(orientation) {
+        size.transposed()
+    } else {
+        size
+    }
+}
+
 /// Where the oriented image's pixel `(x, y)` comes from in the stored image of `stored`
 /// size. Thumbor's mapping (spec §3.1): 2 flip-H; 3 rotate 180; 4 flip-V; 5 transpose;
 /// 6 rotate 90 clockwise; 7 transverse; 8 rotate 90 counter-clockwise.

@@ -1,9 +1,9 @@
 //! Tests of the JPEG 2000, PSD and AVIF readers on the corpus, and of their behaviour on
 //! truncated and corrupted input (an error or a consistent image; never a panic or a hang).
 
-use crate::test_corpus::{psnr, read};
 use super::*;
 use crate::imaging::PixelLayout;
+use crate::test_corpus::{psnr, read};
 
 const MAX_PIXELS: u64 = 75_000_000;
 

@@ -1,8 +1,8 @@
 //! Tests of sniffing, probing and decoding on the shared corpus.
 
-use crate::test_corpus::{psnr, read, root};
 use super::*;
 use crate::imaging::PixelLayout;
+use crate::test_corpus::{psnr, read, root};
 
 const MAX_PIXELS: u64 = 75_000_000;
 

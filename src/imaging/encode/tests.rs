@@ -1,9 +1,9 @@
 //! Tests of format choice and of encode round trips on the shared corpus.
 
 use super::*;
-use crate::test_corpus::{psnr, read};
 use crate::imaging::decode::{decode, sniff, DecodeOptions};
 use crate::imaging::{Frame, SourceInfo};
+use crate::test_corpus::{psnr, read};
 
 fn settings() -> EncodeSettings {
     EncodeSettings {

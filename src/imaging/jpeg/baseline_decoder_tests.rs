@@ -3,8 +3,8 @@
 //! picture — for files it leaves to libjpeg.
 
 use super::*;
-use crate::test_corpus::read;
 use crate::imaging::jpeg::decode_planes_with_libjpeg;
+use crate::test_corpus::read;
 
 /// The baseline decoder given the size libjpeg's header read finds, as the pipeline calls it.
 fn decode(bytes: &[u8], shrink: u32, halve_full_chroma: bool) -> Option<JpegPlanes> {

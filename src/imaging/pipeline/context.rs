@@ -4,7 +4,7 @@
 //! one missing reports the step that should have filled it (`ImagingError::StepOrder`, a bug).
 
 use super::coordinates::PlanToPixels;
-use super::prepare::GeometrySetup;
+use super::geometry_setup::GeometrySetup;
 use super::{RenderJob, RenderOutput};
 use crate::imaging::decode::Probe;
 use crate::imaging::filters::OutputOverrides;

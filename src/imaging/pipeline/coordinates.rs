@@ -5,20 +5,11 @@
 //! per axis; the shrink-on-load choice, the planes decoder's chroma choice, and both roads' crop
 //! + resize all read their region through it.
 
-use super::prepare::GeometrySetup;
+use super::geometry_setup::GeometrySetup;
 use crate::imaging::decode::Probe;
 use crate::imaging::geometry::{PixelRect, Size};
-use crate::imaging::transform::{self, Region};
+use crate::imaging::transform::{self, oriented_size, Region};
 use crate::imaging::ImageFormat;
-
-/// `size` as it looks after EXIF orientation `orientation`.
-pub(super) fn oriented_size(size: Size, orientation: u8) -> Size {
-    if transform::orientation_swaps_axes(orientation) {
-        size.transposed()
-    } else {
-        size
-    }
-}
 
 /// How plan coordinates reach one set of pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]

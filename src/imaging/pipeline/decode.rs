@@ -5,8 +5,8 @@
 
 use super::context::{filled, Pixels, RenderContext, Road};
 use super::coordinates::PlanToPixels;
-use super::{jpeg_planes, RenderJob};
-use crate::imaging::decode::{self, DecodeOptions};
+use super::jpeg_planes;
+use crate::imaging::decode;
 use crate::imaging::geometry::Size;
 use crate::imaging::ImagingError;
 
@@ -26,7 +26,7 @@ pub(super) fn run(context: &mut RenderContext<'_>) -> Result<(), ImagingError> {
     }
     let header = filled(&context.header, "probe")?;
     let setup = filled(&context.setup, "prepare")?;
-    let options = decode_options(context.job, context.shrink);
+    let options = context.job.decode_options(context.shrink);
     let image = decode::decode_probed(context.source, header, &options)?;
     let decoded = Size::new(image.width, image.height);
     context.mapping = Some(PlanToPixels::decoded(
@@ -37,21 +37,4 @@ pub(super) fn run(context: &mut RenderContext<'_>) -> Result<(), ImagingError> {
     ));
     context.pixels = Pixels::Rgb(image);
     Ok(())
-}
-
-/// The decoder's limits and choices for `job` at `1/shrink`.
-pub(super) fn decode_options(job: &RenderJob<'_>, shrink: u32) -> DecodeOptions {
-    DecodeOptions {
-        max_pixels: job.settings.max_pixels,
-        shrink,
-        // cover() asks for the first frame (Thumbor can only do it with gifsicle).
-        first_frame_only: decodes_first_frame_only(job),
-        max_jpeg_scans: job.settings.max_jpeg_scans,
-        deadline: job.deadline,
-    }
-}
-
-/// Whether only the first frame of an animation is decoded (`cover()`, or animations off).
-pub(crate) fn decodes_first_frame_only(job: &RenderJob<'_>) -> bool {
-    job.filters.has_cover() || !job.settings.allow_animated_gifs
 }

@@ -5,9 +5,8 @@
 
 use super::context::{filled, Pixels, RenderContext};
 use super::coordinates::PlanToPixels;
-use super::decode::decode_options;
+use super::geometry_setup::GeometrySetup;
 use super::output_format;
-use super::prepare::GeometrySetup;
 use super::RenderOutput;
 use crate::imaging::decode::Probe;
 use crate::imaging::geometry::{Plan, Size};
@@ -43,7 +42,7 @@ pub(super) fn decode(context: &mut RenderContext<'_>) -> Result<bool, ImagingErr
     let plan = filled(&context.plan, "plan")?;
     let shrink = context.shrink;
     let halve_full_chroma = full_chroma_halved_on_decode(header, setup, plan, shrink);
-    let options = decode_options(context.job, shrink);
+    let options = context.job.decode_options(shrink);
     let Some(decoded) =
         jpeg::decode_planes_limited(context.source, header, &options, halve_full_chroma)?
     else {

@@ -4,7 +4,7 @@
 //! output size and the animation budget the memory estimate checks before admitting a render.
 
 use super::context::RenderContext;
-use super::prepare::{geometry_setup, GeometrySetup};
+use super::geometry_setup::{geometry_setup, GeometrySetup};
 use super::RenderJob;
 use crate::imaging::decode::{self, Probe};
 use crate::imaging::geometry::{self, Plan, PlanInput, Size};

@@ -5,13 +5,13 @@
 use super::coordinates::PlanToPixels;
 use super::tests::{rgb_road_pixels, run_until, takes_planes_road, Parts};
 use super::*;
-use crate::test_corpus::{psnr, read};
 use crate::imaging::decode::{self, DecodeOptions, Probe};
 use crate::imaging::geometry::Size;
 use crate::imaging::jpeg;
 use crate::imaging::jpeg::planes::YccImage;
 use crate::imaging::jpeg::planes_resize;
 use crate::imaging::ImageFormat;
+use crate::test_corpus::{psnr, read};
 
 /// `render`, which takes the planes road wherever it can.
 fn render_default(path: &str, source: &[u8]) -> RenderOutput {

@@ -6,7 +6,7 @@
 
 use super::context::RenderContext;
 use super::coordinates::PlanToPixels;
-use super::prepare::GeometrySetup;
+use super::geometry_setup::GeometrySetup;
 use crate::imaging::decode::Probe;
 use crate::imaging::geometry::Plan;
 use crate::imaging::{ImageFormat, ImagingError};

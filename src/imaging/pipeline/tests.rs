@@ -4,10 +4,10 @@
 
 use super::context::{Pixels, RenderContext, Road};
 use super::coordinates::PlanToPixels;
+use super::geometry_setup::{geometry_setup, GeometrySetup};
 use super::meta_json::{python_float_repr, write_json_string};
 use super::output_format::{png_to_jpg_enabled, quality as encode_quality};
 use super::plan::plan_geometry;
-use super::prepare::{geometry_setup, GeometrySetup};
 use super::runner::{self, steps_between};
 use super::shrink_on_load::choose_shrink;
 use super::*;

@@ -5,7 +5,6 @@
 
 use super::context::{filled, Pixels, RenderContext};
 use super::coordinates::PlanToPixels;
-use super::decode::decode_options;
 use crate::imaging::decode;
 use crate::imaging::geometry::{MetaOperation, PixelRect, PyNumber, Size};
 use crate::imaging::transform::{self, Region};
@@ -24,7 +23,7 @@ pub(super) fn run(context: &mut RenderContext<'_>) -> Result<(), ImagingError> {
         .ok_or(ImagingError::StepOrder("prepare"))?;
     let mut image = {
         let _span = tracing::info_span!("decode").entered();
-        decode::decode_probed(context.source, header, &decode_options(job, 1))?
+        decode::decode_probed(context.source, header, &job.decode_options(1))?
     };
     if let Some(normalized) = setup.normalized {
         let _span = tracing::info_span!("normalize").entered();
