@@ -52,7 +52,7 @@ pub fn render(data: &[u8]) {
     let Ok(request) = url::parse_path(path) else {
         return;
     };
-    let filters = FilterList::parse(request.filters.as_deref().unwrap_or(""));
+    let filters = &request.filter_list;
     let settings = ImagingSettings {
         max_pixels: 4_000_000,
         respect_orientation: selector & 0x80 != 0,
@@ -63,7 +63,7 @@ pub fn render(data: &[u8]) {
         original,
         &RenderJob {
             request: &request,
-            filters: &filters,
+            filters,
             settings: &settings,
             accepts_webp: selector & 0x40 != 0,
             accepts_avif: false,
@@ -271,7 +271,7 @@ pub fn filters(data: &[u8]) {
     let Ok(request) = url::parse_path(&path) else {
         return;
     };
-    let filters = FilterList::parse(request.filters.as_deref().unwrap_or(""));
+    let filters = &request.filter_list;
     let assets: HashMap<String, bytes::Bytes> = filters
         .asset_urls()
         .into_iter()
@@ -286,7 +286,7 @@ pub fn filters(data: &[u8]) {
         original,
         &RenderJob {
             request: &request,
-            filters: &filters,
+            filters,
             settings: &settings,
             accepts_webp: false,
             accepts_avif: false,

@@ -14,13 +14,13 @@ fn render_path(
     settings: &ImagingSettings,
 ) -> Result<RenderOutput, ImagingError> {
     let request = parse_path(path).unwrap();
-    let filters = FilterList::parse(request.filters.as_deref().unwrap_or(""));
+    let filters = &request.filter_list;
     let assets = HashMap::new();
     render(
         source,
         &RenderJob {
             request: &request,
-            filters: &filters,
+            filters,
             settings,
             accepts_webp: false,
             accepts_avif: false,

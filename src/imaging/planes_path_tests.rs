@@ -9,16 +9,13 @@ use crate::url::parse_path;
 
 struct Parts {
     request: ImageRequest,
-    filters: FilterList,
     assets: HashMap<String, bytes::Bytes>,
 }
 
 fn parts(path: &str) -> Parts {
     let request = parse_path(path).unwrap();
-    let filters = FilterList::parse(request.filters.as_deref().unwrap_or(""));
     Parts {
         request,
-        filters,
         assets: HashMap::new(),
     }
 }
@@ -26,7 +23,7 @@ fn parts(path: &str) -> Parts {
 fn job<'a>(parts: &'a Parts, settings: &'a ImagingSettings) -> RenderJob<'a> {
     RenderJob {
         request: &parts.request,
-        filters: &parts.filters,
+        filters: &parts.request.filter_list,
         settings,
         accepts_webp: false,
         accepts_avif: false,

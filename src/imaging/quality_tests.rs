@@ -31,11 +31,11 @@ fn psnr(a: &[u8], b: &[u8]) -> f64 {
 fn render_pixels(path: &str, source: &[u8], shrink: Option<u32>) -> (u32, Image) {
     let settings = ImagingSettings::default();
     let request = parse_path(path).unwrap();
-    let filters = FilterList::parse(request.filters.as_deref().unwrap_or(""));
+    let filters = &request.filter_list;
     let assets = HashMap::new();
     let job = RenderJob {
         request: &request,
-        filters: &filters,
+        filters,
         settings: &settings,
         accepts_webp: false,
         accepts_avif: false,

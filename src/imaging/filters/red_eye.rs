@@ -10,7 +10,10 @@
 //! `dilate(mask, (3,3))` really does), and its pixels take the grey mean(green, blue).
 
 use super::super::Image;
+use super::super::ImagingError;
+use super::params::Params;
 use super::FocalPoint;
+use super::{AssetLoader, FilterCall, PostTransformContext};
 
 /// A rectangle in image pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -237,6 +240,26 @@ fn grow_down(mask: &[bool], w: usize, h: usize) -> Vec<bool> {
         }
     }
     out
+}
+
+/// `red_eye()`: cleans the regions of the explicit and detected focal points.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct RedEye;
+
+impl FilterCall for RedEye {
+    fn build(_params: &Params<'_>) -> Option<Self> {
+        Some(RedEye)
+    }
+
+    fn post_transform(
+        &self,
+        image: &mut Image,
+        ctx: &PostTransformContext<'_>,
+        _load: &AssetLoader<'_>,
+    ) -> Result<(), ImagingError> {
+        red_eye(image, ctx.focal_points);
+        Ok(())
+    }
 }
 
 #[cfg(test)]
