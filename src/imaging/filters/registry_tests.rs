@@ -8,12 +8,12 @@ use super::{blur, corners, fill, noise, output, watermark, FilterList, FocalPoin
 #[test]
 fn every_signature_compiles_and_names_are_unique() {
     for entry in REGISTRY {
-        let known = registry::lookup(entry.name()).expect(entry.name());
-        assert!(known.signature.is_usable(), "{}", entry.name());
+        let name = entry.name();
+        let known = registry::lookup(name).unwrap_or_else(|| panic!("{name} is not found"));
+        assert!(known.signature.is_usable(), "{name}");
         assert!(
             std::ptr::eq(known.entry, entry),
-            "{} is registered twice",
-            entry.name()
+            "{name} is registered twice"
         );
     }
 }
