@@ -8,8 +8,9 @@ use super::blur::blur_pixels;
 use super::colors::{parse_color, Rgba};
 use super::composite::{composite_over, paste, Canvas, Layer};
 use super::params::Params;
-use super::{resize, RequestSize, MAX_CANVAS_PIXELS};
-use super::{AssetLoader, FilterCall, PostTransformContext};
+use super::{
+    resize, AssetLoader, FilterCall, PostTransformContext, RequestSize, MAX_CANVAS_PIXELS,
+};
 
 /// How the canvas behind the image is made.
 enum Background {

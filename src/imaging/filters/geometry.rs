@@ -4,8 +4,9 @@
 
 use super::super::{Image, ImagingError};
 use super::params::{parse_digits, Params};
-use super::{resize, FocalPoint, RequestSize};
-use super::{AssetLoader, FilterCall, PostTransformContext, PreLoadEffects};
+use super::{
+    resize, AssetLoader, FilterCall, FocalPoint, PostTransformContext, PreLoadEffects, RequestSize,
+};
 use regex::Regex;
 use std::sync::LazyLock;
 

@@ -2,8 +2,7 @@
 //! from a generator that reproduces glibc's `random()` after `srandom(seed)`, so a given seed
 //! gives Thumbor's exact noise pattern.
 
-use super::super::Image;
-use super::super::ImagingError;
+use super::super::{Image, ImagingError};
 use super::params::Params;
 use super::{AssetLoader, FilterCall, PostTransformContext};
 use std::hash::{BuildHasher, Hasher};

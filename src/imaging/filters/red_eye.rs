@@ -9,11 +9,9 @@
 //! red > 60; it is filled, closed with a 5x5 cross, grown 3 px downward (what Thumbor's
 //! `dilate(mask, (3,3))` really does), and its pixels take the grey mean(green, blue).
 
-use super::super::Image;
-use super::super::ImagingError;
+use super::super::{Image, ImagingError};
 use super::params::Params;
-use super::FocalPoint;
-use super::{AssetLoader, FilterCall, PostTransformContext};
+use super::{AssetLoader, FilterCall, FocalPoint, PostTransformContext};
 
 /// A rectangle in image pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

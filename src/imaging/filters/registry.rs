@@ -4,9 +4,9 @@
 //! ([`FilterList::parse`](super::FilterList::parse)) looks names up here; nothing else lists
 //! filters.
 
+use super::list::BoxedCall;
 use super::params::{CompiledSignature, FilterSignature, ParamType, Params};
-use super::{blur, color, corners, fill, geometry, noise, output, red_eye, watermark};
-use super::{list::BoxedCall, FilterCall};
+use super::{blur, color, corners, fill, geometry, noise, output, red_eye, watermark, FilterCall};
 use std::collections::HashMap;
 use std::sync::LazyLock;
 

@@ -7,8 +7,9 @@ use super::super::decode::{decode, DecodeOptions};
 use super::super::{Image, ImagingError, PixelLayout};
 use super::composite::{composite_over, Canvas, Layer};
 use super::params::{parse_digits, ParamValue, Params};
-use super::{ensure_rgba, resize, MAX_CANVAS_PIXELS};
-use super::{AssetLoader, FilterCall, PostTransformContext};
+use super::{
+    ensure_rgba, resize, AssetLoader, FilterCall, PostTransformContext, MAX_CANVAS_PIXELS,
+};
 use std::collections::HashMap;
 
 /// Decodes the asset fetched for `url` (first frame only). A missing or undecodable asset is
