@@ -8,14 +8,12 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use pictor::imaging::decode::{self, DecodeOptions};
 use pictor::imaging::encode::{self, EncodeSettings};
-use pictor::imaging::filters::FilterList;
 use pictor::imaging::geometry::{PixelRect, Size};
 use pictor::imaging::jpeg;
 use pictor::imaging::settings::ImagingSettings;
 use pictor::imaging::transform::{self, Region};
 use pictor::imaging::{render, Image, ImageFormat, RenderJob};
 use pictor::url::parse_path;
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -161,17 +159,7 @@ fn bench_end_to_end(c: &mut Criterion) {
     for (name, path, file) in tasks {
         let source = corpus(file);
         let request = parse_path(path).expect("valid path");
-        let filters = FilterList::parse(request.filters.as_deref().unwrap_or(""));
-        let assets = HashMap::new();
-        let job = RenderJob {
-            request: &request,
-            filters: &filters,
-            settings: &settings,
-            accepts_webp: false,
-            accepts_avif: false,
-            assets: &assets,
-            deadline: None,
-        };
+        let job = RenderJob::new(&request, &settings);
         group.bench_function(name, |b| b.iter(|| render(&source, &job).expect("renders")));
     }
     group.finish();

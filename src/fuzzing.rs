@@ -52,23 +52,16 @@ pub fn render(data: &[u8]) {
     let Ok(request) = url::parse_path(path) else {
         return;
     };
-    let filters = FilterList::parse(request.filters.as_deref().unwrap_or(""));
     let settings = ImagingSettings {
         max_pixels: 4_000_000,
         respect_orientation: selector & 0x80 != 0,
         ..ImagingSettings::default()
     };
-    let assets = HashMap::new();
     let _ = imaging::render(
         original,
         &RenderJob {
-            request: &request,
-            filters: &filters,
-            settings: &settings,
             accepts_webp: selector & 0x40 != 0,
-            accepts_avif: false,
-            assets: &assets,
-            deadline: None,
+            ..RenderJob::new(&request, &settings)
         },
     );
 }
@@ -271,7 +264,7 @@ pub fn filters(data: &[u8]) {
     let Ok(request) = url::parse_path(&path) else {
         return;
     };
-    let filters = FilterList::parse(request.filters.as_deref().unwrap_or(""));
+    let filters = &request.filter_list;
     let assets: HashMap<String, bytes::Bytes> = filters
         .asset_urls()
         .into_iter()
@@ -285,13 +278,9 @@ pub fn filters(data: &[u8]) {
     let _ = imaging::render(
         original,
         &RenderJob {
-            request: &request,
-            filters: &filters,
-            settings: &settings,
-            accepts_webp: false,
-            accepts_avif: false,
             assets: &assets,
             deadline: Some(std::time::Instant::now() + std::time::Duration::from_secs(5)),
+            ..RenderJob::new(&request, &settings)
         },
     );
 }

@@ -89,7 +89,6 @@ fn filter_images_bytes(job: &RenderJob<'_>) -> Result<u64, ImagingError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::imaging::filters::FilterList;
     use crate::imaging::settings::ImagingSettings;
     use crate::url::parse_path;
     use std::collections::HashMap;
@@ -123,16 +122,10 @@ mod tests {
         assets: &HashMap<String, bytes::Bytes>,
     ) -> Result<u64, ImagingError> {
         let request = parse_path(path).unwrap();
-        let filters = FilterList::parse(request.filters.as_deref().unwrap_or(""));
         let settings = ImagingSettings::default();
         let job = RenderJob {
-            request: &request,
-            filters: &filters,
-            settings: &settings,
-            accepts_webp: false,
-            accepts_avif: false,
             assets,
-            deadline: None,
+            ..RenderJob::new(&request, &settings)
         };
         let header = pipeline::probe_header(source, &settings)?;
         render_memory_bytes(source, &header, &job)

@@ -44,14 +44,15 @@ use crate::url::ImageRequest;
 use context::RenderContext;
 use runner::Step;
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 pub(crate) use plan::{planned_output, refuse_oversized_animation};
 pub use probe::probe_header;
 
 /// Everything a render needs besides the original's bytes.
 pub struct RenderJob<'a> {
+    /// The parsed request, with its filter list.
     pub request: &'a ImageRequest,
-    pub filters: &'a FilterList,
     pub settings: &'a ImagingSettings,
     /// The client's Accept header contains `image/webp` (substring test, as Thumbor 7.8).
     pub accepts_webp: bool,
@@ -64,7 +65,28 @@ pub struct RenderJob<'a> {
     pub deadline: Option<std::time::Instant>,
 }
 
-impl RenderJob<'_> {
+/// No watermark or frame images.
+static NO_ASSETS: LazyLock<HashMap<String, bytes::Bytes>> = LazyLock::new(HashMap::new);
+
+impl<'a> RenderJob<'a> {
+    /// A job for `request` with `settings`, as a client without `Accept` negotiation, no filter
+    /// images and no deadline would ask; set the other fields with struct update syntax.
+    pub fn new(request: &'a ImageRequest, settings: &'a ImagingSettings) -> RenderJob<'a> {
+        RenderJob {
+            request,
+            settings,
+            accepts_webp: false,
+            accepts_avif: false,
+            assets: &NO_ASSETS,
+            deadline: None,
+        }
+    }
+
+    /// The request's filters (parsed with its URL).
+    pub fn filters(&self) -> &'a FilterList {
+        &self.request.filter_list
+    }
+
     /// The decoder's limits and choices for this job at `1/shrink`.
     pub fn decode_options(&self, shrink: u32) -> DecodeOptions {
         DecodeOptions {
@@ -79,7 +101,7 @@ impl RenderJob<'_> {
 
     /// Whether only the first frame of an animation is decoded (`cover()`, or animations off).
     pub fn decodes_first_frame_only(&self) -> bool {
-        self.filters.has_cover() || !self.settings.allow_animated_gifs
+        self.filters().has_cover() || !self.settings.allow_animated_gifs
     }
 }
 

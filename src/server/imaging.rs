@@ -5,7 +5,6 @@
 use super::App;
 use crate::cache::Rendered;
 use crate::error::PictorError;
-use crate::imaging::filters::FilterList;
 use crate::imaging::{self, RenderJob};
 use crate::metrics::Refusal;
 use crate::url::{self, ImageRequest};
@@ -110,16 +109,15 @@ async fn render_uncached(
     accepts: Accepts,
     deadline: Instant,
 ) -> Result<Rendered, PictorError> {
-    let mut filters = FilterList::parse(request.filters.as_deref().unwrap_or(""));
     // Pre-load phase: `extract_focal()` swaps a nested Thumbor URL for the original it points
     // at (so every loader, and meta's `url`, sees the original) and keeps its crop as a focal
     // point instead of applying it. What is loaded here and in `load_assets` is what
     // `url::confine::loaded_names` lists for `/sign`'s prefix check: keep the two in step.
-    if let Some(original) = filters.resolve_extract_focal(&request.image) {
+    if let Some(original) = request.filter_list.resolve_extract_focal(&request.image) {
         request.image = original;
     }
     // Each filter image is a load and a decode of its own: bound them before loading anything.
-    let asset_urls = filters.asset_urls();
+    let asset_urls = request.filter_list.asset_urls();
     if asset_urls.len() > app.config.admission.max_filter_assets {
         return Err(PictorError::BadRequest(format!(
             "{} watermark/frame images, more than MAX_FILTER_ASSETS={}",
@@ -137,7 +135,6 @@ async fn render_uncached(
     let work = Arc::new(RenderWork {
         source,
         request,
-        filters,
         settings: app.config.imaging.clone(),
         accepts,
         assets,
@@ -172,8 +169,8 @@ async fn load_assets(app: &App, urls: Vec<String>) -> Result<HashMap<String, Byt
 /// Everything a render needs, owned, so the blocking pool's tasks can share it.
 struct RenderWork {
     source: Bytes,
+    /// The request, its image unwrapped and its `extract_focal()` points resolved.
     request: ImageRequest,
-    filters: FilterList,
     settings: imaging::settings::ImagingSettings,
     accepts: Accepts,
     assets: HashMap<String, Bytes>,
@@ -184,7 +181,6 @@ impl RenderWork {
     fn job(&self) -> RenderJob<'_> {
         RenderJob {
             request: &self.request,
-            filters: &self.filters,
             settings: &self.settings,
             accepts_webp: self.accepts.webp,
             accepts_avif: self.accepts.avif,

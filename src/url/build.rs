@@ -177,6 +177,9 @@ fn reparses_to(opts: &UrlOptions, request: &ImageRequest) -> bool {
         ImageRequest {
             signature: request.signature.clone(),
             signed_path: request.signed_path.clone(),
+            // The list follows from `filters`, which is compared; the request's own list may
+            // have had its `extract_focal()` points resolved since it was parsed.
+            filter_list: request.filter_list.clone(),
             ..reparsed
         } == *request
     })

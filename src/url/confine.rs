@@ -15,7 +15,6 @@
 //! prefix segment by segment (a prefix always ends with `/`, so `t1/` never covers `t10/`).
 
 use super::ImageRequest;
-use crate::imaging::filters::FilterList;
 use percent_encoding::percent_decode;
 
 /// How many rounds of percent-decoding a name is followed through; a name still changing
@@ -80,9 +79,10 @@ pub struct Escape {
 }
 
 /// Every name the server loads for `request`, in the order it loads them. This follows
-/// `server::imaging::render_uncached` exactly: the same `FilterList` calls on the same text.
+/// `server::imaging::render_uncached` exactly: the same `FilterList` calls on the request's
+/// list (a copy, since resolving `extract_focal()` changes it).
 pub fn loaded_names(request: &ImageRequest) -> Vec<LoadedName> {
-    let mut filters = FilterList::parse(request.filters.as_deref().unwrap_or(""));
+    let mut filters = request.filter_list.clone();
     let mut names = Vec::new();
     match filters.resolve_extract_focal(&request.image) {
         Some(original) => names.push(LoadedName {

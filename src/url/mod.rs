@@ -8,6 +8,8 @@ pub mod signature;
 
 pub use parse::parse_path;
 
+use crate::imaging::filters::FilterList;
+
 /// What stood in the signature position of the path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignaturePart {
@@ -82,7 +84,7 @@ pub enum VAlign {
 }
 
 /// A parsed Thumbor imaging path.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ImageRequest {
     pub signature: SignaturePart,
     /// The raw (still percent-encoded) path after `/<signature>/`: the message that is signed.
@@ -100,8 +102,12 @@ pub struct ImageRequest {
     pub halign: HAlign,
     pub valign: VAlign,
     pub smart: bool,
-    /// The text between `filters:` and the `/` before the image, percent-decoded once.
+    /// The text between `filters:` and the `/` before the image, percent-decoded once: what
+    /// the URL builder writes back, and how "no filters segment" is told from an empty list.
     pub filters: Option<String>,
+    /// `filters` parsed (empty without one): what the render applies. `extract_focal()`
+    /// resolves its points in it when the server unwraps the image.
+    pub filter_list: FilterList,
     /// The image part, percent-decoded once (what Tornado hands the handler).
     pub image: String,
 }

@@ -1,4 +1,6 @@
-//! Request path -> [`ImageRequest`], following libthumbor's regex exactly (spec §1).
+//! Request path -> [`ImageRequest`], following libthumbor's regex exactly (spec §1). The
+//! `filters:` segment is parsed here too ([`FilterList::parse`]), so the request carries its
+//! filter list.
 //!
 //! Thumbor routes the raw request path through one regex (libthumbor's `Url.regex()` with `$`
 //! appended by Tornado) and hands the handler each named group percent-decoded once. We do the
@@ -16,6 +18,7 @@ use super::{
     CropBox, Dimension, FitIn, HAlign, ImageRequest, SignaturePart, Trim, TrimPosition, VAlign,
 };
 use crate::error::PictorError;
+use crate::imaging::filters::FilterList;
 
 /// libthumbor's imaging regex, group for group, in its fixed order.
 ///
@@ -82,6 +85,7 @@ pub fn parse_path(path: &str) -> Result<ImageRequest, PictorError> {
         // as a typed error rather than an assumption.
         return Err(PictorError::BadUrl("empty image".into()));
     }
+    let filters = group(&caps, "filters").map(tornado_unquote).transpose()?;
 
     Ok(ImageRequest {
         signature,
@@ -109,7 +113,8 @@ pub fn parse_path(path: &str) -> Result<ImageRequest, PictorError> {
             _ => VAlign::Middle,
         },
         smart: caps.name("smart").is_some(),
-        filters: group(&caps, "filters").map(tornado_unquote).transpose()?,
+        filter_list: FilterList::parse(filters.as_deref().unwrap_or("")),
+        filters,
         image,
     })
 }
@@ -217,6 +222,7 @@ mod tests {
         assert_eq!(req.width, Dimension::Px(300));
         assert_eq!(req.height, Dimension::Px(200));
         assert_eq!(req.filters.as_deref(), Some("format(webp)"));
+        assert_eq!(req.filter_list.names(), vec!["format"]);
         assert_eq!(req.image, "photos/cat.jpg");
         assert!(!req.debug && !req.meta && !req.smart);
         assert_eq!(req.trim, None);
@@ -402,6 +408,9 @@ mod tests {
     fn filters_are_decoded_once() {
         let req = parse("/unsafe/filters:fill(%2523fff)/a.jpg");
         assert_eq!(req.filters.as_deref(), Some("fill(%23fff)"));
+        // The list is parsed from the decoded text: `%23fff` is not a colour name, so `fill`
+        // is dropped, as in Thumbor.
+        assert!(req.filter_list.is_empty());
     }
 
     #[test]

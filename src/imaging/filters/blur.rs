@@ -6,6 +6,8 @@
 //! against `blur4.png`, under the 0.99 the conformance row asks for).
 
 use super::super::{Image, ImagingError};
+use super::params::Params;
+use super::{AssetLoader, FilterCall, PostTransformContext};
 
 /// Thumbor caps the blur radius (the kernel is 2·radius+1 wide).
 const MAX_BLUR_RADIUS: i64 = 150;
@@ -315,6 +317,88 @@ fn ycbcr_to_rgb(y: f32, cb: f32, cr: f32) -> (f32, f32, f32) {
         y - 0.34414 * (cb - 128.0) - 0.71414 * (cr - 128.0),
         y + 1.77200 * (cb - 128.0),
     )
+}
+
+/// `blur(radius[,sigma])`; sigma 0 means "from the radius".
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Blur {
+    pub(super) radius: i64,
+    pub(super) sigma: f64,
+}
+
+impl FilterCall for Blur {
+    fn build(params: &Params<'_>) -> Option<Self> {
+        Some(Blur {
+            radius: params.int(0)?,
+            sigma: params.float_or(1, 0.0)?,
+        })
+    }
+
+    fn post_transform(
+        &self,
+        image: &mut Image,
+        _ctx: &PostTransformContext<'_>,
+        _load: &AssetLoader<'_>,
+    ) -> Result<(), ImagingError> {
+        blur(image, self.radius, self.sigma);
+        Ok(())
+    }
+}
+
+/// `sharpen(amount,radius,luminance_only)`.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Sharpen {
+    pub(super) amount: f64,
+    pub(super) radius: f64,
+    pub(super) luminance_only: bool,
+}
+
+impl FilterCall for Sharpen {
+    fn build(params: &Params<'_>) -> Option<Self> {
+        Some(Sharpen {
+            amount: params.float(0)?,
+            radius: params.float(1)?,
+            luminance_only: params.boolean(2)?,
+        })
+    }
+
+    fn post_transform(
+        &self,
+        image: &mut Image,
+        _ctx: &PostTransformContext<'_>,
+        _load: &AssetLoader<'_>,
+    ) -> Result<(), ImagingError> {
+        sharpen(image, self.amount, self.radius, self.luminance_only);
+        Ok(())
+    }
+}
+
+/// `convolution(kernel,columns[,normalize])`; normalize defaults to true. The kernel stays
+/// text until it is applied, where a malformed one fails the request as in Thumbor.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Convolution {
+    pub(super) kernel: String,
+    pub(super) columns: i64,
+    pub(super) normalize: bool,
+}
+
+impl FilterCall for Convolution {
+    fn build(params: &Params<'_>) -> Option<Self> {
+        Some(Convolution {
+            kernel: params.text(0)?.to_string(),
+            columns: params.int(1)?,
+            normalize: params.boolean_or(2, true)?,
+        })
+    }
+
+    fn post_transform(
+        &self,
+        image: &mut Image,
+        _ctx: &PostTransformContext<'_>,
+        _load: &AssetLoader<'_>,
+    ) -> Result<(), ImagingError> {
+        convolution(image, &self.kernel, self.columns, self.normalize)
+    }
 }
 
 #[cfg(test)]

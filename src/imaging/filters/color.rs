@@ -3,6 +3,8 @@
 //! extensions (truncating division, clamping to 0..=255). Alpha is never touched.
 
 use super::super::{Image, ImagingError};
+use super::params::Params;
+use super::{AssetLoader, FilterCall, PostTransformContext};
 
 /// Applies one lookup table per colour channel to every pixel of every frame.
 fn apply_luts(image: &mut Image, luts: &[[u8; 256]; 3]) {
@@ -316,6 +318,177 @@ pub fn curve(image: &mut Image, curves: &CurveSet) {
         through_all(&curves.blue),
     ];
     apply_luts(image, &luts);
+}
+
+/// `brightness(value)`.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Brightness(pub(super) i64);
+
+impl FilterCall for Brightness {
+    fn build(params: &Params<'_>) -> Option<Self> {
+        Some(Brightness(params.int(0)?))
+    }
+
+    fn post_transform(
+        &self,
+        image: &mut Image,
+        _ctx: &PostTransformContext<'_>,
+        _load: &AssetLoader<'_>,
+    ) -> Result<(), ImagingError> {
+        brightness(image, self.0);
+        Ok(())
+    }
+}
+
+/// `contrast(value)`.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Contrast(pub(super) i64);
+
+impl FilterCall for Contrast {
+    fn build(params: &Params<'_>) -> Option<Self> {
+        Some(Contrast(params.int(0)?))
+    }
+
+    fn post_transform(
+        &self,
+        image: &mut Image,
+        _ctx: &PostTransformContext<'_>,
+        _load: &AssetLoader<'_>,
+    ) -> Result<(), ImagingError> {
+        contrast(image, self.0);
+        Ok(())
+    }
+}
+
+/// `rgb(r,g,b)`.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Rgb(pub(super) [i64; 3]);
+
+impl FilterCall for Rgb {
+    fn build(params: &Params<'_>) -> Option<Self> {
+        Some(Rgb([params.int(0)?, params.int(1)?, params.int(2)?]))
+    }
+
+    fn post_transform(
+        &self,
+        image: &mut Image,
+        _ctx: &PostTransformContext<'_>,
+        _load: &AssetLoader<'_>,
+    ) -> Result<(), ImagingError> {
+        rgb(image, self.0);
+        Ok(())
+    }
+}
+
+/// `saturation(change)`.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Saturation(pub(super) f64);
+
+impl FilterCall for Saturation {
+    fn build(params: &Params<'_>) -> Option<Self> {
+        Some(Saturation(params.float(0)?))
+    }
+
+    fn post_transform(
+        &self,
+        image: &mut Image,
+        _ctx: &PostTransformContext<'_>,
+        _load: &AssetLoader<'_>,
+    ) -> Result<(), ImagingError> {
+        saturation(image, self.0);
+        Ok(())
+    }
+}
+
+/// `colorize(rp,gp,bp,hex)`.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Colorize {
+    pub(super) percents: [i64; 3],
+    pub(super) color: String,
+}
+
+impl FilterCall for Colorize {
+    fn build(params: &Params<'_>) -> Option<Self> {
+        Some(Colorize {
+            percents: [params.int(0)?, params.int(1)?, params.int(2)?],
+            color: params.text(3)?.to_string(),
+        })
+    }
+
+    fn post_transform(
+        &self,
+        image: &mut Image,
+        _ctx: &PostTransformContext<'_>,
+        _load: &AssetLoader<'_>,
+    ) -> Result<(), ImagingError> {
+        colorize(image, self.percents, &self.color)
+    }
+}
+
+/// `equalize()`.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Equalize;
+
+impl FilterCall for Equalize {
+    fn build(_params: &Params<'_>) -> Option<Self> {
+        Some(Equalize)
+    }
+
+    fn post_transform(
+        &self,
+        image: &mut Image,
+        _ctx: &PostTransformContext<'_>,
+        _load: &AssetLoader<'_>,
+    ) -> Result<(), ImagingError> {
+        equalize(image);
+        Ok(())
+    }
+}
+
+/// `grayscale()`.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Grayscale;
+
+impl FilterCall for Grayscale {
+    fn build(_params: &Params<'_>) -> Option<Self> {
+        Some(Grayscale)
+    }
+
+    fn post_transform(
+        &self,
+        image: &mut Image,
+        _ctx: &PostTransformContext<'_>,
+        _load: &AssetLoader<'_>,
+    ) -> Result<(), ImagingError> {
+        grayscale(image);
+        Ok(())
+    }
+}
+
+/// `curve(all,red,green,blue)`, its tables computed once at parse time.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Curve(CurveSet);
+
+impl FilterCall for Curve {
+    fn build(params: &Params<'_>) -> Option<Self> {
+        let curves = CurveSet::parse(
+            params.text(0)?,
+            params.text(1)?,
+            params.text(2)?,
+            params.text(3)?,
+        )?;
+        Some(Curve(curves))
+    }
+
+    fn post_transform(
+        &self,
+        image: &mut Image,
+        _ctx: &PostTransformContext<'_>,
+        _load: &AssetLoader<'_>,
+    ) -> Result<(), ImagingError> {
+        curve(image, &self.0);
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,8 @@
 //! darkens the image pixel next to the curve rather than fading alpha.
 
 use super::super::{Image, ImagingError, PixelLayout};
+use super::params::{parse_digits, Params};
+use super::{AssetLoader, FilterCall, PostTransformContext};
 
 /// How much of the corner colour the outermost anti-aliased pixel takes.
 const AA_AMOUNT: f32 = 0.75;
@@ -202,6 +204,47 @@ fn paint_corners(painter: &mut Painter<'_>, width: i64, height: i64, a_rad: f32,
             idx += 1;
         }
         x -= 1.0;
+    }
+}
+
+/// `round_corner(a|b,r,g,b[,transparent])`: the radii text is `a` or `a|b` (b defaults to a).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct RoundCorner {
+    pub(super) a_radius: i64,
+    pub(super) b_radius: i64,
+    pub(super) color: [i64; 3],
+    pub(super) transparent: bool,
+}
+
+impl FilterCall for RoundCorner {
+    fn build(params: &Params<'_>) -> Option<Self> {
+        let mut radii = params.text(0)?.split('|');
+        let a_radius = parse_digits(radii.next()?)?;
+        let b_radius = match radii.next() {
+            Some(radius) => parse_digits(radius)?,
+            None => a_radius,
+        };
+        Some(RoundCorner {
+            a_radius,
+            b_radius,
+            color: [params.int(1)?, params.int(2)?, params.int(3)?],
+            transparent: params.boolean_or(4, false)?,
+        })
+    }
+
+    fn post_transform(
+        &self,
+        image: &mut Image,
+        _ctx: &PostTransformContext<'_>,
+        _load: &AssetLoader<'_>,
+    ) -> Result<(), ImagingError> {
+        round_corner(
+            image,
+            self.a_radius,
+            self.b_radius,
+            self.color,
+            self.transparent,
+        )
     }
 }
 

@@ -7,7 +7,10 @@ use super::super::{Frame, Image, ImagingError, PixelLayout};
 use super::blur::blur_pixels;
 use super::colors::{parse_color, Rgba};
 use super::composite::{composite_over, paste, Canvas, Layer};
-use super::{resize, RequestSize, MAX_CANVAS_PIXELS};
+use super::params::Params;
+use super::{
+    resize, AssetLoader, FilterCall, PostTransformContext, RequestSize, MAX_CANVAS_PIXELS,
+};
 
 /// How the canvas behind the image is made.
 enum Background {
@@ -219,4 +222,48 @@ pub fn background_color(image: &mut Image, color: &str) -> Result<(), ImagingErr
     }
     image.layout = out_layout;
     Ok(())
+}
+
+/// `fill(color[,fill_transparent])`.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Fill {
+    pub(super) color: String,
+    pub(super) fill_transparent: bool,
+}
+
+impl FilterCall for Fill {
+    fn build(params: &Params<'_>) -> Option<Self> {
+        Some(Fill {
+            color: params.text(0)?.to_string(),
+            fill_transparent: params.boolean_or(1, false)?,
+        })
+    }
+
+    fn post_transform(
+        &self,
+        image: &mut Image,
+        ctx: &PostTransformContext<'_>,
+        _load: &AssetLoader<'_>,
+    ) -> Result<(), ImagingError> {
+        fill(image, &self.color, self.fill_transparent, ctx.request)
+    }
+}
+
+/// `background_color(color)`.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct BackgroundColor(pub(super) String);
+
+impl FilterCall for BackgroundColor {
+    fn build(params: &Params<'_>) -> Option<Self> {
+        Some(BackgroundColor(params.text(0)?.to_string()))
+    }
+
+    fn post_transform(
+        &self,
+        image: &mut Image,
+        _ctx: &PostTransformContext<'_>,
+        _load: &AssetLoader<'_>,
+    ) -> Result<(), ImagingError> {
+        background_color(image, &self.0)
+    }
 }

@@ -3,7 +3,10 @@
 //! `proportion`.
 
 use super::super::{Image, ImagingError};
-use super::{resize, FocalPoint, RequestSize};
+use super::params::{parse_digits, Params};
+use super::{
+    resize, AssetLoader, FilterCall, FocalPoint, PostTransformContext, PreLoadEffects, RequestSize,
+};
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -23,15 +26,6 @@ pub fn parse_focal(text: &str) -> Option<FocalPoint> {
     Some(FocalPoint::from_square(
         left, top, width, height, "Explicit",
     ))
-}
-
-fn parse_digits(text: &str) -> Option<i64> {
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some(text.bytes().fold(0i64, |acc, b| {
-        acc.saturating_mul(10).saturating_add(i64::from(b - b'0'))
-    }))
 }
 
 /// How many nested Thumbor URLs `extract_focal` unwraps.
@@ -199,6 +193,129 @@ pub fn proportion(image: &mut Image, value: f64) -> Result<(), ImagingError> {
 
 fn clamp_u32(value: u64) -> u32 {
     u32::try_from(value).unwrap_or(u32::MAX)
+}
+
+/// `focal(LxT:RxB)`: an explicit focal point (`None` when the text is not one, so the call
+/// adds nothing, as Thumbor ignores it).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Focal(pub(super) Option<FocalPoint>);
+
+impl FilterCall for Focal {
+    fn build(params: &Params<'_>) -> Option<Self> {
+        Some(Focal(parse_focal(params.text(0)?)))
+    }
+
+    fn pre_load(&self, effects: &mut PreLoadEffects) {
+        effects.focal_points.extend(self.0.clone());
+    }
+}
+
+/// `extract_focal()`: its point is found by [`FilterCall::resolve_image`] (from
+/// `FilterList::resolve_extract_focal`); `None` until then, or when the image is not a
+/// Thumbor URL with a crop.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct ExtractFocal(pub(super) Option<FocalPoint>);
+
+impl FilterCall for ExtractFocal {
+    fn build(_params: &Params<'_>) -> Option<Self> {
+        Some(ExtractFocal(None))
+    }
+
+    fn resolve_image(&mut self, image: &str) -> Option<String> {
+        let (inner, point) = extract_focal(image)?;
+        self.0 = point;
+        Some(inner)
+    }
+
+    fn pre_load(&self, effects: &mut PreLoadEffects) {
+        effects.focal_points.extend(self.0.clone());
+    }
+}
+
+/// `stretch()`: resize to the requested size without keeping the aspect ratio.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Stretch;
+
+impl FilterCall for Stretch {
+    fn build(_params: &Params<'_>) -> Option<Self> {
+        Some(Stretch)
+    }
+
+    fn pre_load(&self, effects: &mut PreLoadEffects) {
+        effects.stretch = true;
+    }
+}
+
+/// `no_upscale()`.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct NoUpscale;
+
+impl FilterCall for NoUpscale {
+    fn build(_params: &Params<'_>) -> Option<Self> {
+        Some(NoUpscale)
+    }
+
+    fn after_load(&self, width: &mut u32, height: &mut u32, image_size: (u32, u32)) {
+        no_upscale(width, height, image_size);
+    }
+}
+
+/// `rotate(degrees)`.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Rotate(pub(super) i64);
+
+impl FilterCall for Rotate {
+    fn build(params: &Params<'_>) -> Option<Self> {
+        Some(Rotate(params.int(0)?))
+    }
+
+    fn post_transform(
+        &self,
+        image: &mut Image,
+        _ctx: &PostTransformContext<'_>,
+        _load: &AssetLoader<'_>,
+    ) -> Result<(), ImagingError> {
+        rotate(image, self.0);
+        Ok(())
+    }
+}
+
+/// `upscale()`.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Upscale;
+
+impl FilterCall for Upscale {
+    fn build(_params: &Params<'_>) -> Option<Self> {
+        Some(Upscale)
+    }
+
+    fn post_transform(
+        &self,
+        image: &mut Image,
+        ctx: &PostTransformContext<'_>,
+        _load: &AssetLoader<'_>,
+    ) -> Result<(), ImagingError> {
+        upscale(image, ctx.request)
+    }
+}
+
+/// `proportion(value)`.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Proportion(pub(super) f64);
+
+impl FilterCall for Proportion {
+    fn build(params: &Params<'_>) -> Option<Self> {
+        Some(Proportion(params.float(0)?))
+    }
+
+    fn post_transform(
+        &self,
+        image: &mut Image,
+        _ctx: &PostTransformContext<'_>,
+        _load: &AssetLoader<'_>,
+    ) -> Result<(), ImagingError> {
+        proportion(image, self.0)
+    }
 }
 
 #[cfg(test)]

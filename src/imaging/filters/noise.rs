@@ -2,7 +2,9 @@
 //! from a generator that reproduces glibc's `random()` after `srandom(seed)`, so a given seed
 //! gives Thumbor's exact noise pattern.
 
-use super::super::Image;
+use super::super::{Image, ImagingError};
+use super::params::Params;
+use super::{AssetLoader, FilterCall, PostTransformContext};
 use std::hash::{BuildHasher, Hasher};
 
 /// glibc's default `random()` generator (TYPE_3: an additive lagged Fibonacci generator with
@@ -81,6 +83,32 @@ pub fn noise(image: &mut Image, amount: i64, seed: i64) {
                 *value = (i64::from(*value) + offset).clamp(0, 255) as u8;
             }
         }
+    }
+}
+
+/// `noise(amount[,seed])`; the seed defaults to 0.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Noise {
+    pub(super) amount: i64,
+    pub(super) seed: i64,
+}
+
+impl FilterCall for Noise {
+    fn build(params: &Params<'_>) -> Option<Self> {
+        Some(Noise {
+            amount: params.int(0)?,
+            seed: params.int_or(1, 0)?,
+        })
+    }
+
+    fn post_transform(
+        &self,
+        image: &mut Image,
+        _ctx: &PostTransformContext<'_>,
+        _load: &AssetLoader<'_>,
+    ) -> Result<(), ImagingError> {
+        noise(image, self.amount, self.seed);
+        Ok(())
     }
 }
 

@@ -4,7 +4,8 @@
 //! request field.
 
 use super::super::ImageFormat;
-use super::{Filter, OutputOverrides};
+use super::params::Params;
+use super::{FilterCall, OutputOverrides};
 
 /// The formats `format()` accepts (case-insensitive).
 fn format_by_name(name: &str) -> Option<ImageFormat> {
@@ -19,25 +20,103 @@ fn format_by_name(name: &str) -> Option<ImageFormat> {
     }
 }
 
-pub(super) fn overrides(filters: &[Filter]) -> OutputOverrides {
-    let mut out = OutputOverrides::default();
-    for filter in filters {
-        match filter {
-            // Encoders take 0..=100; libjpeg clamps larger values to 100 as well.
-            Filter::Quality(q) => out.quality = Some((*q).clamp(0, 100) as u8),
-            Filter::Format(name) => {
-                out.format = format_by_name(name);
-                out.format_is_valid = out.format.is_some();
-            }
-            Filter::MaxBytes(n) => out.max_bytes = Some((*n).max(0) as u64),
-            Filter::MaxAge(s) => out.max_age = Some((*s).clamp(0, i64::from(u32::MAX)) as u32),
-            Filter::AutoJpg(enabled) => out.autojpg = Some(*enabled),
-            Filter::StripExif => out.strip_exif = true,
-            Filter::StripIcc => out.strip_icc = true,
-            _ => {}
-        }
+/// `quality(q)`; encoders take 0..=100 and libjpeg clamps larger values to 100 as well.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Quality(pub(super) i64);
+
+impl FilterCall for Quality {
+    fn build(params: &Params<'_>) -> Option<Self> {
+        Some(Quality(params.int(0)?))
     }
-    out
+
+    fn output(&self, overrides: &mut OutputOverrides) {
+        overrides.quality = Some(self.0.clamp(0, 100) as u8);
+    }
+}
+
+/// `format(name)`: an unknown name resets the format to the default (a later valid one wins).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Format(pub(super) String);
+
+impl FilterCall for Format {
+    fn build(params: &Params<'_>) -> Option<Self> {
+        Some(Format(params.text(0)?.to_string()))
+    }
+
+    fn output(&self, overrides: &mut OutputOverrides) {
+        overrides.format = format_by_name(&self.0);
+        overrides.format_is_valid = overrides.format.is_some();
+    }
+}
+
+/// `max_bytes(n)`.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct MaxBytes(pub(super) i64);
+
+impl FilterCall for MaxBytes {
+    fn build(params: &Params<'_>) -> Option<Self> {
+        Some(MaxBytes(params.int(0)?))
+    }
+
+    fn output(&self, overrides: &mut OutputOverrides) {
+        overrides.max_bytes = Some(self.0.max(0) as u64);
+    }
+}
+
+/// `max_age(seconds)`.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct MaxAge(pub(super) i64);
+
+impl FilterCall for MaxAge {
+    fn build(params: &Params<'_>) -> Option<Self> {
+        Some(MaxAge(params.int(0)?))
+    }
+
+    fn output(&self, overrides: &mut OutputOverrides) {
+        overrides.max_age = Some(self.0.clamp(0, i64::from(u32::MAX)) as u32);
+    }
+}
+
+/// `autojpg([enabled])`; enabled defaults to true.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct AutoJpg(pub(super) bool);
+
+impl FilterCall for AutoJpg {
+    fn build(params: &Params<'_>) -> Option<Self> {
+        Some(AutoJpg(params.boolean_or(0, true)?))
+    }
+
+    fn output(&self, overrides: &mut OutputOverrides) {
+        overrides.autojpg = Some(self.0);
+    }
+}
+
+/// `strip_exif()`.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct StripExif;
+
+impl FilterCall for StripExif {
+    fn build(_params: &Params<'_>) -> Option<Self> {
+        Some(StripExif)
+    }
+
+    fn output(&self, overrides: &mut OutputOverrides) {
+        overrides.strip_exif = true;
+    }
+}
+
+/// `strip_icc()`.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct StripIcc;
+
+impl FilterCall for StripIcc {
+    fn build(_params: &Params<'_>) -> Option<Self> {
+        Some(StripIcc)
+    }
+
+    fn output(&self, overrides: &mut OutputOverrides) {
+        overrides.strip_icc = true;
+    }
 }
 
 #[cfg(test)]

@@ -119,6 +119,86 @@ impl ParamValue {
     }
 }
 
+/// The values of one matched call, in order, with absent optional ones skipped (so a later
+/// value can sit at an earlier index, as Thumbor hands them to the filter positionally).
+#[derive(Debug, Clone, Copy)]
+pub struct Params<'a> {
+    values: &'a [ParamValue],
+}
+
+impl<'a> Params<'a> {
+    pub fn new(values: &'a [ParamValue]) -> Params<'a> {
+        Params { values }
+    }
+
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    pub fn int(&self, index: usize) -> Option<i64> {
+        self.values.get(index).and_then(ParamValue::as_int)
+    }
+
+    pub fn float(&self, index: usize) -> Option<f64> {
+        self.values.get(index).and_then(ParamValue::as_float)
+    }
+
+    pub fn boolean(&self, index: usize) -> Option<bool> {
+        self.values.get(index).and_then(ParamValue::as_bool)
+    }
+
+    pub fn text(&self, index: usize) -> Option<&'a str> {
+        self.values.get(index).and_then(ParamValue::as_str)
+    }
+
+    pub fn get(&self, index: usize) -> Option<&'a ParamValue> {
+        self.values.get(index)
+    }
+
+    /// An optional integer: `default` when fewer values were given, `None` (the filter is
+    /// dropped) when the value there is not an integer.
+    pub fn int_or(&self, index: usize, default: i64) -> Option<i64> {
+        if index < self.len() {
+            self.int(index)
+        } else {
+            Some(default)
+        }
+    }
+
+    /// [`Params::int_or`] for a decimal.
+    pub fn float_or(&self, index: usize, default: f64) -> Option<f64> {
+        if index < self.len() {
+            self.float(index)
+        } else {
+            Some(default)
+        }
+    }
+
+    /// [`Params::int_or`] for a boolean.
+    pub fn boolean_or(&self, index: usize, default: bool) -> Option<bool> {
+        if index < self.len() {
+            self.boolean(index)
+        } else {
+            Some(default)
+        }
+    }
+}
+
+/// ASCII digits (at least one) -> integer, saturating: the filter-specific raw patterns
+/// (`round_corner`'s radii, watermark positions) carry numbers Python reads with `int()`.
+pub fn parse_digits(digits: &str) -> Option<i64> {
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(digits.bytes().fold(0i64, |acc, b| {
+        acc.saturating_mul(10).saturating_add(i64::from(b - b'0'))
+    }))
+}
+
 /// One filter's signature: its name, parameter types and how many of them are required
 /// (the rest have Python defaults and may be absent).
 pub struct FilterSignature {

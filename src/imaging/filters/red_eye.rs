@@ -9,8 +9,9 @@
 //! red > 60; it is filled, closed with a 5x5 cross, grown 3 px downward (what Thumbor's
 //! `dilate(mask, (3,3))` really does), and its pixels take the grey mean(green, blue).
 
-use super::super::Image;
-use super::FocalPoint;
+use super::super::{Image, ImagingError};
+use super::params::Params;
+use super::{AssetLoader, FilterCall, FocalPoint, PostTransformContext};
 
 /// A rectangle in image pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -237,6 +238,26 @@ fn grow_down(mask: &[bool], w: usize, h: usize) -> Vec<bool> {
         }
     }
     out
+}
+
+/// `red_eye()`: cleans the regions of the explicit and detected focal points.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct RedEye;
+
+impl FilterCall for RedEye {
+    fn build(_params: &Params<'_>) -> Option<Self> {
+        Some(RedEye)
+    }
+
+    fn post_transform(
+        &self,
+        image: &mut Image,
+        ctx: &PostTransformContext<'_>,
+        _load: &AssetLoader<'_>,
+    ) -> Result<(), ImagingError> {
+        red_eye(image, ctx.focal_points);
+        Ok(())
+    }
 }
 
 #[cfg(test)]

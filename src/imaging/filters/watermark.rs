@@ -6,7 +6,10 @@
 use super::super::decode::{decode, DecodeOptions};
 use super::super::{Image, ImagingError, PixelLayout};
 use super::composite::{composite_over, Canvas, Layer};
-use super::{ensure_rgba, resize, WatermarkPosition, MAX_CANVAS_PIXELS};
+use super::params::{parse_digits, ParamValue, Params};
+use super::{
+    ensure_rgba, resize, AssetLoader, FilterCall, PostTransformContext, MAX_CANVAS_PIXELS,
+};
 use std::collections::HashMap;
 
 /// Decodes the asset fetched for `url` (first frame only). A missing or undecodable asset is
@@ -453,6 +456,120 @@ pub fn frame(image: &mut Image, nine_patch: Image) -> Result<(), ImagingError> {
     image.height = new_h as u32;
     image.layout = PixelLayout::Rgb8;
     Ok(())
+}
+
+/// A horizontal or vertical watermark position as written: a number of pixels (a leading `-`
+/// counts from the far edge, even for `-0`), a percentage (`Np`), `center` or `repeat`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WatermarkPosition {
+    Pixels { from_far_edge: bool, value: i64 },
+    Percent { from_far_edge: bool, value: i64 },
+    Center,
+    Repeat,
+}
+
+/// `watermark(url,x,y,alpha[,w_ratio,h_ratio])`.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Watermark {
+    pub(super) url: String,
+    pub(super) placement: WatermarkPlacement,
+}
+
+impl FilterCall for Watermark {
+    fn build(params: &Params<'_>) -> Option<Self> {
+        Some(Watermark {
+            url: params.text(0)?.to_string(),
+            placement: WatermarkPlacement {
+                x: parse_watermark_position(params.text(1)?)?,
+                y: parse_watermark_position(params.text(2)?)?,
+                alpha: params.int(3)?,
+                width_ratio: parse_watermark_ratio(params.get(4))?,
+                height_ratio: parse_watermark_ratio(params.get(5))?,
+            },
+        })
+    }
+
+    fn post_transform(
+        &self,
+        image: &mut Image,
+        _ctx: &PostTransformContext<'_>,
+        load: &AssetLoader<'_>,
+    ) -> Result<(), ImagingError> {
+        let mark = load(&self.url)?;
+        watermark(image, mark, &self.placement)
+    }
+
+    fn asset_url(&self) -> Option<&str> {
+        Some(&self.url)
+    }
+}
+
+/// `frame(url)`: the nine-patch image at `url`.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Frame(pub(super) String);
+
+impl FilterCall for Frame {
+    fn build(params: &Params<'_>) -> Option<Self> {
+        Some(Frame(params.text(0)?.to_string()))
+    }
+
+    fn post_transform(
+        &self,
+        image: &mut Image,
+        _ctx: &PostTransformContext<'_>,
+        load: &AssetLoader<'_>,
+    ) -> Result<(), ImagingError> {
+        let nine_patch = load(&self.0)?;
+        frame(image, nine_patch)
+    }
+
+    fn asset_url(&self) -> Option<&str> {
+        Some(&self.0)
+    }
+}
+
+fn parse_watermark_position(text: &str) -> Option<WatermarkPosition> {
+    match text {
+        "center" => return Some(WatermarkPosition::Center),
+        "repeat" => return Some(WatermarkPosition::Repeat),
+        _ => {}
+    }
+    let (from_far_edge, rest) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    match rest.strip_suffix('p') {
+        Some(digits) => Some(WatermarkPosition::Percent {
+            from_far_edge,
+            value: parse_digits(digits)?,
+        }),
+        None => {
+            let value = parse_digits(rest)?;
+            Some(WatermarkPosition::Pixels {
+                from_far_edge,
+                value: if from_far_edge { -value } else { value },
+            })
+        }
+    }
+}
+
+/// `w_ratio`/`h_ratio`: a percentage, `none`, or absent. `0` counts as absent (Python's
+/// `0.0` is falsy). Returns `Some(None)` for "no ratio".
+fn parse_watermark_ratio(value: Option<&ParamValue>) -> Option<Option<f64>> {
+    let Some(value) = value else {
+        return Some(None);
+    };
+    let text = value.as_str()?;
+    if text == "none" {
+        return Some(None);
+    }
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let magnitude = parse_digits(digits)? as f64 / 100.0;
+    let ratio = if negative { -magnitude } else { magnitude };
+    Some(if ratio == 0.0 { None } else { Some(ratio) })
 }
 
 #[cfg(test)]

@@ -84,7 +84,7 @@ impl<'a> RenderContext<'a> {
         RenderContext {
             source,
             job,
-            overrides: job.filters.output_overrides(),
+            overrides: job.filters().output_overrides(),
             header,
             setup: None,
             plan: None,

@@ -20,7 +20,7 @@ pub(super) fn run(context: &mut RenderContext<'_>) -> Result<(), ImagingError> {
             assets: job.assets,
             focal_points: &plan.focal_points,
         };
-        job.filters.post_transform(image, &filter_context)?;
+        job.filters().post_transform(image, &filter_context)?;
     }
     Ok(())
 }

@@ -46,7 +46,7 @@ pub(super) fn geometry_setup(header: &Probe, job: &RenderJob<'_>) -> GeometrySet
     let request = job.request;
     let width = geometry::clamp_request_dimension(request.width, settings.max_width);
     let height = geometry::clamp_request_dimension(request.height, settings.max_height);
-    let pre_load = job.filters.pre_load();
+    let pre_load = job.filters().pre_load();
 
     let stored = Size::new(header.width, header.height);
     let normalized = geometry::normalize_size(stored, settings.max_width, settings.max_height);
@@ -57,7 +57,7 @@ pub(super) fn geometry_setup(header: &Probe, job: &RenderJob<'_>) -> GeometrySet
     };
     let engine_size = normalized.unwrap_or(stored);
     let (width, height) = after_load_filters(
-        job.filters,
+        job.filters(),
         width,
         height,
         oriented_size(engine_size, orientation),

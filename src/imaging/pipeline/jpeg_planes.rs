@@ -30,7 +30,7 @@ pub(super) fn nothing_between_resize_and_encode(
         && context.setup()?.orientation == 1
         && !plan.flip_horizontal
         && !plan.flip_vertical
-        && !job.filters.changes_pixels()
+        && !job.filters().changes_pixels()
         && context.overrides.max_bytes.is_none())
 }
 

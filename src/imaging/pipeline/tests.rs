@@ -26,31 +26,17 @@ fn corpus(relative: &str) -> Vec<u8> {
 /// A request with its parsed filters and (no) filter images, to build jobs from.
 pub(super) struct Parts {
     pub request: ImageRequest,
-    pub filters: FilterList,
-    pub assets: HashMap<String, bytes::Bytes>,
 }
 
 impl Parts {
     pub fn new(path: &str) -> Parts {
-        let request = parse_path(path).unwrap();
-        let filters = FilterList::parse(request.filters.as_deref().unwrap_or(""));
         Parts {
-            request,
-            filters,
-            assets: HashMap::new(),
+            request: parse_path(path).unwrap(),
         }
     }
 
     pub fn job<'a>(&'a self, settings: &'a ImagingSettings) -> RenderJob<'a> {
-        RenderJob {
-            request: &self.request,
-            filters: &self.filters,
-            settings,
-            accepts_webp: false,
-            accepts_avif: false,
-            assets: &self.assets,
-            deadline: None,
-        }
+        RenderJob::new(&self.request, settings)
     }
 }
 
@@ -292,17 +278,7 @@ fn orientation_and_normalize_reach_the_stored_pixels() {
         ..jpeg_probe(4000, 3000)
     };
     let request = parse_path("/unsafe/300x200/a.jpg").unwrap();
-    let filters = FilterList::default();
-    let assets = HashMap::new();
-    let job = RenderJob {
-        request: &request,
-        filters: &filters,
-        settings: &settings,
-        accepts_webp: false,
-        accepts_avif: false,
-        assets: &assets,
-        deadline: None,
-    };
+    let job = RenderJob::new(&request, &settings);
     let setup = geometry_setup(&header, &job);
     assert_eq!(setup.working_size(), Size::new(3000, 4000));
     let plan = plan_geometry(&setup, setup.working_size(), &request);
