@@ -3,42 +3,11 @@
 //! in `ImageRequest`.
 
 use super::params::{self, Params};
-use super::registry::{self, Phase};
+use super::registry::{self, BoxedCall, Phase};
 use super::{
-    watermark, AssetLoader, FilterCall, Image, ImagingError, OutputOverrides, PostTransformContext,
+    watermark, AssetLoader, Image, ImagingError, OutputOverrides, PostTransformContext,
     PreLoadEffects,
 };
-use std::any::Any;
-
-/// A built filter call as the list stores it: any [`FilterCall`] that can be cloned and
-/// compared (so that a request, which carries its list, can be).
-pub(crate) trait CallObject: FilterCall {
-    fn clone_boxed(&self) -> BoxedCall;
-    fn same_as(&self, other: &dyn CallObject) -> bool;
-    fn as_any(&self) -> &dyn Any;
-}
-
-pub(crate) type BoxedCall = Box<dyn CallObject>;
-
-impl<T: FilterCall + Clone + PartialEq> CallObject for T {
-    fn clone_boxed(&self) -> BoxedCall {
-        Box::new(self.clone())
-    }
-
-    fn same_as(&self, other: &dyn CallObject) -> bool {
-        other.as_any().downcast_ref::<T>() == Some(self)
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-}
-
-impl Clone for BoxedCall {
-    fn clone(&self) -> BoxedCall {
-        self.clone_boxed()
-    }
-}
 
 /// One recognised filter call: its registry name and phase, and the built call.
 #[derive(Debug, Clone)]

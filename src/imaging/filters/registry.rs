@@ -4,9 +4,9 @@
 //! ([`FilterList::parse`](super::FilterList::parse)) looks names up here; nothing else lists
 //! filters.
 
-use super::list::BoxedCall;
 use super::params::{CompiledSignature, FilterSignature, ParamType, Params};
 use super::{blur, color, corners, fill, geometry, noise, output, red_eye, watermark, FilterCall};
+use std::any::Any;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
@@ -22,6 +22,36 @@ pub(crate) enum Phase {
     PostTransform,
     /// Changes no pixels: how the result is encoded, cached and served.
     Output,
+}
+
+/// A built filter call as the list stores it: any [`FilterCall`] that can be cloned and
+/// compared (so that a request, which carries its list, can be).
+pub(crate) trait CallObject: FilterCall {
+    fn clone_boxed(&self) -> BoxedCall;
+    fn same_as(&self, other: &dyn CallObject) -> bool;
+    fn as_any(&self) -> &dyn Any;
+}
+
+pub(crate) type BoxedCall = Box<dyn CallObject>;
+
+impl<T: FilterCall + Clone + PartialEq> CallObject for T {
+    fn clone_boxed(&self) -> BoxedCall {
+        Box::new(self.clone())
+    }
+
+    fn same_as(&self, other: &dyn CallObject) -> bool {
+        other.as_any().downcast_ref::<T>() == Some(self)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl Clone for BoxedCall {
+    fn clone(&self) -> BoxedCall {
+        self.clone_boxed()
+    }
 }
 
 /// One filter: its Thumbor signature, its phase and how its parameter values become a call.
