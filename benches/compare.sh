@@ -74,7 +74,7 @@ pictor_bin="${PICTOR_BIN:-$CARGO_TARGET_DIR/release/pictor}"
 loadgen_bin="$CARGO_TARGET_DIR/release/examples/loadgen"
 # WebP effort: each server's own default (pictor: WEBP_METHOD's default; sharp and Pillow: 4)
 # unless WEBP_EFFORT sets one for both pictor and sharp.
-pictor_webp_method="${WEBP_EFFORT:-$(sed -n 's/^ *webp_method: \([0-9]\),$/\1/p' src/imaging/pipeline.rs | head -1)}"
+pictor_webp_method="${WEBP_EFFORT:-$(sed -n 's/^ *webp_method: \([0-9]\),$/\1/p' src/imaging/settings.rs | head -1)}"
 sharp_webp_effort="${WEBP_EFFORT:-4}"
 
 # ---- sharp ---------------------------------------------------------------------------------

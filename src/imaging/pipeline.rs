@@ -12,8 +12,9 @@
 //!
 //! One file per step; `context` holds what the steps share, `geometry_setup` the request as the
 //! transformer sees it, `coordinates` the one mapping from plan coordinates to decoded pixels,
-//! and `meta_json` Thumbor's JSON layout. The step files import those, never each other's
-//! steps (`python3 scripts/import_cycles.py` finds no circle between any two files).
+//! and `meta_json` Thumbor's JSON layout. A step may use another step's helpers in one direction
+//! only (`road`, `encode` and `jpeg_planes` ask `output_format`; `crop_resize` asks `plan` for
+//! the animation budget): `python3 scripts/import_cycles.py` finds no circle between files.
 
 mod context;
 mod coordinates;
