@@ -8,13 +8,7 @@ use crate::test_corpus::{psnr, read};
 const MAX_PIXELS: u64 = 75_000_000;
 
 fn options() -> DecodeOptions {
-    DecodeOptions {
-        max_pixels: MAX_PIXELS,
-        shrink: 1,
-        first_frame_only: false,
-        max_jpeg_scans: crate::imaging::decode::DEFAULT_MAX_JPEG_SCANS,
-        deadline: None,
-    }
+    DecodeOptions::new(MAX_PIXELS)
 }
 
 /// Decodes without `decode`'s panic guard, so a panic in our own code fails the test.

@@ -8,11 +8,8 @@ const MAX_PIXELS: u64 = 75_000_000;
 
 fn options(shrink: u32) -> DecodeOptions {
     DecodeOptions {
-        max_pixels: MAX_PIXELS,
         shrink,
-        first_frame_only: false,
-        max_jpeg_scans: crate::imaging::decode::DEFAULT_MAX_JPEG_SCANS,
-        deadline: None,
+        ..DecodeOptions::new(MAX_PIXELS)
     }
 }
 

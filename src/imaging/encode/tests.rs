@@ -17,13 +17,7 @@ fn settings() -> EncodeSettings {
 }
 
 fn decode_bytes(bytes: &[u8]) -> Image {
-    let options = DecodeOptions {
-        max_pixels: 75_000_000,
-        shrink: 1,
-        first_frame_only: false,
-        max_jpeg_scans: crate::imaging::decode::DEFAULT_MAX_JPEG_SCANS,
-        deadline: None,
-    };
+    let options = DecodeOptions::new(75_000_000);
     decode(bytes, &options).unwrap_or_else(|e| panic!("decode: {e}"))
 }
 

@@ -22,11 +22,8 @@ pub fn load_asset(
         .get(url)
         .ok_or_else(|| ImagingError::BadRequest(format!("image {url:?} was not loaded")))?;
     let options = DecodeOptions {
-        max_pixels: MAX_CANVAS_PIXELS,
-        shrink: 1,
         first_frame_only: true,
-        max_jpeg_scans: crate::imaging::decode::DEFAULT_MAX_JPEG_SCANS,
-        deadline: None,
+        ..DecodeOptions::new(MAX_CANVAS_PIXELS)
     };
     decode(bytes, &options)
         .map_err(|e| ImagingError::BadRequest(format!("image {url:?} cannot be used: {e}")))

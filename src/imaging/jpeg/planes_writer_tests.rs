@@ -192,11 +192,9 @@ fn rgb_through_planes_equals_mozjpeg_from_rgb() {
     use crate::imaging::decode::{self, DecodeOptions};
     use crate::test_corpus;
     let options = DecodeOptions {
-        max_pixels: 75_000_000,
         shrink: 4,
         first_frame_only: true,
-        max_jpeg_scans: crate::imaging::decode::DEFAULT_MAX_JPEG_SCANS,
-        deadline: None,
+        ..DecodeOptions::new(75_000_000)
     };
     for file in [
         "sharp/2569067123_aca715a2ee_o.jpg",

@@ -84,11 +84,8 @@ fn takes_planes_path(path: &str, header: &Probe, settings: &ImagingSettings) -> 
 
 fn rgb_pixels(jpeg: &[u8]) -> (u32, u32, Vec<u8>) {
     let options = DecodeOptions {
-        max_pixels: u64::MAX,
-        shrink: 1,
         first_frame_only: true,
-        max_jpeg_scans: crate::imaging::decode::DEFAULT_MAX_JPEG_SCANS,
-        deadline: None,
+        ..DecodeOptions::new(u64::MAX)
     };
     let mut image = decode::decode(jpeg, &options).unwrap();
     (image.width, image.height, image.frames.remove(0).pixels)
@@ -199,11 +196,9 @@ fn planes_convert_back_to_the_rgb_decode() {
             .unwrap()
             .unwrap();
         let options = DecodeOptions {
-            max_pixels: u64::MAX,
             shrink,
             first_frame_only: true,
-            max_jpeg_scans: crate::imaging::decode::DEFAULT_MAX_JPEG_SCANS,
-            deadline: None,
+            ..DecodeOptions::new(u64::MAX)
         };
         let rgb = decode::decode(&source, &options).unwrap();
         assert_eq!((decoded.width, decoded.height), (rgb.width, rgb.height));

@@ -37,11 +37,8 @@ fn render_pixels(path: &str, source: &[u8], shrink: Option<u32>) -> (u32, Image)
 
 fn decoded_pixels(bytes: &[u8]) -> Vec<u8> {
     let options = decode::DecodeOptions {
-        max_pixels: u64::MAX,
-        shrink: 1,
         first_frame_only: true,
-        max_jpeg_scans: crate::imaging::decode::DEFAULT_MAX_JPEG_SCANS,
-        deadline: None,
+        ..decode::DecodeOptions::new(u64::MAX)
     };
     decode::decode(bytes, &options)
         .unwrap()
@@ -136,11 +133,9 @@ fn webp_scaled_decode_size() {
         (8, (128, 97)),
     ] {
         let options = decode::DecodeOptions {
-            max_pixels: u64::MAX,
             shrink,
             first_frame_only: true,
-            max_jpeg_scans: crate::imaging::decode::DEFAULT_MAX_JPEG_SCANS,
-            deadline: None,
+            ..decode::DecodeOptions::new(u64::MAX)
         };
         let image = decode::decode(&source, &options).unwrap();
         assert_eq!((image.width, image.height), expected, "shrink {shrink}");

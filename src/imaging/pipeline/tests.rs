@@ -375,11 +375,8 @@ fn flip_mirrors_the_output() {
     let plain = render_path("/unsafe/30x40/image.jpg", &source, &settings).unwrap();
     let flipped = render_path("/unsafe/-30x40/image.jpg", &source, &settings).unwrap();
     let options = DecodeOptions {
-        max_pixels: 1 << 30,
-        shrink: 1,
         first_frame_only: true,
-        max_jpeg_scans: crate::imaging::decode::DEFAULT_MAX_JPEG_SCANS,
-        deadline: None,
+        ..DecodeOptions::new(1 << 30)
     };
     let plain = decode::decode(&plain.body, &options).unwrap();
     let mut flipped = decode::decode(&flipped.body, &options).unwrap();
@@ -561,11 +558,8 @@ fn oriented_landscapes_look_the_same() {
         ..ImagingSettings::default()
     };
     let options = DecodeOptions {
-        max_pixels: 1 << 30,
-        shrink: 1,
         first_frame_only: true,
-        max_jpeg_scans: crate::imaging::decode::DEFAULT_MAX_JPEG_SCANS,
-        deadline: None,
+        ..DecodeOptions::new(1 << 30)
     };
     // Plain, an off-centre auto-crop with shrink-on-load, a manual crop, and a flip.
     let paths = [
@@ -669,13 +663,7 @@ fn animated_gifs_keep_their_frames() {
     let gif = corpus("thumbor/images/animated.gif");
     let output = render_path("/unsafe/50x40/animated.gif", &gif, &settings).unwrap();
     assert_eq!(output.content_type, "image/gif");
-    let options = DecodeOptions {
-        max_pixels: 1 << 30,
-        shrink: 1,
-        first_frame_only: false,
-        max_jpeg_scans: crate::imaging::decode::DEFAULT_MAX_JPEG_SCANS,
-        deadline: None,
-    };
+    let options = DecodeOptions::new(1 << 30);
     let image = decode::decode(&output.body, &options).unwrap();
     assert_eq!((image.width, image.height, image.frames.len()), (50, 40, 2));
 }
