@@ -26,6 +26,23 @@
 //!     eig = cv2.cornerMinEigenVal(g, 3, ksize=3)
 //!     print([hex(np.float32(eig[y, x]).view(np.uint32)) for x, y in corners(g, 20, 0.04, 1.0)[:3]])
 //! ```
+//!
+//! and, for `every_local_maximum_matches_opencv`, this continuation:
+//!
+//! ```python
+//! def fnv(words):
+//!     h = 0xcbf29ce484222325
+//!     for w in words:
+//!         for b in int(w).to_bytes(4, 'little'):
+//!             h ^= b; h = (h * 0x100000001b3) & 0xffffffffffffffff
+//!     return h
+//! def summary(g):
+//!     eig = cv2.cornerMinEigenVal(g, 3, ksize=3)
+//!     pts = corners(g, 0, 0.001, 0.0)
+//!     return len(pts), hex(fnv(w for x, y in pts for w in (x, y, np.float32(eig[y, x]).view(np.uint32))))
+//! y, x = np.mgrid[0:77, 0:131].astype(np.int64)
+//! print(summary(photo), summary(((x * x + 3 * y * y + 7 * x * y) % 251).astype(np.uint8)))
+//! ```
 
 use super::*;
 
@@ -220,6 +237,37 @@ fn photo_matches_opencv() {
         (145, 107),
     ];
     assert_eq!(positions(&far_apart), expected);
+}
+
+/// FNV-1a (64 bit) of the corners' x, y and response bits, as little-endian u32 words.
+fn fingerprint(corners: &[Corner]) -> u64 {
+    let words = corners
+        .iter()
+        .flat_map(|c| [c.x as u32, c.y as u32, c.response.to_bits()]);
+    words
+        .flat_map(u32::to_le_bytes)
+        .fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+        })
+}
+
+#[test]
+fn every_local_maximum_matches_opencv() {
+    // A near-zero quality level and no distance check list every local maximum: each one's
+    // position, rank and response bits must be OpenCV's, a test of the whole response image.
+    let (gray, width, height) = photo();
+    let corners = good_features_to_track(&gray, width, height, 0, 0.001, 0.0);
+    assert_eq!(corners.len(), 1072);
+    assert_eq!(fingerprint(&corners), 0xd396_06ed_34ac_5428);
+    // Integer noise 131 px wide: 128 columns go through OpenCV's fused AVX2 loop, 3 through its
+    // scalar tail.
+    let (width, height) = (131, 77);
+    let noise: Vec<u8> = (0..height)
+        .flat_map(|y| (0..width).map(move |x| ((x * x + 3 * y * y + 7 * x * y) % 251) as u8))
+        .collect();
+    let corners = good_features_to_track(&noise, width, height, 0, 0.001, 0.0);
+    assert_eq!(corners.len(), 486);
+    assert_eq!(fingerprint(&corners), 0xb55a_c68c_1ab9_4f74);
 }
 
 #[test]
