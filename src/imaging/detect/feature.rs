@@ -12,12 +12,14 @@
 //! 5. sorted strongest first and thinned so no two corners are closer than `min_distance`
 //!    (`keep_apart`).
 //!
-//! Exactness: OpenCV computes in float32 with a fixed order of operations, and on x86-64 its
-//! AVX2 kernels (chosen on any CPU since 2013) use fused multiply-adds in some loops and plain
-//! arithmetic in their scalar tails. Responses that tie or sit right at the threshold decide
-//! which corners survive, so every step repeats that arithmetic bit for bit; the comments name
-//! the OpenCV loop each formula copies. A CPU without AVX2 makes OpenCV round a few
-//! responses differently in the last bit; the corners found are then almost always the same.
+//! Exactness: OpenCV computes in float32 with a fixed order of operations, and on x86-64 with
+//! AVX2 + FMA (Intel since 2013, AMD since 2015) its dispatched kernels use fused multiply-adds
+//! in some vector loops and plain arithmetic in their scalar tails. Responses that tie or sit
+//! right at the threshold decide which corners survive, so every step repeats that arithmetic
+//! bit for bit (the comments name the OpenCV loop each formula copies), and the tests compare
+//! every local maximum's response bits with OpenCV's. On an x86-64 CPU without AVX2 (or with
+//! `cv2.setUseOptimized(False)`) OpenCV itself rounds some responses differently in the last
+//! bit; on the test photo its corners stay the same. ARM builds of OpenCV were not compared.
 
 /// A corner found by the feature detector, in the pixels of the image it ran on.
 #[derive(Debug, Clone, Copy, PartialEq)]
