@@ -1,12 +1,13 @@
 //! Criterion benches of the imaging stages on corpus images: decode (full and shrunk on
-//! load, and the JPEG → JPEG path's planes by both decoders), resize, encode per format, and
-//! the end-to-end renders of benches/compare.sh's tasks.
+//! load, and the JPEG → JPEG path's planes by both decoders), resize, encode per format, the
+//! smart-crop feature detector, and the end-to-end renders of benches/compare.sh's tasks.
 //!
 //! cargo bench --bench imaging                 # everything
 //! cargo bench --bench imaging -- end_to_end   # one group
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use pictor::imaging::decode::{self, DecodeOptions};
+use pictor::imaging::detect::feature;
 use pictor::imaging::encode::{self, EncodeSettings};
 use pictor::imaging::geometry::{PixelRect, Size};
 use pictor::imaging::jpeg;
@@ -143,6 +144,19 @@ fn bench_encode(c: &mut Criterion) {
     group.finish();
 }
 
+fn bench_detect(c: &mut Criterion) {
+    let mut group = c.benchmark_group("detect");
+    // Smart crop will run the detectors on a copy at most 600 px on its longer side.
+    let image = resize(&decode_at(&corpus(TASK2_JPEG), 1), Size::new(600, 400));
+    let gray = feature::pil_grayscale(&image.frames[0].pixels, image.layout.channels());
+    let (width, height) = (image.width as usize, image.height as usize);
+    group.throughput(Throughput::Elements((width * height) as u64));
+    group.bench_function("feature_600px", |b| {
+        b.iter(|| feature::thumbor_feature_points(&gray, width, height))
+    });
+    group.finish();
+}
+
 fn bench_end_to_end(c: &mut Criterion) {
     let mut group = c.benchmark_group("end_to_end");
     let settings = ImagingSettings::default();
@@ -176,6 +190,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = bench_decode, bench_resize, bench_encode, bench_end_to_end
+    targets = bench_decode, bench_resize, bench_encode, bench_detect, bench_end_to_end
 }
 criterion_main!(benches);

@@ -1,10 +1,12 @@
-//! Everything that touches pixels: decoding originals (`decode`), the ordered transformation
+//! Everything that touches pixels: decoding originals (`decode`), the smart-crop detectors
+//! that find focal points (`detect`, not yet called by the pipeline), the ordered transformation
 //! steps (`pipeline`, with its pure size arithmetic in `geometry`), filters (`filters`),
 //! encoders (`encode`), the JPEG → JPEG road through YCbCr planes (`jpeg`), the memory
 //! estimate of a render (`estimate`) and the settings that shape renders with the code that
 //! reads their keys (`settings`). Nothing here does I/O or knows about HTTP.
 
 pub mod decode;
+pub mod detect;
 pub mod encode;
 pub mod estimate;
 pub mod filters;
