@@ -49,12 +49,20 @@ pub fn render(data: &[u8]) {
         return;
     };
     let path = RENDER_PATHS[usize::from(selector) % RENDER_PATHS.len()];
-    let Ok(request) = url::parse_path(path) else {
+    let Ok(mut request) = url::parse_path(path) else {
         return;
     };
+    // Bit 5: `smart` with the feature detector (the `detect` step's own decode and copy).
+    let smart = selector & 0x20 != 0;
+    request.smart |= smart;
     let settings = ImagingSettings {
         max_pixels: 4_000_000,
         respect_orientation: selector & 0x80 != 0,
+        detectors: if smart {
+            vec![crate::imaging::detect::Detector::Feature]
+        } else {
+            Vec::new()
+        },
         ..ImagingSettings::default()
     };
     let _ = imaging::render(

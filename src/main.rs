@@ -289,6 +289,16 @@ fn check_unsafe_settings(config: &Config, production_flag: bool) -> Result<(), E
     for setting in &found {
         tracing::warn!(target: "pictor::startup", "{setting}");
     }
+    for detector in &config.imaging.detectors {
+        if !detector.is_available() {
+            tracing::warn!(
+                target: "pictor::startup",
+                "DETECTORS: {} is not available in pictor yet; `smart` passes over it to the \
+                 next detector",
+                detector.module_name()
+            );
+        }
+    }
     Ok(())
 }
 

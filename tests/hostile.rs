@@ -268,6 +268,8 @@ fn hostile_corpus_gets_4xx_and_never_takes_the_server_down() {
         ("FILE_LOADER_ROOT_PATH", root.to_str().unwrap()),
         ("MEMORY_CACHE_MB", "0"),
         ("RUST_LOG", "error"),
+        // `smart` paths below also run the feature detector on every hostile file.
+        ("DETECTORS", "thumbor.detectors.feature_detector"),
     ]);
     std::fs::copy(thumbor.join("image.jpg"), root.join("ok.jpg")).unwrap();
 
@@ -275,6 +277,7 @@ fn hostile_corpus_gets_4xx_and_never_takes_the_server_down() {
     for name in &hostile_files {
         paths.push(format!("/unsafe/{name}"));
         paths.push(format!("/unsafe/fit-in/100x100/{name}"));
+        paths.push(format!("/unsafe/100x100/smart/{name}"));
     }
     // Absurd requests on a good image.
     for options in [

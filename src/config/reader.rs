@@ -59,11 +59,13 @@ impl ConfigSource {
 }
 
 /// Reads the simple subset of Thumbor's Python config files that real deployments use:
-/// `KEY = 'text'`, `KEY = "text"`, `KEY = True`, `KEY = 80`, `KEY = None`, `# comments`.
+/// `KEY = 'text'`, `KEY = "text"`, `KEY = True`, `KEY = 80`, `KEY = None`, `# comments`, and
+/// lists or tuples written over several lines (`DETECTORS = [` … `]`), joined into one value.
 /// Lines that are not assignments to an upper-case key are ignored.
 pub fn parse_config_file(text: &str) -> Vec<(String, String)> {
     let mut pairs = Vec::new();
-    for line in text.lines() {
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
@@ -79,13 +81,37 @@ pub fn parse_config_file(text: &str) -> Vec<(String, String)> {
         {
             continue;
         }
-        let value = strip_trailing_comment(value.trim());
+        let mut value = strip_trailing_comment(value.trim()).to_string();
+        // A list or tuple left open continues on the next lines until its brackets close.
+        while open_brackets(&value) > 0 {
+            let Some(next) = lines.next() else {
+                break;
+            };
+            value.push(' ');
+            value.push_str(strip_trailing_comment(next.trim()));
+        }
         if value == "None" {
             continue;
         }
-        pairs.push((key.to_string(), unquote_python_literal(value).to_string()));
+        pairs.push((key.to_string(), unquote_python_literal(&value).to_string()));
     }
     pairs
+}
+
+/// How many `[` and `(` outside quotes `value` leaves open.
+fn open_brackets(value: &str) -> i64 {
+    let mut quote: Option<char> = None;
+    let mut depth = 0i64;
+    for c in value.chars() {
+        match (quote, c) {
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '[' | '(') => depth += 1,
+            (None, ']' | ')') => depth -= 1,
+            _ => {}
+        }
+    }
+    depth
 }
 
 fn strip_trailing_comment(value: &str) -> &str {
@@ -246,6 +272,25 @@ pub fn with_pairs<T>(pairs: &[(&str, &str)], read: impl FnOnce(&Reader<'_>) -> T
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// thumbor.conf writes lists over several lines, with comments and a trailing comma.
+    #[test]
+    fn lists_over_several_lines_are_one_value() {
+        let pairs = parse_config_file(
+            "DETECTORS = [\n    'thumbor.detectors.face_detector',  # faces first\n\
+             \x20   'thumbor.detectors.feature_detector',\n]\nQUALITY = 85\n",
+        );
+        assert_eq!(pairs.len(), 2, "{pairs:?}");
+        assert_eq!(pairs[0].0, "DETECTORS");
+        assert_eq!(
+            list(&pairs[0].1),
+            [
+                "thumbor.detectors.face_detector",
+                "thumbor.detectors.feature_detector"
+            ]
+        );
+        assert_eq!(pairs[1], ("QUALITY".to_string(), "85".to_string()));
+    }
 
     #[test]
     fn thumbor_config_file_subset() {

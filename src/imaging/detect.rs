@@ -1,6 +1,169 @@
 //! Smart-crop detectors: the analyses Thumbor runs on an image to find its focal points before
-//! cropping. Today the feature detector (`feature`): OpenCV's corner detector called the way
-//! Thumbor calls it, on PIL's grayscale of the image. Pure functions over pixels; nothing here
-//! decodes, resizes or knows about requests.
+//! cropping, chained as Thumbor's `DETECTORS` list chains them (a detector runs only when the
+//! ones before it found nothing). Today the feature detector (`feature`): OpenCV's corner
+//! detector called the way Thumbor calls it, on PIL's grayscale of the image. The face,
+//! profile and glasses detectors are recognised by name but not available yet: the chain
+//! passes over them. Pure functions over pixels; nothing here decodes, resizes or knows about
+//! requests (the pipeline's `detect` step does that).
 
 pub mod feature;
+
+use super::filters::FocalPoint;
+use super::{Image, PixelLayout};
+
+/// One entry of `DETECTORS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detector {
+    /// `thumbor.detectors.face_detector`: frontal faces (not available yet).
+    Face,
+    /// `thumbor.detectors.profile_detector`: faces in profile (not available yet).
+    Profile,
+    /// `thumbor.detectors.glasses_detector`: eyes behind glasses (not available yet).
+    Glasses,
+    /// `thumbor.detectors.feature_detector`: strong corners.
+    Feature,
+}
+
+impl Detector {
+    /// The detector a `DETECTORS` entry names: Thumbor's module name or the short name.
+    pub fn from_name(name: &str) -> Option<Detector> {
+        let name = name.trim();
+        let short = name.strip_prefix("thumbor.detectors.").unwrap_or(name);
+        let short = short.strip_suffix("_detector").unwrap_or(short);
+        match short {
+            "face" => Some(Detector::Face),
+            "profile" => Some(Detector::Profile),
+            "glasses" => Some(Detector::Glasses),
+            "feature" => Some(Detector::Feature),
+            _ => None,
+        }
+    }
+
+    /// Thumbor's module name.
+    pub fn module_name(self) -> &'static str {
+        match self {
+            Detector::Face => "thumbor.detectors.face_detector",
+            Detector::Profile => "thumbor.detectors.profile_detector",
+            Detector::Glasses => "thumbor.detectors.glasses_detector",
+            Detector::Feature => "thumbor.detectors.feature_detector",
+        }
+    }
+
+    /// Whether pictor has this detector (the others are passed over).
+    pub fn is_available(self) -> bool {
+        matches!(self, Detector::Feature)
+    }
+
+    /// The focal points this detector finds in the first frame of `image`, in its pixels.
+    fn focal_points(self, image: &Image) -> Vec<FocalPoint> {
+        match self {
+            Detector::Feature => {
+                let Some(frame) = image.frames.first() else {
+                    return Vec::new();
+                };
+                let channels = match image.layout {
+                    PixelLayout::Rgb8 => 3,
+                    PixelLayout::Rgba8 => 4,
+                };
+                let gray = feature::pil_grayscale(&frame.pixels, channels);
+                let (width, height) = (image.width as usize, image.height as usize);
+                feature::thumbor_feature_points(&gray, width, height)
+                    .into_iter()
+                    .map(|corner| corner_focal_point(corner.x, corner.y))
+                    .collect()
+            }
+            Detector::Face | Detector::Profile | Detector::Glasses => Vec::new(),
+        }
+    }
+}
+
+/// Thumbor's `FocalPoint(x, y, 1)` for a corner: a 1x1 point of weight 1. Thumbor 7.8.0's meta
+/// labels these `alignment` (FocalPoint's default origin), and so does pictor.
+fn corner_focal_point(x: f32, y: f32) -> FocalPoint {
+    FocalPoint {
+        x: f64::from(x),
+        y: f64::from(y),
+        width: 1.0,
+        height: 1.0,
+        weight: 1.0,
+        origin: "alignment",
+    }
+}
+
+/// The focal points of `image` by the chain `detectors`: those of the first detector that finds
+/// any, in `image`'s pixels; none when no detector finds anything.
+pub fn focal_points(image: &Image, detectors: &[Detector]) -> Vec<FocalPoint> {
+    detectors
+        .iter()
+        .filter(|detector| detector.is_available())
+        .map(|detector| detector.focal_points(image))
+        .find(|points| !points.is_empty())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::imaging::{Frame, ImageFormat, SourceInfo};
+
+    #[test]
+    fn thumbor_names_and_short_names() {
+        for (name, detector) in [
+            ("thumbor.detectors.face_detector", Detector::Face),
+            ("face", Detector::Face),
+            ("thumbor.detectors.profile_detector", Detector::Profile),
+            ("thumbor.detectors.glasses_detector", Detector::Glasses),
+            ("glasses", Detector::Glasses),
+            ("thumbor.detectors.feature_detector", Detector::Feature),
+            (" feature ", Detector::Feature),
+        ] {
+            assert_eq!(Detector::from_name(name), Some(detector), "{name}");
+        }
+        assert_eq!(Detector::from_name("thumbor.detectors.nothing"), None);
+        assert_eq!(
+            Detector::from_name("thumbor.detectors.queued_detector"),
+            None
+        );
+        assert_eq!(
+            Detector::from_name(Detector::Feature.module_name()),
+            Some(Detector::Feature)
+        );
+    }
+
+    fn white_square_on_black() -> Image {
+        let (width, height) = (64u32, 48u32);
+        let mut pixels = vec![0u8; (width * height * 3) as usize];
+        for y in 30..40 {
+            for x in 40..56 {
+                let at = ((y * width + x) * 3) as usize;
+                pixels[at..at + 3].fill(255);
+            }
+        }
+        Image {
+            width,
+            height,
+            layout: PixelLayout::Rgb8,
+            frames: vec![Frame {
+                pixels,
+                delay_ms: 0,
+            }],
+            source: SourceInfo::plain(ImageFormat::Png, width, height),
+        }
+    }
+
+    /// The chain passes over detectors pictor does not have and stops at the first that finds
+    /// something: the square's corners, as weight-1 points.
+    #[test]
+    fn the_first_detector_that_finds_something_wins() {
+        let image = white_square_on_black();
+        let points = focal_points(&image, &[Detector::Face, Detector::Feature]);
+        assert_eq!(points.len(), 4, "{points:?}");
+        for point in &points {
+            assert!((39.0..=56.0).contains(&point.x), "{point:?}");
+            assert!((29.0..=40.0).contains(&point.y), "{point:?}");
+            assert_eq!((point.weight, point.origin), (1.0, "alignment"));
+        }
+        assert!(focal_points(&image, &[Detector::Face]).is_empty());
+        assert!(focal_points(&image, &[]).is_empty());
+    }
+}

@@ -1,8 +1,9 @@
 //! A render is one ordered list of named steps over one [`RenderContext`] ([`STEPS`], below), as
-//! imgproxy's `mainPipeline`: read the header (limits before pixels), prepare and plan the whole
-//! geometry (`geometry::plan`), choose shrink-on-load and the road, decode, crop + resize in one
-//! pass, orient, draw debug outlines and flip, run the post-transform filters, decide the output
-//! format (once), and encode — or write the meta JSON instead. The runner (`runner`) records a
+//! imgproxy's `mainPipeline`: read the header (limits before pixels), prepare, trim, find the
+//! focal points of a `smart` crop, plan the whole geometry (`geometry::plan`), choose
+//! shrink-on-load and the road, decode, crop + resize in one pass, orient, draw debug outlines
+//! and flip, run the post-transform filters, decide the output format (once), and encode — or
+//! write the meta JSON instead. The runner (`runner`) records a
 //! tracing span per step and stops a render whose deadline has passed after every step.
 //!
 //! Two roads share the list. A JPEG that becomes a JPEG with nothing but a crop and resize on the
@@ -35,6 +36,7 @@ mod probe;
 mod road;
 mod runner;
 mod shrink_on_load;
+mod smart_detect;
 mod trim;
 
 use super::decode::{DecodeOptions, Probe};
@@ -125,6 +127,7 @@ const STEPS: &[Step] = &[
     runner::step!("probe", probe),
     runner::step!("prepare", prepare),
     runner::step!("trim", trim),
+    runner::step!("detect", smart_detect, points),
     runner::step!("plan", plan),
     runner::step!("shrink_on_load", shrink_on_load),
     runner::step!("road", road),
@@ -165,3 +168,6 @@ mod quality_tests;
 
 #[cfg(test)]
 mod planes_road_tests;
+
+#[cfg(test)]
+mod smart_tests;

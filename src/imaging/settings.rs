@@ -1,8 +1,9 @@
 //! The settings that shape renders (quality, formats, limits, the resampling filter) and the
 //! code that reads them from the configuration keys; the pipeline takes them as they are.
 
+use super::detect::Detector;
 use super::transform::ResamplingFilter;
-use crate::config::reader::{invalid, ConfigError, Reader};
+use crate::config::reader::{self, invalid, ConfigError, Reader};
 
 /// Configuration that shapes renders.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +41,8 @@ pub struct ImagingSettings {
     pub allow_animated_gifs: bool,
     /// RESAMPLING_FILTER / PILLOW_RESAMPLING_FILTER (default Lanczos3) for the main resize.
     pub resampling_filter: ResamplingFilter,
+    /// DETECTORS (default none: `smart` crops around the alignment point, as Thumbor's default).
+    pub detectors: Vec<Detector>,
 }
 
 impl Default for ImagingSettings {
@@ -62,6 +65,7 @@ impl Default for ImagingSettings {
             max_jpeg_scans: super::decode::DEFAULT_MAX_JPEG_SCANS,
             allow_animated_gifs: true,
             resampling_filter: ResamplingFilter::default(),
+            detectors: Vec::new(),
         }
     }
 }
@@ -97,8 +101,34 @@ impl ImagingSettings {
             )? as u32,
             allow_animated_gifs: r.boolean("ALLOW_ANIMATED_GIFS", di.allow_animated_gifs)?,
             resampling_filter: resampling_filter(r)?,
+            detectors: detectors(r)?,
         })
     }
+}
+
+/// DETECTORS: Thumbor's list of detector modules (a Python list in thumbor.conf, or a
+/// comma-separated value), in the order they are tried. A name pictor does not know is a
+/// configuration error, as a module Thumbor cannot import is.
+fn detectors(r: &Reader<'_>) -> Result<Vec<Detector>, ConfigError> {
+    let Some(value) = r.optional_string("DETECTORS") else {
+        return Ok(Vec::new());
+    };
+    reader::list(&value)
+        .iter()
+        .map(|name| {
+            Detector::from_name(name).ok_or_else(|| {
+                invalid(
+                    "DETECTORS",
+                    &value,
+                    &format!(
+                        "{name} is not a detector (thumbor.detectors.face_detector, \
+                         profile_detector, glasses_detector, feature_detector, or face, \
+                         profile, glasses, feature)"
+                    ),
+                )
+            })
+        })
+        .collect()
 }
 
 /// RESAMPLING_FILTER, or Thumbor's PILLOW_RESAMPLING_FILTER when only that is set.
@@ -166,6 +196,25 @@ mod tests {
         assert_eq!(both.resampling_filter, ResamplingFilter::Nearest);
         let e = settings(&[("RESAMPLING_FILTER", "sinc")]).unwrap_err();
         assert_eq!(e.key, "RESAMPLING_FILTER");
+    }
+
+    #[test]
+    fn detectors_as_thumbor_lists_them() {
+        assert!(settings(&[]).unwrap().detectors.is_empty());
+        let listed = settings(&[(
+            "DETECTORS",
+            "['thumbor.detectors.face_detector', 'thumbor.detectors.feature_detector']",
+        )])
+        .unwrap();
+        assert_eq!(listed.detectors, [Detector::Face, Detector::Feature]);
+        let short = settings(&[("DETECTORS", "feature,profile")]).unwrap();
+        assert_eq!(short.detectors, [Detector::Feature, Detector::Profile]);
+        assert!(settings(&[("DETECTORS", "[]")])
+            .unwrap()
+            .detectors
+            .is_empty());
+        let e = settings(&[("DETECTORS", "feature,smile")]).unwrap_err();
+        assert_eq!(e.key, "DETECTORS");
     }
 
     #[test]

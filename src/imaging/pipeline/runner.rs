@@ -82,6 +82,7 @@ mod tests {
                 "probe",
                 "prepare",
                 "trim",
+                "detect",
                 "plan",
                 "shrink_on_load",
                 "road",
