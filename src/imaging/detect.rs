@@ -104,7 +104,7 @@ pub fn focal_points(image: &Image, detectors: &[Detector]) -> Vec<FocalPoint> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::imaging::{Frame, ImageFormat, SourceInfo};
+    use crate::imaging::{ImageFormat, SourceInfo};
 
     #[test]
     fn thumbor_names_and_short_names() {
@@ -139,16 +139,13 @@ mod tests {
                 pixels[at..at + 3].fill(255);
             }
         }
-        Image {
+        Image::still(
             width,
             height,
-            layout: PixelLayout::Rgb8,
-            frames: vec![Frame {
-                pixels,
-                delay_ms: 0,
-            }],
-            source: SourceInfo::plain(ImageFormat::Png, width, height),
-        }
+            PixelLayout::Rgb8,
+            pixels,
+            SourceInfo::plain(ImageFormat::Png, width, height),
+        )
     }
 
     /// The chain passes over detectors pictor does not have and stops at the first that finds

@@ -5,7 +5,7 @@ use super::tests::Parts;
 use super::*;
 use crate::imaging::detect::Detector;
 use crate::imaging::encode::{self, EncodeSettings};
-use crate::imaging::{Frame, Image, ImageFormat, PixelLayout, SourceInfo};
+use crate::imaging::{Image, ImageFormat, PixelLayout, SourceInfo};
 
 /// A dark 400x200 PNG with a bright 40x40 square near its right edge (x 340..380).
 fn square_near_the_right_edge() -> Vec<u8> {
@@ -17,16 +17,13 @@ fn square_near_the_right_edge() -> Vec<u8> {
             pixels[at..at + 3].fill(230);
         }
     }
-    let image = Image {
+    let image = Image::still(
         width,
         height,
-        layout: PixelLayout::Rgb8,
-        frames: vec![Frame {
-            pixels,
-            delay_ms: 0,
-        }],
-        source: SourceInfo::plain(ImageFormat::Png, width, height),
-    };
+        PixelLayout::Rgb8,
+        pixels,
+        SourceInfo::plain(ImageFormat::Png, width, height),
+    );
     let settings = EncodeSettings {
         quality: 80,
         progressive_jpeg: false,
