@@ -52,14 +52,16 @@ pub fn render(data: &[u8]) {
     let Ok(mut request) = url::parse_path(path) else {
         return;
     };
-    // Bit 5: `smart` with the feature detector (the `detect` step's own decode and copy).
+    // Bit 5: `smart` with the face and feature detectors (the `detect` step's own decode and
+    // copy).
     let smart = selector & 0x20 != 0;
     request.smart |= smart;
     let settings = ImagingSettings {
         max_pixels: 4_000_000,
         respect_orientation: selector & 0x80 != 0,
         detectors: if smart {
-            vec![crate::imaging::detect::Detector::Feature]
+            use crate::imaging::detect::Detector;
+            vec![Detector::Face, Detector::Feature]
         } else {
             Vec::new()
         },

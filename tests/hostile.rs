@@ -268,8 +268,11 @@ fn hostile_corpus_gets_4xx_and_never_takes_the_server_down() {
         ("FILE_LOADER_ROOT_PATH", root.to_str().unwrap()),
         ("MEMORY_CACHE_MB", "0"),
         ("RUST_LOG", "error"),
-        // `smart` paths below also run the feature detector on every hostile file.
-        ("DETECTORS", "thumbor.detectors.feature_detector"),
+        // `smart` paths below also run both detectors on every hostile file.
+        (
+            "DETECTORS",
+            "thumbor.detectors.face_detector,thumbor.detectors.feature_detector",
+        ),
     ]);
     std::fs::copy(thumbor.join("image.jpg"), root.join("ok.jpg")).unwrap();
 

@@ -1,11 +1,12 @@
 //! Smart-crop detectors: the analyses Thumbor runs on an image to find its focal points before
 //! cropping, chained as Thumbor's `DETECTORS` list chains them (a detector runs only when the
-//! ones before it found nothing). Today the feature detector (`feature`): OpenCV's corner
-//! detector called the way Thumbor calls it, on PIL's grayscale of the image. The face,
-//! profile and glasses detectors are recognised by name but not available yet: the chain
-//! passes over them. Pure functions over pixels; nothing here decodes, resizes or knows about
+//! ones before it found nothing): the face detector (`face`, SeetaFace's frontal cascade with
+//! Thumbor's conventions) and the feature detector (`feature`: OpenCV's corner detector called
+//! the way Thumbor calls it), both on PIL's grayscale of the image. The profile and glasses
+//! detectors are recognised by name but not available yet: the chain passes over them. Pure functions over pixels; nothing here decodes, resizes or knows about
 //! requests (the pipeline's `detect` step does that).
 
+pub mod face;
 pub mod feature;
 
 use super::filters::FocalPoint;
@@ -14,7 +15,7 @@ use super::{Image, PixelLayout};
 /// One entry of `DETECTORS`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Detector {
-    /// `thumbor.detectors.face_detector`: frontal faces (not available yet).
+    /// `thumbor.detectors.face_detector`: frontal faces.
     Face,
     /// `thumbor.detectors.profile_detector`: faces in profile (not available yet).
     Profile,
@@ -51,20 +52,20 @@ impl Detector {
 
     /// Whether pictor has this detector (the others are passed over).
     pub fn is_available(self) -> bool {
-        matches!(self, Detector::Feature)
+        matches!(self, Detector::Face | Detector::Feature)
     }
 
     /// The focal points this detector finds in the first frame of `image`, in its pixels.
     fn focal_points(self, image: &Image) -> Vec<FocalPoint> {
+        let Some(frame) = image.frames.first() else {
+            return Vec::new();
+        };
+        let channels = match image.layout {
+            PixelLayout::Rgb8 => 3,
+            PixelLayout::Rgba8 => 4,
+        };
         match self {
             Detector::Feature => {
-                let Some(frame) = image.frames.first() else {
-                    return Vec::new();
-                };
-                let channels = match image.layout {
-                    PixelLayout::Rgb8 => 3,
-                    PixelLayout::Rgba8 => 4,
-                };
                 let gray = feature::pil_grayscale(&frame.pixels, channels);
                 let (width, height) = (image.width as usize, image.height as usize);
                 feature::thumbor_feature_points(&gray, width, height)
@@ -72,7 +73,14 @@ impl Detector {
                     .map(|corner| corner_focal_point(corner.x, corner.y))
                     .collect()
             }
-            Detector::Face | Detector::Profile | Detector::Glasses => Vec::new(),
+            Detector::Face => {
+                let gray = feature::pil_grayscale(&frame.pixels, channels);
+                face::faces(&gray, image.width, image.height)
+                    .into_iter()
+                    .map(face::face_focal_point)
+                    .collect()
+            }
+            Detector::Profile | Detector::Glasses => Vec::new(),
         }
     }
 }
@@ -160,7 +168,9 @@ mod tests {
             assert!((29.0..=40.0).contains(&point.y), "{point:?}");
             assert_eq!((point.weight, point.origin), (1.0, "alignment"));
         }
+        // No face in a square: the face detector finds nothing and the chain moves on.
         assert!(focal_points(&image, &[Detector::Face]).is_empty());
+        assert!(focal_points(&image, &[Detector::Profile]).is_empty());
         assert!(focal_points(&image, &[]).is_empty());
     }
 }

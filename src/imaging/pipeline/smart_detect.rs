@@ -64,10 +64,25 @@ pub(super) fn run(context: &mut RenderContext<'_>) -> Result<(), ImagingError> {
     tracing::Span::current().record("points", points.len());
     let points = points
         .into_iter()
-        .map(|point| FocalPoint {
-            x: to_picture(point.x, scale.0, picture.width),
-            y: to_picture(point.y, scale.1, picture.height),
-            ..point
+        .map(|point| {
+            // Corners are 1x1 points of weight 1; a face's box and weight scale with it.
+            let sized = point.width > 1.0 || point.height > 1.0;
+            let (width, height) = if sized {
+                (
+                    (point.width * scale.0).round().max(1.0),
+                    (point.height * scale.1).round().max(1.0),
+                )
+            } else {
+                (point.width, point.height)
+            };
+            FocalPoint {
+                x: to_picture(point.x, scale.0, picture.width),
+                y: to_picture(point.y, scale.1, picture.height),
+                width,
+                height,
+                weight: if sized { width * height } else { point.weight },
+                ..point
+            }
         })
         .collect();
     let setup = context

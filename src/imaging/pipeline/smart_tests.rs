@@ -120,3 +120,29 @@ fn detection_on_a_scaled_jpeg_decode() {
     let probe = crate::imaging::decode::probe(&output.body).unwrap();
     assert_eq!((probe.width, probe.height), (300, 100));
 }
+
+/// Thumbor 7.8.0 with `thumbor[opencv]` and face + feature detectors, on this portrait
+/// (`meta/200x400/smart/`): one face, focal point x=371 y=240, 232x232, crop left 238..505 of
+/// 800. pictor's face detector is SeetaFace's, not OpenCV's Haar cascade: the point and box
+/// agree within a small tolerance, and the crop keeps the same face.
+#[test]
+fn the_face_detector_finds_the_face_thumbor_finds() {
+    let source = crate::test_corpus::read("thumbor/filters/source.jpg");
+    let detected = meta(
+        "/unsafe/meta/200x400/smart/a.jpg",
+        &source,
+        &[Detector::Face, Detector::Feature],
+    );
+    let points = detected["thumbor"]["focal_points"].as_array().unwrap();
+    assert_eq!(points.len(), 1, "{detected}");
+    let face = &points[0];
+    assert_eq!(face["origin"], "Face Detection", "{face}");
+    let (x, y) = (face["x"].as_i64().unwrap(), face["y"].as_i64().unwrap());
+    let width = face["width"].as_i64().unwrap();
+    assert!((x - 371).abs() <= 30 && (y - 240).abs() <= 40, "{face}");
+    assert!((150..=310).contains(&width), "{face}");
+    let left = crop_left(&detected);
+    assert!((left - 238).abs() <= 30, "{detected}");
+    // The crop (267 wide) holds Thumbor's whole face box, 255..487.
+    assert!(left <= 255 && left + 267 >= 487, "{detected}");
+}
