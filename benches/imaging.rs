@@ -7,7 +7,7 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use pictor::imaging::decode::{self, DecodeOptions};
-use pictor::imaging::detect::feature;
+use pictor::imaging::detect::{face, feature};
 use pictor::imaging::encode::{self, EncodeSettings};
 use pictor::imaging::geometry::{PixelRect, Size};
 use pictor::imaging::jpeg;
@@ -153,6 +153,10 @@ fn bench_detect(c: &mut Criterion) {
     group.throughput(Throughput::Elements((width * height) as u64));
     group.bench_function("feature_600px", |b| {
         b.iter(|| feature::thumbor_feature_points(&gray, width, height))
+    });
+    // The portrait of task 2 holds one face: the face detector's cost where it finds one.
+    group.bench_function("face_600px", |b| {
+        b.iter(|| face::faces(&gray, image.width, image.height))
     });
     group.finish();
 }
