@@ -10,7 +10,7 @@ pub mod face;
 pub mod feature;
 
 use super::filters::FocalPoint;
-use super::{Image, PixelLayout};
+use super::Image;
 
 /// One entry of `DETECTORS`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,31 +55,19 @@ impl Detector {
         matches!(self, Detector::Face | Detector::Feature)
     }
 
-    /// The focal points this detector finds in the first frame of `image`, in its pixels.
-    fn focal_points(self, image: &Image) -> Vec<FocalPoint> {
-        let Some(frame) = image.frames.first() else {
-            return Vec::new();
-        };
-        let channels = match image.layout {
-            PixelLayout::Rgb8 => 3,
-            PixelLayout::Rgba8 => 4,
-        };
+    /// The focal points this detector finds in a `width` x `height` gray image, in its pixels.
+    fn focal_points(self, gray: &[u8], width: u32, height: u32) -> Vec<FocalPoint> {
         match self {
             Detector::Feature => {
-                let gray = feature::pil_grayscale(&frame.pixels, channels);
-                let (width, height) = (image.width as usize, image.height as usize);
-                feature::thumbor_feature_points(&gray, width, height)
+                feature::thumbor_feature_points(gray, width as usize, height as usize)
                     .into_iter()
                     .map(|corner| corner_focal_point(corner.x, corner.y))
                     .collect()
             }
-            Detector::Face => {
-                let gray = feature::pil_grayscale(&frame.pixels, channels);
-                face::faces(&gray, image.width, image.height)
-                    .into_iter()
-                    .map(face::face_focal_point)
-                    .collect()
-            }
+            Detector::Face => face::faces(gray, width, height)
+                .into_iter()
+                .map(face::face_focal_point)
+                .collect(),
             Detector::Profile | Detector::Glasses => Vec::new(),
         }
     }
@@ -101,10 +89,16 @@ fn corner_focal_point(x: f32, y: f32) -> FocalPoint {
 /// The focal points of `image` by the chain `detectors`: those of the first detector that finds
 /// any, in `image`'s pixels; none when no detector finds anything.
 pub fn focal_points(image: &Image, detectors: &[Detector]) -> Vec<FocalPoint> {
+    let Some(frame) = image.frames.first() else {
+        return Vec::new();
+    };
+    // Every detector reads the same grayscale (PIL's, as Thumbor's engine gives them): made
+    // once for the chain.
+    let gray = feature::pil_grayscale(&frame.pixels, image.layout.channels());
     detectors
         .iter()
         .filter(|detector| detector.is_available())
-        .map(|detector| detector.focal_points(image))
+        .map(|detector| detector.focal_points(&gray, image.width, image.height))
         .find(|points| !points.is_empty())
         .unwrap_or_default()
 }
@@ -112,7 +106,7 @@ pub fn focal_points(image: &Image, detectors: &[Detector]) -> Vec<FocalPoint> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::imaging::{ImageFormat, SourceInfo};
+    use crate::imaging::{ImageFormat, PixelLayout, SourceInfo};
 
     #[test]
     fn thumbor_names_and_short_names() {
