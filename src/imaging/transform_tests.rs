@@ -196,16 +196,7 @@ fn trim_counts_alpha_as_a_channel() {
     let mut pixels = vec![0u8; 3 * 3 * 4];
     pixels[4 * 4 + 3] = 200;
     pixels[5 * 4 + 3] = 200;
-    let image = Image {
-        width: 3,
-        height: 3,
-        layout: PixelLayout::Rgba8,
-        frames: vec![Frame {
-            pixels,
-            delay_ms: 0,
-        }],
-        source: source_info(),
-    };
+    let image = Image::still(3, 3, PixelLayout::Rgba8, pixels, source_info());
     assert_eq!(
         trim_box(&image, TrimPosition::TopLeft, 10),
         Some(PixelRect {

@@ -10,7 +10,7 @@
 
 use super::{exif, DecodeOptions, Probe};
 use crate::imaging::jpeg::libjpeg::{self, dct_shrink, icc_profile, Decompressor, JpegLimits};
-use crate::imaging::{Frame, Image, ImageFormat, ImagingError, PixelLayout, SourceInfo};
+use crate::imaging::{Image, ImageFormat, ImagingError, PixelLayout, SourceInfo};
 use mozjpeg_sys as ffi;
 use std::collections::HashMap;
 use std::panic::{self, AssertUnwindSafe};
@@ -74,15 +74,12 @@ pub(super) fn decode(
             super::SIZE_DIFFERS_FROM_PROBE
         )));
     }
-    Ok(Image {
-        width: decoded.width,
-        height: decoded.height,
-        layout: PixelLayout::Rgb8,
-        frames: vec![Frame {
-            pixels: decoded.rgb,
-            delay_ms: 0,
-        }],
-        source: SourceInfo {
+    Ok(Image::still(
+        decoded.width,
+        decoded.height,
+        PixelLayout::Rgb8,
+        decoded.rgb,
+        SourceInfo {
             format: ImageFormat::Jpeg,
             width: header.width,
             height: header.height,
@@ -92,7 +89,7 @@ pub(super) fn decode(
             grayscale: decoded.grayscale,
             loop_count: None,
         },
-    })
+    ))
 }
 
 struct DecodedJpeg {

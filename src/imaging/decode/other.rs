@@ -2,7 +2,7 @@
 //! headers, and decode (16-bit and gray included) which we then narrow to RGB8/RGBA8.
 
 use super::{DecodeOptions, Probe};
-use crate::imaging::{Frame, Image, ImageFormat, ImagingError, PixelLayout, SourceInfo};
+use crate::imaging::{Image, ImageFormat, ImagingError, PixelLayout, SourceInfo};
 use image::{ImageDecoder, ImageReader};
 use std::io::Cursor;
 
@@ -72,15 +72,12 @@ pub(super) fn decode(
     } else {
         (PixelLayout::Rgb8, decoded.into_rgb8().into_raw())
     };
-    Ok(Image {
+    Ok(Image::still(
         width,
         height,
         layout,
-        frames: vec![Frame {
-            pixels,
-            delay_ms: 0,
-        }],
-        source: SourceInfo {
+        pixels,
+        SourceInfo {
             format,
             width: header.width,
             height: header.height,
@@ -90,5 +87,5 @@ pub(super) fn decode(
             grayscale: !color.has_color(),
             loop_count: None,
         },
-    })
+    ))
 }

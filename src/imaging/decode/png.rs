@@ -3,7 +3,7 @@
 //! the rows that did decode (Pillow with `LOAD_TRUNCATED_IMAGES`, which Thumbor sets).
 
 use super::{exif, gray_alpha_to_rgba, gray_to_rgb, DecodeOptions, Probe};
-use crate::imaging::{Frame, Image, ImageFormat, ImagingError, PixelLayout, SourceInfo};
+use crate::imaging::{Image, ImageFormat, ImagingError, PixelLayout, SourceInfo};
 use std::io::Cursor;
 
 const SIGNATURE_LEN: usize = 8;
@@ -81,15 +81,12 @@ pub(super) fn decode(
             ))
         }
     };
-    Ok(Image {
+    Ok(Image::still(
         width,
         height,
         layout,
-        frames: vec![Frame {
-            pixels,
-            delay_ms: 0,
-        }],
-        source: SourceInfo {
+        pixels,
+        SourceInfo {
             format: ImageFormat::Png,
             width: header.width,
             height: header.height,
@@ -103,5 +100,5 @@ pub(super) fn decode(
             ),
             loop_count: None,
         },
-    })
+    ))
 }

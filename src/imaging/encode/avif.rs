@@ -37,7 +37,7 @@ mod tests {
     use super::super::{choose_output_format, encode, FormatContext};
     use super::*;
     use crate::imaging::decode::sniff;
-    use crate::imaging::{Frame, ImageFormat, SourceInfo};
+    use crate::imaging::{ImageFormat, SourceInfo};
 
     fn gradient(layout: PixelLayout) -> Image {
         let (width, height) = (64u32, 48u32);
@@ -51,15 +51,12 @@ mod tests {
                 }
             }
         }
-        Image {
+        Image::still(
             width,
             height,
             layout,
-            frames: vec![Frame {
-                pixels,
-                delay_ms: 0,
-            }],
-            source: SourceInfo {
+            pixels,
+            SourceInfo {
                 format: ImageFormat::Png,
                 width,
                 height,
@@ -69,7 +66,7 @@ mod tests {
                 grayscale: false,
                 loop_count: None,
             },
-        }
+        )
     }
 
     fn settings(quality: u8) -> EncodeSettings {

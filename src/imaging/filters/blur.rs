@@ -447,16 +447,13 @@ mod tests {
 
     #[test]
     fn invalid_kernels_are_refused() {
-        use super::super::super::{Frame, ImageFormat, PixelLayout, SourceInfo};
-        let mut image = Image {
-            width: 2,
-            height: 2,
-            layout: PixelLayout::Rgb8,
-            frames: vec![Frame {
-                pixels: vec![1; 12],
-                delay_ms: 0,
-            }],
-            source: SourceInfo {
+        use super::super::super::{ImageFormat, PixelLayout, SourceInfo};
+        let mut image = Image::still(
+            2,
+            2,
+            PixelLayout::Rgb8,
+            vec![1; 12],
+            SourceInfo {
                 format: ImageFormat::Png,
                 width: 2,
                 height: 2,
@@ -466,7 +463,7 @@ mod tests {
                 grayscale: false,
                 loop_count: None,
             },
-        };
+        );
         assert!(convolution(&mut image, "1;2;1;2", 2, true).is_err());
         assert!(convolution(&mut image, "1;2;1", 2, true).is_err());
         assert!(convolution(&mut image, "1;2;1;2;1;2;1;2;1", 9, true).is_ok());
@@ -484,7 +481,7 @@ mod tests {
 
     #[test]
     fn sharpen_steepens_edges_and_zero_amount_is_identity() {
-        use super::super::super::{Frame, ImageFormat, PixelLayout, SourceInfo};
+        use super::super::super::{ImageFormat, PixelLayout, SourceInfo};
         // 16x4 RGBA: left half 80, right half 170, alpha 200.
         let pixels: Vec<u8> = (0..64)
             .flat_map(|i| {
@@ -492,24 +489,23 @@ mod tests {
                 [v, v, v, 200]
             })
             .collect();
-        let make = || Image {
-            width: 16,
-            height: 4,
-            layout: PixelLayout::Rgba8,
-            frames: vec![Frame {
-                pixels: pixels.clone(),
-                delay_ms: 0,
-            }],
-            source: SourceInfo {
-                format: ImageFormat::Png,
-                width: 16,
-                height: 4,
-                orientation: 1,
-                icc_profile: None,
-                palette: false,
-                grayscale: false,
-                loop_count: None,
-            },
+        let make = || {
+            Image::still(
+                16,
+                4,
+                PixelLayout::Rgba8,
+                pixels.clone(),
+                SourceInfo {
+                    format: ImageFormat::Png,
+                    width: 16,
+                    height: 4,
+                    orientation: 1,
+                    icc_profile: None,
+                    palette: false,
+                    grayscale: false,
+                    loop_count: None,
+                },
+            )
         };
         let mut same = make();
         sharpen(&mut same, 0.0, 0.0, false);

@@ -493,19 +493,16 @@ impl FilterCall for Curve {
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::{Frame, ImageFormat, PixelLayout, SourceInfo};
+    use super::super::super::{ImageFormat, PixelLayout, SourceInfo};
     use super::*;
 
     fn one_pixel(rgba: [u8; 4]) -> Image {
-        Image {
-            width: 1,
-            height: 1,
-            layout: PixelLayout::Rgba8,
-            frames: vec![Frame {
-                pixels: rgba.to_vec(),
-                delay_ms: 0,
-            }],
-            source: SourceInfo {
+        Image::still(
+            1,
+            1,
+            PixelLayout::Rgba8,
+            rgba.to_vec(),
+            SourceInfo {
                 format: ImageFormat::Png,
                 width: 1,
                 height: 1,
@@ -515,7 +512,7 @@ mod tests {
                 grayscale: false,
                 loop_count: None,
             },
-        }
+        )
     }
 
     fn after(rgba: [u8; 4], f: impl FnOnce(&mut Image)) -> Vec<u8> {
