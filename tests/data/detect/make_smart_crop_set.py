@@ -31,7 +31,7 @@ NO_FACES = {
     "dice": "thumbor/filters/PNG_transparency_demonstration_1.png",
     "saw": "sharp/2569067123_aca715a2ee_o.jpg",
     "concert": "sharp/concert.jpg",
-    "wizard": "thumbor/images/no_face.jpg",
+    "balloons": "thumbor/images/weird_normalize_error.jpg",
 }
 CASCADE = os.path.join(cv2.data.haarcascades, "haarcascade_frontalface_alt.xml")
 
