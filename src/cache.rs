@@ -1,11 +1,14 @@
 //! The in-memory result cache: rendered responses keyed by request path and negotiated format,
 //! weighted by their bytes, with concurrent identical requests merged into one render.
 //! `result_storage` keeps results outside the process (in a `storage` folder or S3 bucket);
-//! `settings` reads the caching keys.
+//! `focal_points` keeps what smart detection found per original; `settings` reads the caching
+//! keys.
 
+pub mod focal_points;
 pub mod result_storage;
 pub mod settings;
 
+pub use focal_points::FocalPointCache;
 pub use result_storage::ResultStorage;
 
 use crate::error::{clone_error, PictorError};

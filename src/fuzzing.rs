@@ -166,6 +166,15 @@ pub fn probe_decode(data: &[u8]) {
     }
 }
 
+/// A focal-point record (`cache::focal_points`): whatever is stored under its name is read
+/// without a panic, and a record that reads writes back to the same points.
+pub fn focal_point_record(data: &[u8]) {
+    use crate::cache::focal_points::{from_record, to_record};
+    if let Some(points) = from_record(data) {
+        assert_eq!(from_record(&to_record(&points)), Some(points));
+    }
+}
+
 /// The prefixes the `sign_prefix` target checks against (chosen by the first input byte): a
 /// file-loader folder, one that is a string prefix of a sibling, and two HTTP origin forms.
 const SIGN_PREFIXES: [&str; 4] = [

@@ -184,7 +184,7 @@ impl Image {
 }
 
 /// Errors from decoding, transforming or encoding. Mapped to HTTP status in `crate::error`.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ImagingError {
     #[error("undecodable image: {0}")]
     Undecodable(String),

@@ -96,6 +96,8 @@ pub struct Metrics {
     pub source_cache_misses: AtomicU64,
     pub origin_bytes: AtomicU64,
     pub origin_fetches: AtomicU64,
+    /// Smart-crop detections run (one per original while its focal points are kept).
+    pub smart_detections: AtomicU64,
     pub queued_renders: AtomicU64,
     pub running_renders: AtomicU64,
     refusals: [AtomicU64; 4],
@@ -114,6 +116,7 @@ pub static METRICS: Metrics = Metrics {
     source_cache_misses: AtomicU64::new(0),
     origin_bytes: AtomicU64::new(0),
     origin_fetches: AtomicU64::new(0),
+    smart_detections: AtomicU64::new(0),
     queued_renders: AtomicU64::new(0),
     running_renders: AtomicU64::new(0),
     refusals: [const { AtomicU64::new(0) }; 4],
@@ -225,6 +228,12 @@ impl Metrics {
             "pictor_origin_fetches_total",
             "Originals loaded from the origin.",
             load(&self.origin_fetches),
+        );
+        counter(
+            &mut out,
+            "pictor_smart_detections_total",
+            "Smart-crop detections run (once per original while its focal points are kept).",
+            load(&self.smart_detections),
         );
         out.push_str("# HELP pictor_refused_total Requests refused by a limit.\n");
         out.push_str("# TYPE pictor_refused_total counter\n");

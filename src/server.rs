@@ -11,7 +11,7 @@ pub mod response;
 pub mod settings;
 pub mod signing;
 
-use crate::cache::{ResultCache, ResultStorage};
+use crate::cache::{FocalPointCache, ResultCache, ResultStorage};
 use crate::config::Config;
 use crate::error::PictorError;
 use crate::source::{Loader, SourceCache};
@@ -39,6 +39,8 @@ pub struct App {
     pub cache: ResultCache,
     /// RESULT_STORAGE: results shared between instances (file or S3).
     pub result_storage: ResultStorage,
+    /// What smart detection found per original, so it runs once per original.
+    pub focal_points: FocalPointCache,
     /// Bounds CPU work and memory: MAX_CONCURRENT_RENDERS, MAX_QUEUED_RENDERS, RENDER_MEMORY_MB.
     pub admission: admission::Admission,
     healthcheck: regex::Regex,
@@ -55,6 +57,7 @@ impl App {
             cache: ResultCache::new(config.cache.memory_cache_bytes()),
             sources: SourceCache::new(config.source.source_cache_bytes()),
             result_storage: ResultStorage::from_config(&config),
+            focal_points: FocalPointCache::default(),
             admission: admission::Admission::new(
                 config.admission.max_concurrent_renders,
                 config.admission.max_queued_renders,

@@ -5,10 +5,12 @@
 //! (Thumbor's and thumbor-aws's), the stored format and metadata, expiration and the outage
 //! back-off.
 
+use super::focal_points;
 use super::settings::ResultStorageKind;
 use super::Rendered;
 use crate::config::Config;
 use crate::error::PictorError;
+use crate::imaging::filters::FocalPoint;
 use crate::storage::file::FileStore;
 use crate::storage::s3::S3Store;
 use crate::storage::Attributes;
@@ -35,6 +37,9 @@ struct StoredMeta {
     vary_accept: bool,
     max_age: Option<u32>,
 }
+
+/// A focal-point record is a few hundred bytes; anything larger under its name is not one.
+const MAX_FOCAL_POINTS_RECORD: u64 = 64 * 1024;
 
 /// First line of files written by pictor's file storage; files without it (written by
 /// Thumbor) are raw image bytes whose type is sniffed.
@@ -161,6 +166,67 @@ impl ResultStorage {
         };
         tokio::spawn(async move {
             if let Err(e) = storage.write(&path, accepts_webp, body, meta).await {
+                storage.record_outage("write", &e);
+            }
+        });
+    }
+
+    /// The focal-point record stored for the original `key` names (see `focal_points`), or
+    /// `None` on a miss or any storage failure (as results: an outage degrades to detecting).
+    pub async fn get_focal_points(&self, key: &str) -> Option<Vec<FocalPoint>> {
+        if self.in_outage() {
+            return None;
+        }
+        let bytes = match &self.backend {
+            Backend::Off => return None,
+            Backend::File(store) => {
+                store
+                    .get(focal_points_key(key).as_bytes(), MAX_FOCAL_POINTS_RECORD)
+                    .await
+            }
+            Backend::S3 { store, root_path } => {
+                store
+                    .get(
+                        &join_root(root_path, &focal_points_key(key)),
+                        MAX_FOCAL_POINTS_RECORD,
+                    )
+                    .await
+            }
+        };
+        match bytes {
+            Ok(found) => found.and_then(|object| focal_points::from_record(&object.body)),
+            // Not a record of ours; storage itself works.
+            Err(PictorError::TooLarge(_)) => None,
+            Err(e) => {
+                self.record_outage("read", &e);
+                None
+            }
+        }
+    }
+
+    /// Stores the focal points detected in the original `key` names, in the background.
+    pub fn put_focal_points(&self, key: &str, points: &[FocalPoint]) {
+        if matches!(self.backend, Backend::Off) || self.in_outage() {
+            return;
+        }
+        let storage = self.clone();
+        let name = focal_points_key(key);
+        let record = Bytes::from(focal_points::to_record(points));
+        tokio::spawn(async move {
+            let written = match &storage.backend {
+                Backend::Off => Ok(()),
+                Backend::File(store) => store.put(name.as_bytes(), record).await,
+                Backend::S3 { store, root_path } => {
+                    let attributes = Attributes {
+                        content_type: Some("application/json".to_string()),
+                        metadata: BTreeMap::new(),
+                    };
+                    store
+                        .put(&join_root(root_path, &name), record, &attributes)
+                        .await
+                }
+            };
+            if let Err(e) = written {
                 storage.record_outage("write", &e);
             }
         });
@@ -329,6 +395,22 @@ pub fn stored_name(path: &str) -> String {
     // Paths that are not UTF-8 once decoded never get this far (the parser answers 400); if
     // one did, a lossy decode could merge it with another, so it keeps every escape instead.
     String::from_utf8(decoded).unwrap_or_else(|_| String::from_utf8_lossy(&encoded).into_owned())
+}
+
+/// Where an original's focal-point record is stored, relative to the root: beside the results,
+/// under a folder no result can be in (every stored result name starts with its signature or
+/// `unsafe`, and Thumbor's file layout with `default/` or `auto_webp/`).
+pub fn focal_points_key(key: &str) -> String {
+    format!(".focal_points/{}/{key}.json", &key[..key.len().min(2)])
+}
+
+fn join_root(root_path: &str, name: &str) -> String {
+    let root = root_path.trim_end_matches('/');
+    if root.is_empty() {
+        name.to_string()
+    } else {
+        format!("{root}/{name}")
+    }
 }
 
 /// thumbor-aws's result key: `<root>[/auto_webp]/<stored name without leading />`.

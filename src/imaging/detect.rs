@@ -10,7 +10,19 @@ pub mod face;
 pub mod feature;
 
 use super::filters::FocalPoint;
-use super::Image;
+use super::{Image, ImagingError};
+
+/// Where a render finds the focal points detection already found for its original, and keeps
+/// the ones it finds: the server's per-original cache (`cache::focal_points`), so that a burst
+/// of sizes of one photo runs detection once. Renders without one detect every time.
+pub trait DetectionMemo: Sync {
+    /// The focal points of this render's original: remembered ones, or those `detect` finds
+    /// (which are then remembered). Concurrent callers for one original wait for one `detect`.
+    fn focal_points(
+        &self,
+        detect: &mut dyn FnMut() -> Result<Vec<FocalPoint>, ImagingError>,
+    ) -> Result<Vec<FocalPoint>, ImagingError>;
+}
 
 /// One entry of `DETECTORS`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +83,14 @@ impl Detector {
             Detector::Profile | Detector::Glasses => Vec::new(),
         }
     }
+}
+
+/// The origin labels detection gives its points (Thumbor's, and `Attention` for pictor's own
+/// detector): the `&'static str` of a label read back from a stored record, `None` for others.
+pub fn origin_label(label: &str) -> Option<&'static str> {
+    ["Face Detection", "alignment"]
+        .into_iter()
+        .find(|known| *known == label)
 }
 
 /// Thumbor's `FocalPoint(x, y, 1)` for a corner: a 1x1 point of weight 1. Thumbor 7.8.0's meta

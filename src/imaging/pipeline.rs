@@ -40,6 +40,7 @@ mod smart_detect;
 mod trim;
 
 use super::decode::{DecodeOptions, Probe};
+use super::detect::DetectionMemo;
 use super::filters::FilterList;
 use super::settings::ImagingSettings;
 use super::ImagingError;
@@ -66,6 +67,8 @@ pub struct RenderJob<'a> {
     /// When the request's answer is no longer wanted (REQUEST_TIMEOUT_SECONDS): the render
     /// stops at the next step boundary instead of finishing work nobody will read.
     pub deadline: Option<std::time::Instant>,
+    /// Focal points detected before for this original (the `detect` step asks it first).
+    pub detection_memo: Option<&'a dyn DetectionMemo>,
 }
 
 /// No watermark or frame images.
@@ -82,6 +85,7 @@ impl<'a> RenderJob<'a> {
             accepts_avif: false,
             assets: &NO_ASSETS,
             deadline: None,
+            detection_memo: None,
         }
     }
 

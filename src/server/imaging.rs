@@ -3,8 +3,11 @@
 //! pool, and keep the result in both.
 
 use super::App;
-use crate::cache::Rendered;
+use crate::cache::focal_points::OriginalFocalPoints;
+use crate::cache::{self, FocalPointCache, Rendered};
 use crate::error::PictorError;
+use crate::imaging::detect::DetectionMemo;
+use crate::imaging::filters::FocalPoint;
 use crate::imaging::{self, RenderJob};
 use crate::metrics::Refusal;
 use crate::url::{self, ImageRequest};
@@ -132,15 +135,34 @@ async fn render_uncached(
         .instrument(tracing::info_span!("load", image = %image_url))
         .await?;
     let assets = load_assets(app, asset_urls).await?;
+    let settings = app.config.imaging.clone();
+    let focal_points_key =
+        cache::focal_points::original_key(&request, &settings, &image_url, &source);
+    // Records beside the results follow the results' rule (unsafe paths only when asked).
+    let stored = app.result_storage.applies_to(&request);
+    if let (true, Some(key)) = (stored, &focal_points_key) {
+        // Another instance may have detected this original already.
+        if app.focal_points.get(key).is_none() {
+            if let Some(points) = app.result_storage.get_focal_points(key).await {
+                app.focal_points.insert(key.clone(), points);
+            }
+        }
+    }
     let work = Arc::new(RenderWork {
         source,
         request,
-        settings: app.config.imaging.clone(),
+        settings,
         accepts,
         assets,
         deadline,
+        focal_points: app.focal_points.clone(),
+        focal_points_key,
     });
-    render_on_pool(app, work).await
+    let (rendered, detected) = render_on_pool(app, work).await?;
+    if let (true, Some((key, points))) = (stored, detected) {
+        app.result_storage.put_focal_points(&key, &points);
+    }
+    Ok(rendered)
 }
 
 /// Images that filters need (watermark, frame), loaded with the same loader. A watermark
@@ -175,10 +197,13 @@ struct RenderWork {
     accepts: Accepts,
     assets: HashMap<String, Bytes>,
     deadline: Instant,
+    focal_points: FocalPointCache,
+    /// The original's key in `focal_points` when the render detects (`smart` with DETECTORS).
+    focal_points_key: Option<String>,
 }
 
 impl RenderWork {
-    fn job(&self) -> RenderJob<'_> {
+    fn job<'a>(&'a self, memo: Option<&'a OriginalFocalPoints<'a>>) -> RenderJob<'a> {
         RenderJob {
             request: &self.request,
             settings: &self.settings,
@@ -186,6 +211,7 @@ impl RenderWork {
             accepts_avif: self.accepts.avif,
             assets: &self.assets,
             deadline: Some(self.deadline),
+            detection_memo: memo.map(|memo| memo as &dyn DetectionMemo),
         }
     }
 
@@ -205,7 +231,13 @@ impl RenderWork {
 /// budget: the render itself and the ETag's hash of the result. Each step's task owns its
 /// permit, so a render abandoned by its request (the deadline's 504) still holds the slot only
 /// until its next step boundary.
-async fn render_on_pool(app: &App, work: Arc<RenderWork>) -> Result<Rendered, PictorError> {
+///
+/// Besides the result: the original's focal points and key when this render detected them
+/// (then the caller stores them beside the results).
+async fn render_on_pool(
+    app: &App,
+    work: Arc<RenderWork>,
+) -> Result<(Rendered, Option<(String, Vec<FocalPoint>)>), PictorError> {
     let slot = app
         .admission
         .slot()
@@ -215,7 +247,7 @@ async fn render_on_pool(app: &App, work: Arc<RenderWork>) -> Result<Rendered, Pi
     let probing = work.clone();
     let (slot, header, estimate) = on_blocking_pool(tracing::info_span!("estimate"), move || {
         probing.check_deadline()?;
-        let job = probing.job();
+        let job = probing.job(None);
         let header = imaging::pipeline::probe_header(&probing.source, job.settings)?;
         let estimate = imaging::estimate::render_memory_bytes(&probing.source, &header, &job)?;
         Ok((slot, header, estimate))
@@ -229,16 +261,26 @@ async fn render_on_pool(app: &App, work: Arc<RenderWork>) -> Result<Rendered, Pi
     on_blocking_pool(tracing::info_span!("render"), move || {
         let _permit = permit;
         work.check_deadline()?;
-        let output = imaging::pipeline::render_probed(&work.source, &header, &work.job())?;
+        let memo = work
+            .focal_points_key
+            .clone()
+            .map(|key| work.focal_points.memo(key));
+        let output =
+            imaging::pipeline::render_probed(&work.source, &header, &work.job(memo.as_ref()))?;
+        let detected = memo.filter(|memo| memo.detected_here()).and_then(|memo| {
+            let points = work.focal_points.get(memo.key())?;
+            Some((memo.key().to_string(), points.as_ref().clone()))
+        });
         let body = Bytes::from(output.body);
         let etag = format!("\"{:x}\"", Sha1::digest(&body));
-        Ok(Rendered {
+        let rendered = Rendered {
             body,
             content_type: output.content_type,
             vary_accept: output.vary_accept,
             max_age: output.max_age,
             etag,
-        })
+        };
+        Ok((rendered, detected))
     })
     .await
 }

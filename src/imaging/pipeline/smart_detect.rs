@@ -29,6 +29,22 @@ pub(super) fn applies(context: &RenderContext<'_>) -> bool {
 }
 
 pub(super) fn run(context: &mut RenderContext<'_>) -> Result<(), ImagingError> {
+    let mut detect = || detect_in_picture(context);
+    let points = match context.job.detection_memo {
+        Some(memo) => memo.focal_points(&mut detect)?,
+        None => detect()?,
+    };
+    tracing::Span::current().record("points", points.len());
+    let setup = context
+        .setup
+        .as_mut()
+        .ok_or(ImagingError::StepOrder("prepare"))?;
+    setup.pre_load.focal_points = points;
+    Ok(())
+}
+
+/// The detectors' focal points in the pixels of the picture the plan is made on.
+fn detect_in_picture(context: &RenderContext<'_>) -> Result<Vec<FocalPoint>, ImagingError> {
     let job = context.job;
     let detectors = &job.settings.detectors;
     let setup = filled(&context.setup, "prepare")?;
@@ -61,8 +77,7 @@ pub(super) fn run(context: &mut RenderContext<'_>) -> Result<(), ImagingError> {
             .round()
             .clamp(0.0, f64::from(side.saturating_sub(1)))
     };
-    tracing::Span::current().record("points", points.len());
-    let points = points
+    Ok(points
         .into_iter()
         .map(|point| {
             // Corners are 1x1 points of weight 1; a face's box and weight scale with it.
@@ -84,13 +99,7 @@ pub(super) fn run(context: &mut RenderContext<'_>) -> Result<(), ImagingError> {
                 ..point
             }
         })
-        .collect();
-    let setup = context
-        .setup
-        .as_mut()
-        .ok_or(ImagingError::StepOrder("prepare"))?;
-    setup.pre_load.focal_points = points;
-    Ok(())
+        .collect())
 }
 
 /// The DCT (JPEG) or libwebp (WebP) scale that still leaves the long side at least
