@@ -2,10 +2,12 @@
 //! cropping, chained as Thumbor's `DETECTORS` list chains them (a detector runs only when the
 //! ones before it found nothing): the face detector (`face`, SeetaFace's frontal cascade with
 //! Thumbor's conventions) and the feature detector (`feature`: OpenCV's corner detector called
-//! the way Thumbor calls it), both on PIL's grayscale of the image. The profile and glasses
+//! the way Thumbor calls it), both on PIL's grayscale of the image, and pictor's own attention
+//! detector (`attention`: edges, skin and saturation, for pictures with neither). The profile and glasses
 //! detectors are recognised by name but not available yet: the chain passes over them. Pure functions over pixels; nothing here decodes, resizes or knows about
 //! requests (the pipeline's `detect` step does that).
 
+pub mod attention;
 pub mod face;
 pub mod feature;
 
@@ -35,19 +37,26 @@ pub enum Detector {
     Glasses,
     /// `thumbor.detectors.feature_detector`: strong corners.
     Feature,
+    /// `pictor.detectors.attention_detector` (pictor's own): what draws the eye (edges, skin,
+    /// saturation), for pictures with neither faces nor strong corners.
+    Attention,
 }
 
 impl Detector {
     /// The detector a `DETECTORS` entry names: Thumbor's module name or the short name.
     pub fn from_name(name: &str) -> Option<Detector> {
         let name = name.trim();
-        let short = name.strip_prefix("thumbor.detectors.").unwrap_or(name);
+        let short = name
+            .strip_prefix("thumbor.detectors.")
+            .or_else(|| name.strip_prefix("pictor.detectors."))
+            .unwrap_or(name);
         let short = short.strip_suffix("_detector").unwrap_or(short);
         match short {
             "face" => Some(Detector::Face),
             "profile" => Some(Detector::Profile),
             "glasses" => Some(Detector::Glasses),
             "feature" => Some(Detector::Feature),
+            "attention" => Some(Detector::Attention),
             _ => None,
         }
     }
@@ -59,16 +68,28 @@ impl Detector {
             Detector::Profile => "thumbor.detectors.profile_detector",
             Detector::Glasses => "thumbor.detectors.glasses_detector",
             Detector::Feature => "thumbor.detectors.feature_detector",
+            Detector::Attention => "pictor.detectors.attention_detector",
         }
     }
 
     /// Whether pictor has this detector (the others are passed over).
     pub fn is_available(self) -> bool {
-        matches!(self, Detector::Face | Detector::Feature)
+        matches!(
+            self,
+            Detector::Face | Detector::Feature | Detector::Attention
+        )
     }
 
-    /// The focal points this detector finds in a `width` x `height` gray image, in its pixels.
-    fn focal_points(self, gray: &[u8], width: u32, height: u32) -> Vec<FocalPoint> {
+    /// The focal points this detector finds in a `width` x `height` picture (its gray copy
+    /// and its pixels of `channels` bytes), in its pixels.
+    fn focal_points(
+        self,
+        gray: &[u8],
+        pixels: &[u8],
+        channels: usize,
+        width: u32,
+        height: u32,
+    ) -> Vec<FocalPoint> {
         match self {
             Detector::Feature => {
                 feature::thumbor_feature_points(gray, width as usize, height as usize)
@@ -80,6 +101,9 @@ impl Detector {
                 .into_iter()
                 .map(face::face_focal_point)
                 .collect(),
+            Detector::Attention => attention::attention_point(pixels, channels, width, height)
+                .into_iter()
+                .collect(),
             Detector::Profile | Detector::Glasses => Vec::new(),
         }
     }
@@ -88,7 +112,7 @@ impl Detector {
 /// The origin labels detection gives its points (Thumbor's, and `Attention` for pictor's own
 /// detector): the `&'static str` of a label read back from a stored record, `None` for others.
 pub fn origin_label(label: &str) -> Option<&'static str> {
-    ["Face Detection", "alignment"]
+    ["Face Detection", "alignment", "Attention Detection"]
         .into_iter()
         .find(|known| *known == label)
 }
@@ -114,11 +138,14 @@ pub fn focal_points(image: &Image, detectors: &[Detector]) -> Vec<FocalPoint> {
     };
     // Every detector reads the same grayscale (PIL's, as Thumbor's engine gives them): made
     // once for the chain.
-    let gray = feature::pil_grayscale(&frame.pixels, image.layout.channels());
+    let channels = image.layout.channels();
+    let gray = feature::pil_grayscale(&frame.pixels, channels);
     detectors
         .iter()
         .filter(|detector| detector.is_available())
-        .map(|detector| detector.focal_points(&gray, image.width, image.height))
+        .map(|detector| {
+            detector.focal_points(&gray, &frame.pixels, channels, image.width, image.height)
+        })
         .find(|points| !points.is_empty())
         .unwrap_or_default()
 }
@@ -138,6 +165,8 @@ mod tests {
             ("glasses", Detector::Glasses),
             ("thumbor.detectors.feature_detector", Detector::Feature),
             (" feature ", Detector::Feature),
+            ("attention", Detector::Attention),
+            ("pictor.detectors.attention_detector", Detector::Attention),
         ] {
             assert_eq!(Detector::from_name(name), Some(detector), "{name}");
         }

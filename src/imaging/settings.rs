@@ -122,8 +122,9 @@ fn detectors(r: &Reader<'_>) -> Result<Vec<Detector>, ConfigError> {
                     &value,
                     &format!(
                         "{name} is not a detector (thumbor.detectors.face_detector, \
-                         profile_detector, glasses_detector, feature_detector, or face, \
-                         profile, glasses, feature)"
+                         profile_detector, glasses_detector, feature_detector, \
+                         pictor.detectors.attention_detector, or face, profile, glasses, \
+                         feature, attention)"
                     ),
                 )
             })
