@@ -33,7 +33,7 @@ connections="${CONNECTIONS:-16}"
 cache_connections="${CACHE_CONNECTIONS:-8}"
 servers="${SERVERS:-pictor sharp thumbor}"
 rounds="${ROUNDS:-3}"
-tasks="${TASKS:-1 2 3 4 5}"
+tasks="${TASKS:-1 2 3 4 5 6}"
 thumbor_processes="${THUMBOR_PROCESSES:-$(nproc)}"
 corpus="${PICTOR_CORPUS:-$repo/tests/data/corpus}"
 [ -d "$corpus/sharp" ] || { echo "compare: corpus not found at $corpus" >&2; exit 1; }
@@ -64,6 +64,11 @@ task_path[4]="/unsafe/720x588/filters:format(webp)/sharp/2569067123_aca715a2ee_o
 task_name[4]="JPEG 2725x2225 -> 720x588 WebP q80"
 task_path[5]="/unsafe/300x200/thumbor/filters/source.jpg"
 task_name[5]="cache hit (one URL)"
+# Smart crop with DETECTORS face + feature, detecting on every request (pictor with
+# FOCAL_POINTS_CACHE_ENTRIES=0, Thumbor with no storage); sharp has no face detector and runs
+# its attention strategy instead (shown, not compared).
+task_path[6]="/unsafe/200x400/smart/thumbor/filters/source.jpg"
+task_name[6]="smart crop, face + feature detectors"
 
 # ---- build pictor and the load generator ---------------------------------------------------
 ./scripts/setup.sh >/dev/null
@@ -92,7 +97,8 @@ install_sharp() {
   fi
   sharp_module="$dir/node_modules/sharp"
   cat > "$work/sharp-server.js" <<'JS'
-// The same work as pictor for the compare.sh task URLs: /unsafe/WxH/[filters:format(webp)/]NAME
+// The same work as pictor for the compare.sh task URLs: /unsafe/WxH/[smart/][filters:format(webp)/]NAME
+// (smart: sharp's attention strategy, having no face detector)
 // (cover crop around the centre, Lanczos3, alpha premultiplied by libvips, then the same
 // encoder settings pictor uses by default).
 const http = require('http');
@@ -102,17 +108,18 @@ const sharp = require(process.env.SHARP_MODULE);
 sharp.cache(false); // every request does the whole work, as pictor with its cache off
 const root = path.resolve(process.env.ROOT);
 const effort = Number(process.env.WEBP_EFFORT);
-const route = /^\/unsafe\/(\d+)x(\d+)\/(?:filters:format\((webp|jpeg|png)\)\/)?(.+)$/;
+const route = /^\/unsafe\/(\d+)x(\d+)\/(smart\/)?(?:filters:format\((webp|jpeg|png)\)\/)?(.+)$/;
 const fail = (res, status) => { res.writeHead(status); res.end(); };
 http.createServer((req, res) => {
   const m = route.exec(req.url);
   if (!m) return fail(res, 400);
-  const file = path.resolve(root, decodeURIComponent(m[4]));
+  const file = path.resolve(root, decodeURIComponent(m[5]));
   if (!file.startsWith(root + path.sep)) return fail(res, 404);
   fs.readFile(file, (err, input) => {
     if (err) return fail(res, 404);
-    const format = m[3] || (file.endsWith('.png') ? 'png' : 'jpeg');
-    let image = sharp(input).resize(Number(m[1]), Number(m[2]), { fit: 'cover', kernel: 'lanczos3' });
+    const format = m[4] || (file.endsWith('.png') ? 'png' : 'jpeg');
+    const position = m[3] ? sharp.strategy.attention : 'centre';
+    let image = sharp(input).resize(Number(m[1]), Number(m[2]), { fit: 'cover', kernel: 'lanczos3', position });
     if (format === 'jpeg') {
       image = image.jpeg({ quality: 80, progressive: true, optimiseCoding: true, chromaSubsampling: '4:2:0' });
     } else if (format === 'webp') {
@@ -133,15 +140,15 @@ JS
 }
 
 # ---- thumbor -------------------------------------------------------------------------------
-thumbor_ok() { "$1/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('thumbor') != '7.8.0')" 2>/dev/null; }
+thumbor_ok() { "$1/bin/python" -c "import importlib.metadata as m, sys, cv2; sys.exit(m.version('thumbor') != '7.8.0')" 2>/dev/null; }
 install_thumbor() {
   local venv="${THUMBOR_VENV:-}"
   if [ -z "$venv" ] && thumbor_ok "$repo/compat/.venv"; then venv="$repo/compat/.venv"; fi
   if [ -z "$venv" ]; then
     venv="$work/thumbor-venv"
-    echo "compare: pip install thumbor==7.8.0 into $venv" >&2
+    echo "compare: pip install thumbor[opencv]==7.8.0 into $venv" >&2
     python3 -m venv "$venv" &&
-      "$venv/bin/python" -m pip install --disable-pip-version-check -q thumbor==7.8.0 >&2 || {
+      "$venv/bin/python" -m pip install --disable-pip-version-check -q "thumbor[opencv]==7.8.0" >&2 || {
       echo "compare: thumbor could not be installed; skipping thumbor" >&2
       return 1
     }
@@ -157,6 +164,9 @@ ALLOW_UNSAFE_URL = True
 QUALITY = 80
 PROGRESSIVE_JPEG = True
 CONF
+  { cat "$work/thumbor.conf"
+    echo "DETECTORS = ['thumbor.detectors.face_detector', 'thumbor.detectors.feature_detector']"
+  } > "$work/thumbor-smart.conf"
 }
 
 # ---- starting and measuring servers ---------------------------------------------------------
@@ -273,8 +283,15 @@ for server in $servers; do
       start_server pictor - env -i PATH="$PATH" HOME="$HOME" FILE_LOADER_ROOT_PATH="$corpus" \
         MEMORY_CACHE_MB=0 MAX_QUEUED_RENDERS=256 RUST_LOG=error WEBP_METHOD="$pictor_webp_method" \
         ${PICTOR_ENV:-} "$pictor_bin" serve --bind 127.0.0.1:0 || continue
-      for task in $tasks; do [ "$task" = 5 ] || measure pictor "$task" "$connections"; done
+      for task in $tasks; do [ "$task" -ge 5 ] || measure pictor "$task" "$connections"; done
       stop_server
+      if [[ " $tasks " == *" 6 "* ]]; then
+        start_server pictor-smart - env -i PATH="$PATH" HOME="$HOME" FILE_LOADER_ROOT_PATH="$corpus" \
+          MEMORY_CACHE_MB=0 FOCAL_POINTS_CACHE_ENTRIES=0 MAX_QUEUED_RENDERS=256 RUST_LOG=error \
+          DETECTORS=face,feature ${PICTOR_ENV:-} "$pictor_bin" serve --bind 127.0.0.1:0 || continue
+        measure pictor 6 "$connections"
+        stop_server
+      fi
       if [[ " $tasks " == *" 5 "* ]]; then
         start_server pictor-cache - env -i PATH="$PATH" HOME="$HOME" FILE_LOADER_ROOT_PATH="$corpus" \
           MEMORY_CACHE_MB=256 RUST_LOG=error ${PICTOR_ENV:-} "$pictor_bin" serve --bind 127.0.0.1:0 || continue
@@ -294,8 +311,15 @@ for server in $servers; do
       port=$(free_port)
       start_server thumbor "$port" "$thumbor_bin" -p "$port" -i 127.0.0.1 -c "$work/thumbor.conf" \
         -l error --processes "$thumbor_processes" || continue
-      for task in $tasks; do [ "$task" = 5 ] || measure thumbor "$task" "$connections"; done
+      for task in $tasks; do [ "$task" -ge 5 ] || measure thumbor "$task" "$connections"; done
       stop_server
+      if [[ " $tasks " == *" 6 "* ]]; then
+        port=$(free_port)
+        start_server thumbor-smart "$port" "$thumbor_bin" -p "$port" -i 127.0.0.1 \
+          -c "$work/thumbor-smart.conf" -l error --processes "$thumbor_processes" || continue
+        measure thumbor 6 "$connections"
+        stop_server
+      fi
       ;;
     *) echo "compare: unknown server $server" >&2 ;;
   esac
@@ -319,7 +343,7 @@ if any(len(rs) > 1 for rs in runs.values()):
         print(f"  task {task} {server}: " + ", ".join(f"{r['req_per_s']:.1f}" for r in rs) + " req/s")
     print()
 names = {1: "JPEG 2725x2225 -> 720x588", 2: "JPEG 800x533 -> 300x200", 3: "PNG RGBA 2048x1536 -> 720x540",
-         4: "JPEG -> 720x588 WebP", 5: "cache hit, one URL"}
+         4: "JPEG -> 720x588 WebP", 5: "cache hit, one URL", 6: "smart crop, face + feature"}
 def cell(r, key, fmt):
     return fmt.format(r[key]) if r and r.get(key) is not None else "-"
 print("| task | server | req/s | CPU-ms/req | p50 ms | p99 ms | peak RSS MB | bytes | non-200 |")
@@ -356,6 +380,7 @@ checks = [
     ("task 3 >= 1.2x sharp", ratio(3, "sharp"), lambda v: v >= 1.2),
     ("task 2 >= 3x thumbor", ratio(2, "thumbor"), lambda v: v >= 3.0),
     ("task 4 >= 1.5x sharp", ratio(4, "sharp"), lambda v: v >= 1.5),
+    ("task 6 (smart) faster than thumbor", ratio(6, "thumbor"), lambda v: v > 1.0),
 ]
 hit = by.get(("pictor", 5))
 if hit:

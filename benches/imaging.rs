@@ -7,7 +7,7 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use pictor::imaging::decode::{self, DecodeOptions};
-use pictor::imaging::detect::{face, feature};
+use pictor::imaging::detect::{attention, face, feature};
 use pictor::imaging::encode::{self, EncodeSettings};
 use pictor::imaging::geometry::{PixelRect, Size};
 use pictor::imaging::jpeg;
@@ -157,6 +157,16 @@ fn bench_detect(c: &mut Criterion) {
     // The portrait of task 2 holds one face: the face detector's cost where it finds one.
     group.bench_function("face_600px", |b| {
         b.iter(|| face::faces(&gray, image.width, image.height))
+    });
+    group.bench_function("attention_600px", |b| {
+        b.iter(|| {
+            attention::attention_point(
+                &image.frames[0].pixels,
+                image.layout.channels(),
+                image.width,
+                image.height,
+            )
+        })
     });
     group.finish();
 }

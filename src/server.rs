@@ -57,7 +57,7 @@ impl App {
             cache: ResultCache::new(config.cache.memory_cache_bytes()),
             sources: SourceCache::new(config.source.source_cache_bytes()),
             result_storage: ResultStorage::from_config(&config),
-            focal_points: FocalPointCache::default(),
+            focal_points: FocalPointCache::new(config.cache.focal_points_cache_entries),
             admission: admission::Admission::new(
                 config.admission.max_concurrent_renders,
                 config.admission.max_queued_renders,

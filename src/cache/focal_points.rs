@@ -18,36 +18,36 @@ use sha1::{Digest, Sha1};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-/// Originals whose points are kept in memory: each record is a few hundred bytes.
-const MEMORY_ENTRIES: u64 = 10_000;
-
 /// A stored record holds at most this many points (the detectors give at most 20 corners, or
 /// one point per face); longer records are not read.
 const MAX_STORED_POINTS: usize = 1_000;
 
-/// The in-memory side, shared by every render of the process.
+/// The in-memory side, shared by every render of the process. Off (`None`), every render
+/// detects.
 #[derive(Clone)]
 pub struct FocalPointCache {
-    memory: moka::sync::Cache<String, Arc<Vec<FocalPoint>>>,
-}
-
-impl Default for FocalPointCache {
-    fn default() -> Self {
-        FocalPointCache {
-            memory: moka::sync::Cache::new(MEMORY_ENTRIES),
-        }
-    }
+    memory: Option<moka::sync::Cache<String, Arc<Vec<FocalPoint>>>>,
 }
 
 impl FocalPointCache {
+    /// A cache of the points of at most `entries` originals (FOCAL_POINTS_CACHE_ENTRIES; each
+    /// a few hundred bytes); 0 keeps none.
+    pub fn new(entries: u64) -> FocalPointCache {
+        FocalPointCache {
+            memory: (entries > 0).then(|| moka::sync::Cache::new(entries)),
+        }
+    }
+
     /// The points kept for `key`, if any.
     pub fn get(&self, key: &str) -> Option<Arc<Vec<FocalPoint>>> {
-        self.memory.get(key)
+        self.memory.as_ref()?.get(key)
     }
 
     /// Keeps `points` (read from result storage) for `key`.
     pub fn insert(&self, key: String, points: Vec<FocalPoint>) {
-        self.memory.insert(key, Arc::new(points));
+        if let Some(memory) = &self.memory {
+            memory.insert(key, Arc::new(points));
+        }
     }
 
     /// The memo one render hands the pipeline for the original `key` names.
@@ -56,6 +56,7 @@ impl FocalPointCache {
             cache: self,
             key,
             detected: AtomicBool::new(false),
+            found: std::sync::Mutex::new(None),
         }
     }
 }
@@ -96,6 +97,8 @@ pub struct OriginalFocalPoints<'a> {
     cache: &'a FocalPointCache,
     key: String,
     detected: AtomicBool,
+    /// The points this render detected, when the cache is off (nothing else holds them).
+    found: std::sync::Mutex<Option<Vec<FocalPoint>>>,
 }
 
 impl OriginalFocalPoints<'_> {
@@ -108,6 +111,17 @@ impl OriginalFocalPoints<'_> {
     pub fn key(&self) -> &str {
         &self.key
     }
+
+    /// The points this render detected, if it detected (for the record beside the results).
+    pub fn detected_points(&self) -> Option<Vec<FocalPoint>> {
+        if !self.detected_here() {
+            return None;
+        }
+        if let Some(kept) = self.cache.get(&self.key) {
+            return Some(kept.as_ref().clone());
+        }
+        self.found.lock().ok()?.clone()
+    }
 }
 
 impl DetectionMemo for OriginalFocalPoints<'_> {
@@ -115,15 +129,23 @@ impl DetectionMemo for OriginalFocalPoints<'_> {
         &self,
         detect: &mut dyn FnMut() -> Result<Vec<FocalPoint>, ImagingError>,
     ) -> Result<Vec<FocalPoint>, ImagingError> {
-        // moka runs the closure once for all concurrent callers of one key; an error is handed
-        // to the waiting callers and not kept.
-        let found = self.cache.memory.try_get_with(self.key.clone(), || {
+        let mut run = || {
             self.detected.store(true, Ordering::Relaxed);
             crate::metrics::METRICS
                 .smart_detections
                 .fetch_add(1, Ordering::Relaxed);
             detect().map(Arc::new)
-        });
+        };
+        let Some(memory) = &self.cache.memory else {
+            let points = run()?.as_ref().clone();
+            if let Ok(mut found) = self.found.lock() {
+                *found = Some(points.clone());
+            }
+            return Ok(points);
+        };
+        // moka runs the closure once for all concurrent callers of one key; an error is handed
+        // to the waiting callers and not kept.
+        let found = memory.try_get_with(self.key.clone(), run);
         match found {
             Ok(points) => Ok(points.as_ref().clone()),
             Err(error) => Err(error.as_ref().clone()),
@@ -236,7 +258,7 @@ mod tests {
     /// Eight threads asking for one original's points run detection once; all see its points.
     #[test]
     fn concurrent_renders_of_one_original_detect_once() {
-        let cache = FocalPointCache::default();
+        let cache = FocalPointCache::new(100);
         let runs = AtomicUsize::new(0);
         let detected_here = AtomicUsize::new(0);
         std::thread::scope(|scope| {
@@ -268,6 +290,19 @@ mod tests {
             .focal_points(&mut || Ok(vec![]))
             .expect("second try");
         assert!(retried.is_empty());
+    }
+
+    /// With the cache off every render detects, and still hands its points to the record.
+    #[test]
+    fn without_the_cache_every_render_detects() {
+        let cache = FocalPointCache::new(0);
+        for _ in 0..2 {
+            let memo = cache.memo("photo".to_string());
+            let points = memo.focal_points(&mut || Ok(vec![face()])).expect("points");
+            assert_eq!(points, vec![face()]);
+            assert_eq!(memo.detected_points(), Some(vec![face()]));
+        }
+        assert!(cache.get("photo").is_none());
     }
 
     #[test]

@@ -102,6 +102,9 @@ pub struct CacheSettings {
     pub enable_etags: bool,
     /// MEMORY_CACHE_MB: size of the in-memory result cache; 0 turns it off.
     pub memory_cache_mb: u64,
+    /// FOCAL_POINTS_CACHE_ENTRIES: originals whose smart-crop focal points are kept in memory;
+    /// 0 turns it off (every smart render detects, unless result storage has a record).
+    pub focal_points_cache_entries: u64,
 }
 
 impl Default for CacheSettings {
@@ -112,6 +115,7 @@ impl Default for CacheSettings {
             max_age_temp_image: 0,
             enable_etags: true,
             memory_cache_mb: 256,
+            focal_points_cache_entries: 10_000,
         }
     }
 }
@@ -130,6 +134,12 @@ impl CacheSettings {
             )? as u32,
             enable_etags: r.boolean("ENABLE_ETAGS", d.enable_etags)?,
             memory_cache_mb: r.number("MEMORY_CACHE_MB", d.memory_cache_mb, 0, 1 << 20)?,
+            focal_points_cache_entries: r.number(
+                "FOCAL_POINTS_CACHE_ENTRIES",
+                d.focal_points_cache_entries,
+                0,
+                100_000_000,
+            )?,
         })
     }
 
