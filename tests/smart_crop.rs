@@ -5,6 +5,9 @@
 
 mod common;
 use common::Server;
+#[path = "common/s3.rs"]
+mod s3_harness;
+use s3_harness::{block_on, s3, sdk, seed, unique_bucket};
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -187,6 +190,75 @@ fn focal_points_are_stored_beside_results_for_other_instances() {
         right, 520.0,
         "the crop follows the stored point to the right edge"
     );
+    assert_eq!(metric(&second, "pictor_smart_detections_total"), 0);
+}
+
+/// The same with S3 result storage (the test S3 server): the record lands under the result
+/// storage's root path, and a second instance reads it (no detection of its own).
+#[test]
+fn focal_points_are_stored_beside_results_in_s3() {
+    let (endpoint, _server) = s3();
+    let bucket = unique_bucket("focal");
+    seed(&endpoint, &bucket, &[]);
+    let storage = [
+        ("RESULT_STORAGE", "thumbor_aws.result_storage"),
+        ("RESULT_STORAGE_STORES_UNSAFE", "True"),
+        ("AWS_RESULT_STORAGE_BUCKET_NAME", bucket.as_str()),
+        ("AWS_RESULT_STORAGE_ROOT_PATH", "rs"),
+        ("AWS_RESULT_STORAGE_S3_ENDPOINT_URL", endpoint.url.as_str()),
+        (
+            "AWS_RESULT_STORAGE_S3_ACCESS_KEY_ID",
+            endpoint.access_key.as_str(),
+        ),
+        (
+            "AWS_RESULT_STORAGE_S3_SECRET_ACCESS_KEY",
+            endpoint.secret_key.as_str(),
+        ),
+        DETECTORS,
+    ];
+    let first = start(&storage);
+    let found = meta(
+        &first,
+        "/unsafe/meta/100x300/smart/giunchedi_edge_right.jpg",
+    );
+    let face = found
+        .points
+        .iter()
+        .find(|p| p["origin"] == "Face Detection")
+        .expect("a face")
+        .clone();
+    let client = sdk(&endpoint);
+    let mut keys = Vec::new();
+    for _ in 0..100 {
+        keys = block_on(async {
+            client
+                .list_objects_v2()
+                .bucket(&bucket)
+                .prefix("rs/.focal_points/")
+                .send()
+                .await
+                .expect("list")
+                .contents()
+                .iter()
+                .filter_map(|object| object.key().map(str::to_string))
+                .collect::<Vec<_>>()
+        });
+        if !keys.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        keys.len(),
+        1,
+        "one record under rs/.focal_points/: {keys:?}"
+    );
+    let second = start(&storage);
+    let again = meta(
+        &second,
+        "/unsafe/meta/300x100/smart/giunchedi_edge_right.jpg",
+    );
+    assert!(again.points.contains(&face), "{:?}", again.points);
     assert_eq!(metric(&second, "pictor_smart_detections_total"), 0);
 }
 
