@@ -28,6 +28,11 @@ impl SourceCache {
         }
     }
 
+    /// Forgets the original kept for `image_url` (an upload replaced or removed it).
+    pub async fn invalidate(&self, image_url: &str) {
+        self.inner.invalidate(image_url).await;
+    }
+
     /// The original for `image_url`, from memory or from `loader` (once for all concurrent
     /// callers). Errors are shared with the merged callers and not kept.
     pub async fn load(&self, loader: &Loader, image_url: &str) -> Result<Bytes, PictorError> {

@@ -173,7 +173,7 @@ impl S3Store {
             let info = ObjectInfo {
                 size: length(declared_length),
                 modified: modified(object.last_modified()),
-                attributes: attributes(object.content_type(), object.metadata()),
+                attributes: attributes(object.content_type(), object.cache_control(), object.metadata()),
             };
             let body = read_body(&what, object.body, declared_length, max_bytes).await?;
             Ok(Some(Object { body, info }))
@@ -196,7 +196,7 @@ impl S3Store {
                 Ok(head) => Ok(Some(ObjectInfo {
                     size: length(head.content_length()),
                     modified: modified(head.last_modified()),
-                    attributes: attributes(head.content_type(), head.metadata()),
+                    attributes: attributes(head.content_type(), head.cache_control(), head.metadata()),
                 })),
                 Err(e) if is_missing(&e) => Ok(None),
                 Err(e) => Err(classify(&what, &e)),
@@ -220,6 +220,7 @@ impl S3Store {
             .bucket(&self.bucket)
             .key(key)
             .set_content_type(attributes.content_type.clone())
+            .set_cache_control(attributes.cache_control.clone())
             .body(aws_sdk_s3::primitives::ByteStream::from(body));
         for (name, value) in &attributes.metadata {
             put = put.metadata(name, value);
@@ -460,10 +461,12 @@ fn modified(last_modified: Option<&aws_sdk_s3::primitives::DateTime>) -> Option<
 
 fn attributes(
     content_type: Option<&str>,
+    cache_control: Option<&str>,
     metadata: Option<&std::collections::HashMap<String, String>>,
 ) -> Attributes {
     Attributes {
         content_type: content_type.map(str::to_string),
+        cache_control: cache_control.map(str::to_string),
         metadata: metadata
             .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default(),
