@@ -21,6 +21,7 @@ impl SourceCache {
             .weigher(|key: &String, value: &Bytes| {
                 u32::try_from(key.len() + value.len() + 64).unwrap_or(u32::MAX)
             })
+            .support_invalidation_closures()
             .build();
         SourceCache {
             inner,
@@ -28,9 +29,14 @@ impl SourceCache {
         }
     }
 
-    /// Forgets the original kept for `image_url` (an upload replaced or removed it).
-    pub async fn invalidate(&self, image_url: &str) {
-        self.inner.invalidate(image_url).await;
+    /// Forgets the original kept for `image` (an upload replaced or removed it), also under
+    /// its upload locations (`<image>/<filename>`).
+    pub fn invalidate_image(&self, image: &str) {
+        let (exact, folder) = (image.to_string(), format!("{image}/"));
+        // Fails only when closures are not supported, which the builder turns on.
+        let _ = self
+            .inner
+            .invalidate_entries_if(move |key, _| *key == exact || key.starts_with(&folder));
     }
 
     /// The original for `image_url`, from memory or from `loader` (once for all concurrent

@@ -198,7 +198,7 @@ async fn put(
     storage
         .put(id, image, probe.format.mime(), Default::default())
         .await?;
-    app.sources.invalidate(id).await;
+    forget(app, id);
     Ok(response::empty(StatusCode::NO_CONTENT, None))
 }
 
@@ -215,8 +215,16 @@ async fn delete(
         ));
     }
     storage.delete(id).await?;
-    app.sources.invalidate(id).await;
+    forget(app, id);
     Ok(response::empty(StatusCode::NO_CONTENT, None))
+}
+
+/// Drops what this instance keeps in memory of the image `id` (its original and renders), so
+/// a replaced or removed upload is not served from memory. (Results in RESULT_STORAGE are
+/// kept until RESULT_STORAGE_EXPIRATION_SECONDS, as in Thumbor.)
+fn forget(app: &App, id: &str) {
+    app.sources.invalidate_image(id);
+    app.cache.invalidate_image(id);
 }
 
 /// A UUID4 as 32 hex digits (Python's `uuid.uuid4().hex`), from the kernel's random source.

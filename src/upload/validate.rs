@@ -60,6 +60,12 @@ pub async fn check_image(app: &App, bytes: &Bytes) -> Result<Probe, PictorError>
                 header.format.name()
             )));
         }
+        if !looks_complete(header.format, &probing) {
+            return Err(PictorError::UnsupportedMediaType(format!(
+                "the {} file is truncated",
+                header.format.name()
+            )));
+        }
         let pixels = u64::from(header.width) * u64::from(header.height);
         if pixels > max_pixels {
             return Err(PictorError::TooLarge(format!(
@@ -89,6 +95,32 @@ pub async fn check_image(app: &App, bytes: &Bytes) -> Result<Probe, PictorError>
         Ok(header)
     })
     .await
+}
+
+/// Whether a file of `format` reaches its end marker. Renders read truncated files as far as
+/// they go (as Thumbor does); an upload is kept for good, so one cut short is refused:
+/// - JPEG: an EOI marker after the last scan's SOS (neither can occur inside entropy-coded
+///   data, where 0xFF is stuffed);
+/// - PNG: an IEND chunk;
+/// - WebP: the RIFF container's declared size is all there.
+///
+/// Other formats are left to their decoders.
+fn looks_complete(format: ImageFormat, bytes: &[u8]) -> bool {
+    use memchr::memmem;
+    match format {
+        ImageFormat::Jpeg => {
+            let last_scan = memmem::rfind(bytes, b"\xff\xda");
+            let end = memmem::rfind(bytes, b"\xff\xd9");
+            matches!((last_scan, end), (Some(scan), Some(end)) if end > scan)
+        }
+        ImageFormat::Png => memmem::find(bytes, b"IEND").is_some(),
+        ImageFormat::Webp => bytes
+            .get(4..8)
+            .and_then(|size| size.try_into().ok())
+            .map(u32::from_le_bytes)
+            .is_some_and(|size| bytes.len() as u64 >= u64::from(size) + 8),
+        _ => true,
+    }
 }
 
 /// A probe or decode failure as the upload's answer: over a limit stays 400, anything the
