@@ -262,7 +262,9 @@ async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Resp
     // and forbids the header.)
     if matches!(
         response.status(),
-        StatusCode::PAYLOAD_TOO_LARGE | StatusCode::PRECONDITION_FAILED | StatusCode::REQUEST_TIMEOUT
+        StatusCode::PAYLOAD_TOO_LARGE
+            | StatusCode::PRECONDITION_FAILED
+            | StatusCode::REQUEST_TIMEOUT
     ) && version < http::Version::HTTP_2
     {
         response.headers_mut().insert(

@@ -56,7 +56,10 @@ impl Storage {
                 ("AWS_STORAGE_BUCKET_NAME", bucket.clone()),
                 ("AWS_STORAGE_S3_ENDPOINT_URL", endpoint.url.clone()),
                 ("AWS_STORAGE_S3_ACCESS_KEY_ID", endpoint.access_key.clone()),
-                ("AWS_STORAGE_S3_SECRET_ACCESS_KEY", endpoint.secret_key.clone()),
+                (
+                    "AWS_STORAGE_S3_SECRET_ACCESS_KEY",
+                    endpoint.secret_key.clone(),
+                ),
                 ("CACHE_CONTROL", "max-age=31536000, immutable".into()),
             ],
         };
@@ -96,8 +99,17 @@ impl Storage {
                 let mut found = Vec::new();
                 for object in listed.contents() {
                     let key = object.key().unwrap().to_string();
-                    let body = client.get_object().bucket(bucket).key(&key).send().await.unwrap();
-                    found.push((key, body.body.collect().await.unwrap().into_bytes().to_vec()));
+                    let body = client
+                        .get_object()
+                        .bucket(bucket)
+                        .key(&key)
+                        .send()
+                        .await
+                        .unwrap();
+                    found.push((
+                        key,
+                        body.body.collect().await.unwrap().into_bytes().to_vec(),
+                    ));
                 }
                 found
             }),
@@ -184,7 +196,10 @@ fn thumbor_upload_api(storage: Storage) {
     if let Some((content_type, cache_control)) = storage.s3_headers(&stored[0].0) {
         assert_eq!(stored[0].0, format!("/st/{id}"));
         assert_eq!(content_type.as_deref(), Some("image/jpeg"));
-        assert_eq!(cache_control.as_deref(), Some("max-age=31536000, immutable"));
+        assert_eq!(
+            cache_control.as_deref(),
+            Some("max-age=31536000, immutable")
+        );
     }
 
     // GET the Location (or the id alone): the original.
@@ -205,10 +220,18 @@ fn thumbor_upload_api(storage: Storage) {
         format!("/unsafe/fit-in/40x40/filters:format(png)/{id}"),
     ] {
         let r = server.get(&path);
-        assert_eq!(r.status, 200, "{path}: {}", String::from_utf8_lossy(&r.body));
+        assert_eq!(
+            r.status,
+            200,
+            "{path}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
         assert!(r.image_size().0 <= 40, "{path}");
     }
-    assert_eq!(server.get(&format!("/unsafe/30x20/{id}")).image_size(), (30, 20));
+    assert_eq!(
+        server.get(&format!("/unsafe/30x20/{id}")).image_size(),
+        (30, 20)
+    );
 
     // Without a name: UPLOAD_DEFAULT_FILENAME and the extension of the Content-Type, else of
     // the bytes.
@@ -229,21 +252,42 @@ fn thumbor_upload_api(storage: Storage) {
     let r = server.send("PUT", &format!("/image/{id}"), &[], &png);
     assert_eq!(r.status, 204, "{}", String::from_utf8_lossy(&r.body));
     let r = server.get(&format!("/image/{id}/cat.jpg"));
-    assert_eq!((r.status, r.header("content-type")), (200, Some("image/png")));
+    assert_eq!(
+        (r.status, r.header("content-type")),
+        (200, Some("image/png"))
+    );
     assert_eq!(r.body, png);
     assert_eq!(server.get(&format!("/unsafe/1x1/{id}")).status, 200);
     let r = server.request("DELETE", &format!("/image/{id}/cat.jpg"), &[]);
     assert_eq!(r.status, 204);
     assert_eq!(server.get(&format!("/image/{id}")).status, 404);
-    assert_eq!(server.request("DELETE", &format!("/image/{id}"), &[]).status, 404);
+    assert_eq!(
+        server
+            .request("DELETE", &format!("/image/{id}"), &[])
+            .status,
+        404
+    );
     assert_eq!(server.get(&format!("/unsafe/1x1/{id}")).status, 404);
     assert_eq!(storage.objects().len(), 3);
 
     // Other methods: 405.
     assert_eq!(server.get("/image").status, 405);
-    assert_eq!(server.request("PATCH", &format!("/image/{form_id}"), &[]).status, 405);
-    assert_eq!(server.send("POST", &format!("/image/{form_id}"), &[], &png).status, 405);
-    assert_eq!(server.get("/image/0123456789abcdef0123456789abcdef").status, 404);
+    assert_eq!(
+        server
+            .request("PATCH", &format!("/image/{form_id}"), &[])
+            .status,
+        405
+    );
+    assert_eq!(
+        server
+            .send("POST", &format!("/image/{form_id}"), &[], &png)
+            .status,
+        405
+    );
+    assert_eq!(
+        server.get("/image/0123456789abcdef0123456789abcdef").status,
+        404
+    );
 }
 
 #[test]
@@ -265,12 +309,24 @@ fn upload_limits_switches_and_keys() {
     assert_eq!(server.send("POST", "/image", &[], &jpeg).status, 412);
     let (content_type, body) = multipart("media", "a.jpg", &jpeg);
     assert_eq!(
-        server.send("POST", "/image", &[("Content-Type", &content_type)], &body).status,
+        server
+            .send("POST", "/image", &[("Content-Type", &content_type)], &body)
+            .status,
         412
     );
     let (id, _) = location(&server.send("POST", "/image", &[], &image("20x20.jpg")));
-    assert_eq!(server.send("PUT", &format!("/image/{id}"), &[], &image("1x1.png")).status, 405);
-    assert_eq!(server.request("DELETE", &format!("/image/{id}"), &[]).status, 405);
+    assert_eq!(
+        server
+            .send("PUT", &format!("/image/{id}"), &[], &image("1x1.png"))
+            .status,
+        405
+    );
+    assert_eq!(
+        server
+            .request("DELETE", &format!("/image/{id}"), &[])
+            .status,
+        405
+    );
     assert_eq!(server.get(&format!("/image/{id}")).body, image("20x20.jpg"));
     assert_eq!(storage.objects().len(), 1);
     drop(server);
@@ -285,7 +341,12 @@ fn upload_limits_switches_and_keys() {
     let r = server.send("POST", "/image", &[], &jpeg);
     assert_eq!(r.status, 401);
     assert_eq!(r.header("www-authenticate"), Some("Bearer"));
-    let wrong = server.send("POST", "/image", &[("Authorization", "Bearer wrong-key-0123456789")], &jpeg);
+    let wrong = server.send(
+        "POST",
+        "/image",
+        &[("Authorization", "Bearer wrong-key-0123456789")],
+        &jpeg,
+    );
     assert_eq!(wrong.status, 401);
     let bearer = format!("Bearer {APP_KEY}");
     let (id, _) = location(&server.send("POST", "/image", &[("Authorization", &bearer)], &jpeg));
@@ -316,7 +377,10 @@ fn json_uploads(storage: Storage) {
         ("PUBLIC_BASE_URL", "https://img.example.com"),
     ]);
     let bearer = format!("Bearer {APP_KEY}");
-    let auth = [("Authorization", bearer.as_str()), ("Content-Type", "application/json")];
+    let auth = [
+        ("Authorization", bearer.as_str()),
+        ("Content-Type", "application/json"),
+    ];
     let jpeg = image("image.jpg");
     // md5 of the corpus image.
     let md5 = {
@@ -333,7 +397,10 @@ fn json_uploads(storage: Storage) {
     assert_eq!(answer["id"], name);
     assert_eq!(answer["created"], true);
     assert_eq!(answer["metadata"]["alt"], "a photo");
-    assert_eq!((answer["width"].as_u64(), answer["height"].as_u64()), (Some(300), Some(400)));
+    assert_eq!(
+        (answer["width"].as_u64(), answer["height"].as_u64()),
+        (Some(300), Some(400))
+    );
     let signed = answer["signed"].as_str().unwrap().to_string();
     assert!(signed.ends_with(&format!("/{name}")), "{signed}");
     assert_eq!(answer["url"], format!("https://img.example.com{signed}"));
@@ -357,11 +424,26 @@ fn json_uploads(storage: Storage) {
     }
 
     // No key or a wrong one: 401; another method: 405; not JSON: 400.
-    assert_eq!(server.send("POST", "/uploads", &[], &json_upload(&jpeg)).status, 401);
+    assert_eq!(
+        server
+            .send("POST", "/uploads", &[], &json_upload(&jpeg))
+            .status,
+        401
+    );
     let wrong = [("Authorization", "Bearer not-the-key-at-all")];
-    assert_eq!(server.send("POST", "/uploads", &wrong, &json_upload(&jpeg)).status, 401);
+    assert_eq!(
+        server
+            .send("POST", "/uploads", &wrong, &json_upload(&jpeg))
+            .status,
+        401
+    );
     assert_eq!(server.request("GET", "/uploads", &auth).status, 405);
-    assert_eq!(server.send("POST", "/uploads", &auth, b"{\"image\": 1}").status, 400);
+    assert_eq!(
+        server
+            .send("POST", "/uploads", &auth, b"{\"image\": 1}")
+            .status,
+        400
+    );
     assert_eq!(storage.objects().len(), 1);
 }
 
@@ -382,7 +464,12 @@ fn json_upload_names_by_sha256() {
     let server = storage.start(&[("SIGNING_API_KEYS", &keys), ("UPLOAD_ID_HASH", "sha256")]);
     let bearer = format!("Bearer {APP_KEY}");
     let png = image("1x1.png");
-    let r = server.send("POST", "/uploads", &[("Authorization", &bearer)], &json_upload(&png));
+    let r = server.send(
+        "POST",
+        "/uploads",
+        &[("Authorization", &bearer)],
+        &json_upload(&png),
+    );
     assert_eq!(r.status, 201);
     let sha256 = {
         use sha2::Digest;
@@ -413,9 +500,17 @@ fn hostile_uploads_are_refused_and_nothing_is_stored() {
     let hostile: Vec<(&str, Vec<u8>, u16)> = vec![
         ("empty", Vec::new(), 415),
         ("text", b"this is not an image at all".to_vec(), 415),
-        ("html named .jpg", b"<html><body>hi</body></html>".to_vec(), 415),
+        (
+            "html named .jpg",
+            b"<html><body>hi</body></html>".to_vec(),
+            415,
+        ),
         ("truncated png", truncated(&image("watermark.png")), 415),
-        ("truncated jpeg header", image("image.jpg")[..200].to_vec(), 415),
+        (
+            "truncated jpeg header",
+            image("image.jpg")[..200].to_vec(),
+            415,
+        ),
         ("svg", image("Commons-logo.svg"), 415),
         ("psd", image("1x1.psd"), 415),
         // 16384x16384 in 32 KB: a decompression bomb, over MAX_PIXELS from its header.
@@ -428,22 +523,49 @@ fn hostile_uploads_are_refused_and_nothing_is_stored() {
             &[("Content-Type", "image/jpeg"), ("Slug", "x.jpg")],
             bytes,
         );
-        assert_eq!(r.status, *status, "POST /image {what}: {}", String::from_utf8_lossy(&r.body));
+        assert_eq!(
+            r.status,
+            *status,
+            "POST /image {what}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
         let r = server.send("PUT", "/image/0123456789abcdef0123456789abcdef", &[], bytes);
         assert_eq!(r.status, *status, "PUT {what}");
-        let r = server.send("POST", "/uploads", &[("Authorization", &bearer)], &json_upload(bytes));
-        assert_eq!(r.status, *status, "/uploads {what}: {}", String::from_utf8_lossy(&r.body));
-        assert!(r.json()["error"].as_str().is_some_and(|e| !e.is_empty() && !e.contains('\n')));
+        let r = server.send(
+            "POST",
+            "/uploads",
+            &[("Authorization", &bearer)],
+            &json_upload(bytes),
+        );
+        assert_eq!(
+            r.status,
+            *status,
+            "/uploads {what}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        assert!(r.json()["error"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty() && !e.contains('\n')));
     }
     // Over UPLOAD_MAX_SIZE: the raw body is refused as it streams in (412), the base64 of a
     // JSON upload too (413), whether its length is declared or not.
     let huge = vec![0xffu8; 300_000];
     assert_eq!(server.send("POST", "/image", &[], &huge).status, 412);
-    let r = server.send("POST", "/uploads", &[("Authorization", &bearer)], &json_upload(&huge));
+    let r = server.send(
+        "POST",
+        "/uploads",
+        &[("Authorization", &bearer)],
+        &json_upload(&huge),
+    );
     assert_eq!(r.status, 413);
     // Just over the limit once decoded, though the JSON fits.
     let over = vec![0xffu8; 100_001];
-    let r = server.send("POST", "/uploads", &[("Authorization", &bearer)], &json_upload(&over));
+    let r = server.send(
+        "POST",
+        "/uploads",
+        &[("Authorization", &bearer)],
+        &json_upload(&over),
+    );
     assert_eq!(r.status, 413);
     let chunked = {
         let body = json_upload(&huge);
@@ -467,10 +589,21 @@ fn hostile_uploads_are_refused_and_nothing_is_stored() {
     assert_eq!(r.status, 400);
     let (content_type, body) = multipart("other", "a.jpg", &image("image.jpg"));
     assert_eq!(
-        server.send("POST", "/image", &[("Content-Type", &content_type)], &body).status,
+        server
+            .send("POST", "/image", &[("Content-Type", &content_type)], &body)
+            .status,
         415
     );
-    assert!(storage.objects().is_empty(), "{:?}", storage.objects().len());
+    assert!(
+        storage.objects().is_empty(),
+        "{:?}",
+        storage.objects().len()
+    );
     // The server is fine afterwards.
-    assert_eq!(server.send("POST", "/image", &[], &image("20x20.jpg")).status, 201);
+    assert_eq!(
+        server
+            .send("POST", "/image", &[], &image("20x20.jpg"))
+            .status,
+        201
+    );
 }

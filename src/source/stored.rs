@@ -158,7 +158,11 @@ impl StoredOriginals {
     /// Loads `image_url` from storage, for the loader: `Ok(None)` when it is not stored.
     /// Upload locations name `<id>/<filename>`; when that is not stored under its whole name,
     /// the id alone is tried (as Thumbor's `/image/` handler cuts names to MAX_ID_LENGTH).
-    pub async fn load(&self, image_url: &str, max_bytes: u64) -> Result<Option<Bytes>, PictorError> {
+    pub async fn load(
+        &self,
+        image_url: &str,
+        max_bytes: u64,
+    ) -> Result<Option<Bytes>, PictorError> {
         if let Some(object) = self.get(image_url, max_bytes).await? {
             return Ok(Some(object.body));
         }

@@ -476,7 +476,11 @@ mod tests {
         };
         let mut refused = 0;
         for _ in 0..2000 {
-            if store.put(b"sub/keep", Bytes::from_static(b"x")).await.is_err() {
+            if store
+                .put(b"sub/keep", Bytes::from_static(b"x"))
+                .await
+                .is_err()
+            {
                 refused += 1;
             }
             let _ = store.delete(b"sub/keep").await;
@@ -488,7 +492,11 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();
-        assert_eq!(names, vec![OsString::from("keep")], "written outside the root");
+        assert_eq!(
+            names,
+            vec![OsString::from("keep")],
+            "written outside the root"
+        );
         assert_eq!(std::fs::read(outside.path().join("keep")).unwrap(), b"keep");
         // The swapper ran against the writes: some were refused.
         assert!(refused > 0);

@@ -173,7 +173,11 @@ impl S3Store {
             let info = ObjectInfo {
                 size: length(declared_length),
                 modified: modified(object.last_modified()),
-                attributes: attributes(object.content_type(), object.cache_control(), object.metadata()),
+                attributes: attributes(
+                    object.content_type(),
+                    object.cache_control(),
+                    object.metadata(),
+                ),
             };
             let body = read_body(&what, object.body, declared_length, max_bytes).await?;
             Ok(Some(Object { body, info }))
@@ -196,7 +200,11 @@ impl S3Store {
                 Ok(head) => Ok(Some(ObjectInfo {
                     size: length(head.content_length()),
                     modified: modified(head.last_modified()),
-                    attributes: attributes(head.content_type(), head.cache_control(), head.metadata()),
+                    attributes: attributes(
+                        head.content_type(),
+                        head.cache_control(),
+                        head.metadata(),
+                    ),
                 })),
                 Err(e) if is_missing(&e) => Ok(None),
                 Err(e) => Err(classify(&what, &e)),

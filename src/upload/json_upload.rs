@@ -34,7 +34,10 @@ struct UploadData {
     image: String,
 }
 
-pub async fn handle(app: &App, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, PictorError> {
+pub async fn handle(
+    app: &App,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, PictorError> {
     if req.method() != Method::POST {
         return Err(PictorError::MethodNotAllowed(format!(
             "{} here; use POST",
@@ -175,7 +178,10 @@ mod tests {
 
     #[test]
     fn digests() {
-        assert_eq!(digest(IdHash::Md5, b"abc"), "900150983cd24fb0d6963f7d28e17f72");
+        assert_eq!(
+            digest(IdHash::Md5, b"abc"),
+            "900150983cd24fb0d6963f7d28e17f72"
+        );
         assert_eq!(
             digest(IdHash::Sha256, b"abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"

@@ -161,7 +161,11 @@ mod tests {
     fn finds_the_named_file_field() {
         let body = form(&[
             ("title", None, b"a cat"),
-            ("media", Some("cat \\\"1\\\".png"), b"\x89PNG\r\n--XY\r\nbytes"),
+            (
+                "media",
+                Some("cat \\\"1\\\".png"),
+                b"\x89PNG\r\n--XY\r\nbytes",
+            ),
         ]);
         let part = find_file(&body, "XyZ", "media").unwrap();
         assert_eq!(part.filename, "cat \"1\".png");

@@ -76,7 +76,10 @@ impl UploadSettings {
             "MAX_SIZE"
         };
         let filename = r.string("UPLOAD_DEFAULT_FILENAME", &d.default_filename);
-        if filename.is_empty() || filename.contains(['/', '\\']) || filename.chars().any(char::is_control) {
+        if filename.is_empty()
+            || filename.contains(['/', '\\'])
+            || filename.chars().any(char::is_control)
+        {
             return Err(invalid(
                 "UPLOAD_DEFAULT_FILENAME",
                 &filename,
@@ -85,7 +88,11 @@ impl UploadSettings {
         }
         Ok(UploadSettings {
             enabled: boolean("UPLOAD_ENABLED", "ENABLE_ORIGINAL_PHOTO_UPLOAD", d.enabled)?,
-            put_allowed: boolean("UPLOAD_PUT_ALLOWED", "ALLOW_ORIGINAL_PHOTO_PUTTING", d.put_allowed)?,
+            put_allowed: boolean(
+                "UPLOAD_PUT_ALLOWED",
+                "ALLOW_ORIGINAL_PHOTO_PUTTING",
+                d.put_allowed,
+            )?,
             delete_allowed: boolean(
                 "UPLOAD_DELETE_ALLOWED",
                 "ALLOW_ORIGINAL_PHOTO_DELETION",
@@ -148,7 +155,9 @@ mod tests {
             ("UPLOAD_DEFAULT_FILENAME", "a/b"),
         ] {
             assert_eq!(
-                with_pairs(&[bad], UploadSettings::from_keys).unwrap_err().key,
+                with_pairs(&[bad], UploadSettings::from_keys)
+                    .unwrap_err()
+                    .key,
                 bad.0
             );
         }

@@ -25,7 +25,10 @@ use std::io::Read;
 /// Thumbor's MAX_ID_LENGTH: names under `/image/` are cut to this many characters.
 const MAX_ID_LENGTH: usize = 32;
 
-pub async fn handle(app: &App, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, PictorError> {
+pub async fn handle(
+    app: &App,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, PictorError> {
     let storage = app
         .loader
         .storage()
@@ -112,7 +115,10 @@ async fn post(
     let (parts, body) = req.into_parts();
     let header = |name: header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
     let content_type = header(header::CONTENT_TYPE).map(str::to_string);
-    let slug = parts.headers.get("slug").map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let slug = parts
+        .headers
+        .get("slug")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let body = read_upload(app, body).await?;
     // A form with a `media` file is read as the file; anything else is the image itself.
     let form_file = content_type
@@ -161,9 +167,7 @@ async fn get(
     req: &Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, PictorError> {
     let Some(object) = storage.get(id, app.config.source.max_source_bytes).await? else {
-        return Err(PictorError::NotFound(
-            "no image at the given URL".into(),
-        ));
+        return Err(PictorError::NotFound("no image at the given URL".into()));
     };
     let rendered = Rendered {
         content_type: crate::imaging::decode::sniff(&object.body)
@@ -210,9 +214,7 @@ async fn delete(
 ) -> Result<Response<Full<Bytes>>, PictorError> {
     check_key(app, headers)?;
     if storage.head(id).await?.is_none() {
-        return Err(PictorError::NotFound(
-            "no image at the given URL".into(),
-        ));
+        return Err(PictorError::NotFound("no image at the given URL".into()));
     }
     storage.delete(id).await?;
     forget(app, id);
@@ -276,8 +278,8 @@ fn python_extension(content_type: &str) -> Option<&'static str> {
 
 /// `Location` as a header value: bytes a header cannot hold (controls, non-ASCII) escaped.
 fn header_value(location: &str) -> HeaderValue {
-    let text = percent_encoding::utf8_percent_encode(location, percent_encoding::CONTROLS)
-        .to_string();
+    let text =
+        percent_encoding::utf8_percent_encode(location, percent_encoding::CONTROLS).to_string();
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("/image"))
 }
 

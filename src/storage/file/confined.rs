@@ -54,11 +54,7 @@ fn open_folder_at(parent: &OwnedFd, name: &CString) -> std::io::Result<OwnedFd> 
 
 /// The folder `relative` under `root`, walked without following symlinks. With `create`,
 /// missing folders are made on the way; without, a missing one is `Ok(None)`.
-pub fn open_folder(
-    root: &Path,
-    relative: &Path,
-    create: bool,
-) -> std::io::Result<Option<OwnedFd>> {
+pub fn open_folder(root: &Path, relative: &Path, create: bool) -> std::io::Result<Option<OwnedFd>> {
     let root_name = CString::new(root.as_os_str().as_bytes()).map_err(|_| refusal())?;
     // SAFETY: `root_name` is NUL-terminated and outlives the call.
     let fd = unsafe {
