@@ -487,8 +487,16 @@ fn truncated(bytes: &[u8]) -> Vec<u8> {
 }
 
 #[test]
-fn hostile_uploads_are_refused_and_nothing_is_stored() {
-    let storage = Storage::folder();
+fn hostile_uploads_are_refused_and_nothing_is_stored_in_a_folder() {
+    hostile_uploads(Storage::folder());
+}
+
+#[test]
+fn hostile_uploads_are_refused_and_nothing_is_stored_in_s3() {
+    hostile_uploads(Storage::bucket());
+}
+
+fn hostile_uploads(storage: Storage) {
     let keys = format!("blog:{APP_KEY}");
     let server = storage.start(&[
         ("UPLOAD_ENABLED", "True"),
