@@ -1,10 +1,12 @@
 //! Taking originals in: Thumbor's upload API (`/image`, `/image/<id>`: `thumbor_api`) and the
-//! JSON upload of apps that post base64 (`/uploads`: `json_upload`). Every upload is read with
+//! JSON upload of apps that post base64 (`/uploads`: `json_upload`) and browser-to-S3 upload
+//! grants (`/uploads/grants`: `grants`). Every upload is read with
 //! a size cap while it streams in and checked (`validate`) before anything is stored; what is
 //! stored goes to the storage of originals (`source::stored`), which the loader reads first, so
 //! an upload renders like any image. `settings` reads the UPLOAD_* keys; `multipart` reads the
 //! form uploads of `POST /image`.
 
+pub mod grants;
 pub mod json_upload;
 pub mod multipart;
 pub mod settings;
@@ -18,13 +20,14 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
+use std::io::Read;
 
 /// Whether `path` is an upload endpoint on this server: `/image…` with UPLOAD_ENABLED, and
-/// `/uploads` when apps have keys (SIGNING_API_KEYS) and there is a storage of originals.
+/// `/uploads` (and `/uploads/grants`) when apps have keys (SIGNING_API_KEYS) and there is a storage of originals.
 pub fn handles(app: &App, path: &str) -> bool {
     let config = &app.config;
     (config.upload.enabled && (path == "/image" || path.starts_with("/image/")))
-        || (path == "/uploads"
+        || ((path == "/uploads" || path == "/uploads/grants")
             && !config.access.signing_apps.is_empty()
             && app.loader.storage().is_some())
 }
@@ -34,6 +37,8 @@ pub async fn handle(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> 
     let path = req.uri().path().to_string();
     let answer = if path == "/uploads" {
         json_upload::handle(app, req).await
+    } else if path == "/uploads/grants" {
+        grants::handle(app, req).await
     } else {
         thumbor_api::handle(app, req).await
     };
@@ -44,6 +49,17 @@ pub async fn handle(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> 
 fn authorised<'a>(app: &'a App, headers: &http::HeaderMap) -> Result<&'a SigningApp, PictorError> {
     crate::server::signing::app_for_key(&app.config, headers)
         .ok_or_else(|| PictorError::Unauthorized("missing or wrong API key".into()))
+}
+
+/// A UUID4 as 32 hex digits (Python's `uuid.uuid4().hex`), from the kernel's random source.
+pub(crate) fn random_id() -> Result<String, PictorError> {
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| PictorError::Internal(format!("no random source: {e}")))?;
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// An upload refused: the status of its error and one line saying why (4xx name the limit or
@@ -63,4 +79,16 @@ fn refusal(path: &str, e: &PictorError) -> Response<Full<Bytes>> {
         );
     }
     r
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ids_are_uuid4_hex() {
+        let id = super::random_id().unwrap();
+        assert_eq!(id.len(), 32);
+        assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(&id[12..13], "4");
+        assert_ne!(id, super::random_id().unwrap());
+    }
 }

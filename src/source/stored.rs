@@ -89,6 +89,8 @@ pub struct StoredOriginals {
     /// AWS_STORAGE_ROOT_PATH (S3 only).
     root_path: String,
     cache_control: Option<String>,
+    /// AWS_STORAGE_* (upload grants name the bucket's URL and region).
+    s3_settings: S3Settings,
 }
 
 impl StoredOriginals {
@@ -114,6 +116,7 @@ impl StoredOriginals {
             store,
             root_path: settings.s3.root_path.clone(),
             cache_control: settings.cache_control.clone(),
+            s3_settings: settings.s3.clone(),
         }))
     }
 
@@ -123,6 +126,19 @@ impl StoredOriginals {
             Store::File(_) => file_storage_key(name),
             Store::S3(_) => crate::source::s3::object_location("-", &self.root_path, name).1,
         }
+    }
+
+    /// The S3 store and its settings, when the storage is a bucket.
+    pub fn s3(&self) -> Option<(&S3Store, &S3Settings)> {
+        match &self.store {
+            Store::S3(store) => Some((store, &self.s3_settings)),
+            Store::File(_) => None,
+        }
+    }
+
+    /// CACHE_CONTROL.
+    pub fn cache_control(&self) -> Option<&str> {
+        self.cache_control.as_deref()
     }
 
     /// The stored original named `name`, at most `max_bytes` long.

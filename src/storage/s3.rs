@@ -120,14 +120,18 @@ pub struct S3Store {
     acl: Option<String>,
     /// Bounds each call, the body read included (the SDK's own timeout stops at the headers).
     request_timeout: Duration,
+    /// The client's credentials (upload grants sign with them locally).
+    credentials: SharedCredentialsProvider,
 }
 
 impl S3Store {
     /// The store for `settings`' bucket. Building it never blocks and never needs the
     /// network (credentials are resolved on first use).
     pub fn new(settings: &S3Settings) -> S3Store {
+        let credentials = credentials(settings);
         S3Store {
-            client: client(settings),
+            client: client(settings, credentials.clone()),
+            credentials,
             bucket: settings.bucket.clone(),
             acl: settings.acl.clone(),
             request_timeout: settings.request_timeout,
@@ -145,6 +149,43 @@ impl S3Store {
 
     pub fn bucket(&self) -> &str {
         &self.bucket
+    }
+
+    /// The credentials the client signs with, from the configured keys or the standard AWS
+    /// chain (so grants carry a session token when the chain gives one).
+    pub async fn credentials(&self) -> Result<Credentials, PictorError> {
+        self.credentials
+            .provide_credentials()
+            .await
+            .map_err(|e| PictorError::BadGateway(format!("no AWS credentials: {}", cause_chain(&e))))
+    }
+
+    /// A presigned `PUT` of `key` with `content_type`, valid for `expires_in`: the URL and the
+    /// headers the client must send with it. Made locally; no S3 call.
+    pub async fn presigned_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        cache_control: Option<&str>,
+        expires_in: Duration,
+    ) -> Result<(String, Vec<(String, String)>), PictorError> {
+        let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(expires_in)
+            .map_err(|e| PictorError::Internal(format!("presigning: {e}")))?;
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .set_cache_control(cache_control.map(str::to_string))
+            .presigned(config)
+            .await
+            .map_err(|e| PictorError::Internal(format!("presigning: {}", cause_chain(&e))))?;
+        let headers = request
+            .headers()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
+        Ok((request.uri().to_string(), headers))
     }
 
     /// `s3://bucket/key`, as failures name an object.
@@ -322,15 +363,9 @@ impl S3Store {
     }
 }
 
-/// A client for one bucket's settings. Clones share the connection pool. Static keys when
-/// configured, else the standard AWS credential chain, resolved on first use (so building the
-/// client never blocks and never needs the network).
-fn client(settings: &S3Settings) -> aws_sdk_s3::Client {
-    let timeouts = aws_sdk_s3::config::timeout::TimeoutConfig::builder()
-        .connect_timeout(settings.connect_timeout)
-        .operation_timeout(settings.request_timeout)
-        .build();
-    let credentials = match (&settings.access_key_id, &settings.secret_access_key) {
+/// Static keys when configured, else the standard AWS chain, resolved on first use.
+fn credentials(settings: &S3Settings) -> SharedCredentialsProvider {
+    match (&settings.access_key_id, &settings.secret_access_key) {
         (Some(id), Some(secret)) => SharedCredentialsProvider::new(Credentials::new(
             id,
             secret,
@@ -342,7 +377,17 @@ fn client(settings: &S3Settings) -> aws_sdk_s3::Client {
             region: Region::new(settings.region.clone()),
             chain: tokio::sync::OnceCell::new(),
         }),
-    };
+    }
+}
+
+/// A client for one bucket's settings. Clones share the connection pool. Static keys when
+/// configured, else the standard AWS credential chain, resolved on first use (so building the
+/// client never blocks and never needs the network).
+fn client(settings: &S3Settings, credentials: SharedCredentialsProvider) -> aws_sdk_s3::Client {
+    let timeouts = aws_sdk_s3::config::timeout::TimeoutConfig::builder()
+        .connect_timeout(settings.connect_timeout)
+        .operation_timeout(settings.request_timeout)
+        .build();
     let mut builder = aws_sdk_s3::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(settings.region.clone()))

@@ -31,6 +31,8 @@ pub struct UploadSettings {
     pub require_key: bool,
     /// UPLOAD_ID_HASH: `md5` (default) or `sha256`.
     pub id_hash: IdHash,
+    /// UPLOAD_GRANT_SECONDS: how long a browser-to-S3 upload grant is valid.
+    pub grant_seconds: u64,
 }
 
 impl Default for UploadSettings {
@@ -44,6 +46,7 @@ impl Default for UploadSettings {
             photo_storage: None,
             require_key: false,
             id_hash: IdHash::Md5,
+            grant_seconds: 600,
         }
     }
 }
@@ -107,6 +110,8 @@ impl UploadSettings {
                 "sha256" => IdHash::Sha256,
                 other => return Err(invalid("UPLOAD_ID_HASH", other, "expected md5 or sha256")),
             },
+            // S3 accepts presigned requests for at most 7 days.
+            grant_seconds: r.number("UPLOAD_GRANT_SECONDS", d.grant_seconds, 1, 7 * 24 * 3600)?,
         })
     }
 

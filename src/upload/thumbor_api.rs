@@ -20,7 +20,6 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use sha1::{Digest, Sha1};
-use std::io::Read;
 
 /// Thumbor's MAX_ID_LENGTH: names under `/image/` are cut to this many characters.
 const MAX_ID_LENGTH: usize = 32;
@@ -144,7 +143,7 @@ async fn post(
             format!("{}{extension}", app.config.upload.default_filename)
         }
     };
-    let id = random_id()?;
+    let id = super::random_id()?;
     storage
         .put(&id, image, probe.format.mime(), Default::default())
         .await?;
@@ -229,17 +228,6 @@ fn forget(app: &App, id: &str) {
     app.cache.invalidate_image(id);
 }
 
-/// A UUID4 as 32 hex digits (Python's `uuid.uuid4().hex`), from the kernel's random source.
-fn random_id() -> Result<String, PictorError> {
-    let mut bytes = [0u8; 16];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .map_err(|e| PictorError::Internal(format!("no random source: {e}")))?;
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
-
 /// Thumbor's own sniffing (`BaseEngine.get_mimetype`), which knows fewer formats than
 /// pictor's: what it does not know gets no extension.
 fn thumbor_mime(bytes: &[u8]) -> Option<&'static str> {
@@ -286,15 +274,6 @@ fn header_value(location: &str) -> HeaderValue {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ids_are_uuid4_hex() {
-        let id = random_id().unwrap();
-        assert_eq!(id.len(), 32);
-        assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
-        assert_eq!(&id[12..13], "4");
-        assert_ne!(id, random_id().unwrap());
-    }
 
     #[test]
     fn names_under_image_are_cut_to_32() {
