@@ -30,7 +30,7 @@ pub enum Loader {
     /// The storage of originals first (uploads land there), then the configured loader, as
     /// Thumbor looks in STORAGE before it loads.
     Stored {
-        storage: stored::StoredOriginals,
+        storage: Box<stored::StoredOriginals>,
         max_bytes: u64,
         then: Box<Loader>,
     },
@@ -42,7 +42,7 @@ impl Loader {
         let loader = Loader::of_kind(&settings.loader, settings)?;
         Ok(match stored::StoredOriginals::new(&settings.storage)? {
             Some(storage) => Loader::Stored {
-                storage,
+                storage: Box::new(storage),
                 max_bytes: settings.max_source_bytes,
                 then: Box::new(loader),
             },

@@ -615,3 +615,233 @@ fn hostile_uploads(storage: Storage) {
         201
     );
 }
+
+/// Sends one HTTP/1.1 request to `url` (`http://host:port/path?query`): (status, body).
+fn http(url: &str, method: &str, headers: &[(String, String)], body: &[u8]) -> (u16, String) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect(url);
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let path = if path.is_empty() { "/" } else { path };
+    let mut stream = std::net::TcpStream::connect(authority).unwrap();
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap();
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, answer)
+}
+
+/// `YYYYMMDD` as the time at its midnight (UTC).
+fn day(ymd: &str) -> std::time::SystemTime {
+    let (y, m, d): (i64, i64, i64) = (
+        ymd[..4].parse().unwrap(),
+        ymd[4..6].parse().unwrap(),
+        ymd[6..8].parse().unwrap(),
+    );
+    // Howard Hinnant's days_from_civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    std::time::UNIX_EPOCH + std::time::Duration::from_secs(days as u64 * 86_400)
+}
+
+#[test]
+fn browser_upload_grants_on_s3() {
+    // moto's request authentication does not read POST policies (its authenticated mode
+    // refuses every form upload), so this test has a server of its own that checks no
+    // credentials; the policy and its signature are checked here instead.
+    let server = s3_harness::S3Server::start(0, false);
+    let bucket = unique_bucket("grants");
+    seed(&server.endpoint, &bucket, &[]);
+    let storage = Storage::Bucket {
+        endpoint: server.endpoint.clone(),
+        bucket,
+        _server: Some(server),
+    };
+    let Storage::Bucket {
+        endpoint, bucket, ..
+    } = &storage
+    else {
+        unreachable!()
+    };
+    let keys = format!("blog:{APP_KEY}");
+    let server = storage.start(&[
+        ("SIGNING_API_KEYS", &keys),
+        ("UPLOAD_MAX_SIZE", "100000"),
+        ("UPLOAD_GRANT_SECONDS", "300"),
+    ]);
+    let bearer = format!("Bearer {APP_KEY}");
+    let r = server.send(
+        "POST",
+        "/uploads/grants",
+        &[("Authorization", &bearer)],
+        b"",
+    );
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let grant = r.json();
+    assert_eq!(grant["url"], format!("{}/{bucket}", endpoint.url));
+    assert_eq!(grant["fields"], grant["data"]);
+    let prefix = grant["file_prefix"].as_str().unwrap().to_string();
+    let id = prefix
+        .strip_prefix("blog/")
+        .and_then(|p| p.strip_suffix('/'))
+        .unwrap();
+    assert!(
+        id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{prefix}"
+    );
+    let fields = grant["fields"].as_object().unwrap();
+    assert_eq!(fields["key"], format!("/st/{prefix}${{filename}}"));
+    assert_eq!(fields["x-amz-algorithm"], "AWS4-HMAC-SHA256");
+
+    // The policy pictor wrote: the app's fresh folder, image types, at most UPLOAD_MAX_SIZE
+    // bytes (a larger upload is refused by S3 on this condition), five minutes; and its
+    // signature is the SigV4 one of the storage's credentials.
+    let policy = fields["policy"].as_str().unwrap();
+    let decoded: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::STANDARD
+            .decode(policy)
+            .unwrap(),
+    )
+    .unwrap();
+    let conditions = decoded["conditions"].as_array().unwrap();
+    for expected in [
+        serde_json::json!({ "bucket": bucket }),
+        serde_json::json!(["starts-with", "$key", format!("/st/{prefix}")]),
+        serde_json::json!(["content-length-range", 1, 100000]),
+        serde_json::json!(["starts-with", "$Content-Type", "image/"]),
+        serde_json::json!({ "x-amz-credential": fields["x-amz-credential"] }),
+        serde_json::json!({ "x-amz-date": fields["x-amz-date"] }),
+    ] {
+        assert!(
+            conditions.contains(&expected),
+            "{expected} not in {conditions:?}"
+        );
+    }
+    let amz_date = fields["x-amz-date"].as_str().unwrap();
+    assert_eq!(
+        fields["x-amz-credential"],
+        format!(
+            "{}/{}/us-east-1/s3/aws4_request",
+            endpoint.access_key,
+            &amz_date[..8]
+        )
+    );
+    let signing_key = aws_sigv4::sign::v4::generate_signing_key(
+        &endpoint.secret_key,
+        day(&amz_date[..8]),
+        "us-east-1",
+        "s3",
+    );
+    assert_eq!(
+        fields["x-amz-signature"],
+        aws_sigv4::sign::v4::calculate_signature(signing_key, policy.as_bytes())
+    );
+    assert_eq!(grant["max_bytes"], 100000);
+
+    // The form upload straight into the bucket, then the image renders.
+    let boundary = "grantFormBoundary";
+    let mut form = Vec::new();
+    let mut field = |name: &str, value: &str| {
+        form.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                .as_bytes(),
+        );
+    };
+    for (name, value) in fields {
+        field(name, value.as_str().unwrap());
+    }
+    field("Content-Type", "image/jpeg");
+    form.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"cat.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n")
+            .as_bytes(),
+    );
+    form.extend_from_slice(&image("image.jpg"));
+    form.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let (status, answer) = http(
+        grant["url"].as_str().unwrap(),
+        "POST",
+        &[(
+            "Content-Type".into(),
+            format!("multipart/form-data; boundary={boundary}"),
+        )],
+        &form,
+    );
+    assert!((200..300).contains(&status), "{answer}");
+    let r = server.get(&format!("/unsafe/30x20/{prefix}cat.jpg"));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.image_size(), (30, 20));
+
+    // A presigned PUT for a named file.
+    let r = server.send(
+        "POST",
+        "/uploads/grants",
+        &[("Authorization", &bearer)],
+        br#"{"filename": "dot.png", "content_type": "image/png"}"#,
+    );
+    assert_eq!(r.status, 201);
+    let grant = r.json();
+    let put = &grant["put"];
+    let headers: Vec<(String, String)> = put["headers"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+        .collect();
+    let (status, answer) = http(
+        put["url"].as_str().unwrap(),
+        "PUT",
+        &headers,
+        &image("1x1.png"),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let r = server.get(&format!("/unsafe/1x1/{}", grant["image"].as_str().unwrap()));
+    assert_eq!(r.status, 200);
+
+    // Keys and methods.
+    assert_eq!(server.send("POST", "/uploads/grants", &[], b"").status, 401);
+    assert_eq!(
+        server
+            .request("GET", "/uploads/grants", &[("Authorization", &bearer)])
+            .status,
+        405
+    );
+    let bad = server.send(
+        "POST",
+        "/uploads/grants",
+        &[("Authorization", &bearer)],
+        br#"{"filename": "../x.png", "content_type": "image/png"}"#,
+    );
+    assert_eq!(bad.status, 400);
+    drop(server);
+    // A folder storage has no grants.
+    let folder = Storage::folder();
+    let server = folder.start(&[("SIGNING_API_KEYS", &keys)]);
+    assert_eq!(
+        server
+            .send(
+                "POST",
+                "/uploads/grants",
+                &[("Authorization", &bearer)],
+                b""
+            )
+            .status,
+        400
+    );
+}

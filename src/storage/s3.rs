@@ -154,10 +154,9 @@ impl S3Store {
     /// The credentials the client signs with, from the configured keys or the standard AWS
     /// chain (so grants carry a session token when the chain gives one).
     pub async fn credentials(&self) -> Result<Credentials, PictorError> {
-        self.credentials
-            .provide_credentials()
-            .await
-            .map_err(|e| PictorError::BadGateway(format!("no AWS credentials: {}", cause_chain(&e))))
+        self.credentials.provide_credentials().await.map_err(|e| {
+            PictorError::BadGateway(format!("no AWS credentials: {}", cause_chain(&e)))
+        })
     }
 
     /// A presigned `PUT` of `key` with `content_type`, valid for `expires_in`: the URL and the

@@ -74,7 +74,10 @@ impl PostPolicy<'_> {
         let policy = base64::engine::general_purpose::STANDARD.encode(policy.to_string());
         let signature = sign_policy(self.secret_access_key, self.now, self.region, &policy);
         let mut fields = serde_json::Map::new();
-        fields.insert("key".into(), json!(format!("{}${{filename}}", self.key_prefix)));
+        fields.insert(
+            "key".into(),
+            json!(format!("{}${{filename}}", self.key_prefix)),
+        );
         fields.insert("x-amz-algorithm".into(), json!("AWS4-HMAC-SHA256"));
         fields.insert("x-amz-credential".into(), json!(credential));
         fields.insert("x-amz-date".into(), json!(amz_date));
@@ -107,7 +110,10 @@ fn bucket_url(settings: &S3Settings) -> String {
     }
 }
 
-pub async fn handle(app: &App, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, PictorError> {
+pub async fn handle(
+    app: &App,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, PictorError> {
     if req.method() != Method::POST {
         return Err(PictorError::MethodNotAllowed(format!(
             "{} here; use POST",
@@ -171,7 +177,9 @@ pub async fn handle(app: &App, req: Request<Incoming>) -> Result<Response<Full<B
         "expires_in": expires_in.as_secs(),
     });
     if let Some(filename) = wanted.filename {
-        if filename.is_empty() || filename.contains(['/', '\\']) || filename.chars().any(char::is_control)
+        if filename.is_empty()
+            || filename.contains(['/', '\\'])
+            || filename.chars().any(char::is_control)
         {
             return Err(PictorError::BadRequest(
                 "filename must be a plain file name".into(),
@@ -272,7 +280,10 @@ mod tests {
         let t = UNIX_EPOCH + Duration::from_secs(1_451_476_800); // 2015-12-30T12:00:00Z
         assert_eq!(iso8601(t), "2015-12-30T12:00:00.000Z");
         assert_eq!(hms(t + Duration::from_secs(3723)), "130203");
-        assert_eq!(ymd(UNIX_EPOCH + Duration::from_secs(951_782_400)), "20000229");
+        assert_eq!(
+            ymd(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "20000229"
+        );
     }
 
     #[test]
@@ -292,7 +303,10 @@ mod tests {
         };
         let fields = policy.fields();
         assert_eq!(fields["key"], "/st/blog/0123/${filename}");
-        assert_eq!(fields["x-amz-credential"], "AKID/20151229/eu-west-1/s3/aws4_request");
+        assert_eq!(
+            fields["x-amz-credential"],
+            "AKID/20151229/eu-west-1/s3/aws4_request"
+        );
         assert_eq!(fields["x-amz-date"], "20151229T000000Z");
         assert_eq!(fields["x-amz-security-token"], "token");
         let encoded = fields["policy"].as_str().unwrap();
