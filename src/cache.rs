@@ -43,6 +43,7 @@ impl ResultCache {
                     let bytes = key.len() + value.body.len() + value.etag.len() + 64;
                     u32::try_from(bytes).unwrap_or(u32::MAX)
                 })
+                .support_invalidation_closures()
                 .build()
         });
         ResultCache { inner }
@@ -72,6 +73,16 @@ impl ResultCache {
                 .await
                 .map_err(|shared: Arc<PictorError>| clone_error(&shared)),
             None => render.await.map(Arc::new),
+        }
+    }
+
+    /// Drops every cached result whose path names `image` (an upload replaced or removed
+    /// it): the key is the path, so any key containing the name.
+    pub fn invalidate_image(&self, image: &str) {
+        if let Some(cache) = &self.inner {
+            let image = image.to_string();
+            // Fails only when closures are not supported, which the builder turns on.
+            let _ = cache.invalidate_entries_if(move |key, _| key.contains(image.as_str()));
         }
     }
 

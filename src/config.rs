@@ -15,6 +15,8 @@ use crate::server::settings::{
     AccessSettings, AdmissionSettings, ConnectionLimits, ServerSettings,
 };
 use crate::source::settings::{LoaderKind, SourceSettings};
+use crate::source::stored::StorageKind;
+use crate::upload::settings::UploadSettings;
 use reader::Reader;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -33,6 +35,8 @@ pub struct Config {
     pub connections: ConnectionLimits,
     /// Everything that shapes the image itself.
     pub imaging: ImagingSettings,
+    /// The upload endpoints (UPLOAD_*).
+    pub upload: UploadSettings,
 }
 
 impl Config {
@@ -51,6 +55,28 @@ impl Config {
         let server = ServerSettings::from_keys(&r, healthcheck_route)?;
         let connections = ConnectionLimits::from_keys(&r)?;
         let imaging = ImagingSettings::from_keys(&r)?;
+        let upload = UploadSettings::from_keys(&r)?;
+        let mut source = source;
+        // Uploads are written to the storage of originals the loader reads: one storage.
+        // UPLOAD_PHOTO_STORAGE (Thumbor's default: the file storage) picks it when STORAGE
+        // does not; two different ones would store uploads where they are never read.
+        if upload.enabled {
+            match (source.storage.kind, upload.photo_storage) {
+                (StorageKind::None, photo) => {
+                    source.storage.kind = photo.unwrap_or(StorageKind::File);
+                }
+                (storage, Some(photo)) if photo != storage => {
+                    return Err(reader::invalid(
+                        "UPLOAD_PHOTO_STORAGE",
+                        r.raw("UPLOAD_PHOTO_STORAGE")
+                            .or(r.raw("ORIGINAL_PHOTO_STORAGE"))
+                            .unwrap_or(""),
+                        "must be the same storage as STORAGE (uploads are read from STORAGE)",
+                    ));
+                }
+                _ => {}
+            }
+        }
         Ok(Config {
             access,
             source,
@@ -59,6 +85,7 @@ impl Config {
             server,
             connections,
             imaging,
+            upload,
         })
     }
 }

@@ -33,6 +33,20 @@ pub enum PictorError {
     /// A request body that did not arrive within HTTP_BODY_READ_TIMEOUT_SECONDS.
     #[error("request body not received within {0:?}")]
     BodyTimeout(std::time::Duration),
+    /// An upload that is not an image pictor takes (not one at all, truncated, or a format
+    /// uploads do not accept): Thumbor's 415.
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
+    /// An upload over UPLOAD_MAX_SIZE: Thumbor's 412.
+    #[error("precondition failed: {0}")]
+    PreconditionFailed(String),
+    /// A method the endpoint does not take (or one turned off, such as PUT without
+    /// UPLOAD_PUT_ALLOWED).
+    #[error("method not allowed: {0}")]
+    MethodNotAllowed(String),
+    /// A missing or wrong API key.
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
     /// The origin answered, but with nothing usable (empty body).
     #[error("bad gateway: {0}")]
     BadGateway(String),
@@ -58,6 +72,10 @@ impl PictorError {
             | PictorError::TooLarge(_)
             | PictorError::BadRequest(_) => StatusCode::BAD_REQUEST,
             PictorError::NotFound(_) => StatusCode::NOT_FOUND,
+            PictorError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            PictorError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            PictorError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            PictorError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             PictorError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             PictorError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             PictorError::BadGateway(_) => StatusCode::BAD_GATEWAY,
@@ -77,6 +95,10 @@ impl PictorError {
             PictorError::Undecodable(_) => "source image could not be decoded",
             PictorError::TooLarge(_) => "image is over the configured limits",
             PictorError::BadRequest(_) => "bad request",
+            PictorError::UnsupportedMediaType(_) => "not an image that can be uploaded",
+            PictorError::PreconditionFailed(_) => "upload is over the size limit",
+            PictorError::MethodNotAllowed(_) => "method not allowed",
+            PictorError::Unauthorized(_) => "missing or wrong API key",
             PictorError::BodyTooLarge(_) => "request body is over the size limit",
             PictorError::BodyTimeout(_) => "request body was not received in time",
             PictorError::BadGateway(_) => "origin returned no usable image",
@@ -100,6 +122,10 @@ pub(crate) fn clone_error(e: &PictorError) -> PictorError {
         PictorError::Undecodable(m) => PictorError::Undecodable(m.clone()),
         PictorError::TooLarge(m) => PictorError::TooLarge(m.clone()),
         PictorError::BadRequest(m) => PictorError::BadRequest(m.clone()),
+        PictorError::UnsupportedMediaType(m) => PictorError::UnsupportedMediaType(m.clone()),
+        PictorError::PreconditionFailed(m) => PictorError::PreconditionFailed(m.clone()),
+        PictorError::MethodNotAllowed(m) => PictorError::MethodNotAllowed(m.clone()),
+        PictorError::Unauthorized(m) => PictorError::Unauthorized(m.clone()),
         PictorError::BodyTooLarge(limit) => PictorError::BodyTooLarge(*limit),
         PictorError::BodyTimeout(limit) => PictorError::BodyTimeout(*limit),
         PictorError::BadGateway(m) => PictorError::BadGateway(m.clone()),

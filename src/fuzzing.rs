@@ -320,6 +320,28 @@ fn lexical_segments(path: &str) -> Vec<&str> {
     segments
 }
 
+/// The upload form reader (`upload::multipart`): the first line of the input is the
+/// Content-Type, the rest the body. A file found must be a slice of the body, and what the
+/// boundary reader accepts must be a boundary RFC 2046 allows.
+pub fn multipart(data: &[u8]) {
+    use crate::upload::multipart;
+    let (content_type, body) = match data.iter().position(|&b| b == b'\n') {
+        Some(at) => (&data[..at], &data[at + 1..]),
+        None => (data, &[][..]),
+    };
+    let Ok(content_type) = std::str::from_utf8(content_type) else {
+        return;
+    };
+    let boundary =
+        multipart::boundary(content_type).unwrap_or_else(|| "pictorFuzzBoundary".to_string());
+    assert!(!boundary.is_empty() && boundary.len() <= 70);
+    if let Some(part) = multipart::find_file(body, &boundary, "media") {
+        let start = part.body.as_ptr() as usize;
+        let body_start = body.as_ptr() as usize;
+        assert!(start >= body_start && start + part.body.len() <= body_start + body.len());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,6 @@
 //! pictor: a Thumbor-compatible image server. The request is one straight walk through these
 //! modules: `url` (parse + verify), `source` (load the original), `imaging` (decode, transform,
-//! filter, encode), `cache` (keep results), `server` (HTTP in and out). `storage` (a folder or
+//! filter, encode), `cache` (keep results), `server` (HTTP in and out), `upload` (take originals in). `storage` (a folder or
 //! an S3 bucket behind one interface) sits under both `source` and `cache`.
 
 // Every unsafe operation sits in its own `unsafe` block with a `// SAFETY:` line saying why it
@@ -21,4 +21,5 @@ pub mod storage;
 pub mod telemetry;
 #[cfg(test)]
 pub(crate) mod test_corpus;
+pub mod upload;
 pub mod url;

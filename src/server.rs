@@ -265,7 +265,9 @@ async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Resp
     // and forbids the header.)
     if matches!(
         response.status(),
-        StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT
+        StatusCode::PAYLOAD_TOO_LARGE
+            | StatusCode::PRECONDITION_FAILED
+            | StatusCode::REQUEST_TIMEOUT
     ) && version < http::Version::HTTP_2
     {
         response.headers_mut().insert(
@@ -301,6 +303,9 @@ async fn route(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
             Method::GET | Method::HEAD => response::healthcheck(head),
             _ => response::plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
         };
+    }
+    if crate::upload::handles(app, path) {
+        return crate::upload::handle(app, req).await;
     }
     if path == "/sign" && !app.config.access.signing_apps.is_empty() {
         return signing::handle(&app.config, req).await;

@@ -9,6 +9,7 @@ pub mod http;
 pub mod s3;
 pub mod settings;
 pub mod ssrf;
+pub mod stored;
 
 pub use cache::SourceCache;
 
@@ -26,11 +27,35 @@ pub enum Loader {
     S3(s3::S3Loader),
     /// Each loader in turn until one finds the image (Thumbor's file_loader_http_fallback).
     Chain(Vec<Loader>),
+    /// The storage of originals first (uploads land there), then the configured loader, as
+    /// Thumbor looks in STORAGE before it loads.
+    Stored {
+        storage: Box<stored::StoredOriginals>,
+        max_bytes: u64,
+        then: Box<Loader>,
+    },
 }
 
 impl Loader {
+    /// The configured loader, behind the storage of originals when there is one.
     pub fn from_settings(settings: &SourceSettings) -> Result<Loader, PictorError> {
-        Loader::of_kind(&settings.loader, settings)
+        let loader = Loader::of_kind(&settings.loader, settings)?;
+        Ok(match stored::StoredOriginals::new(&settings.storage)? {
+            Some(storage) => Loader::Stored {
+                storage: Box::new(storage),
+                max_bytes: settings.max_source_bytes,
+                then: Box::new(loader),
+            },
+            None => loader,
+        })
+    }
+
+    /// The storage of originals, when one is configured.
+    pub fn storage(&self) -> Option<&stored::StoredOriginals> {
+        match self {
+            Loader::Stored { storage, .. } => Some(storage),
+            _ => None,
+        }
     }
 
     fn of_kind(kind: &LoaderKind, settings: &SourceSettings) -> Result<Loader, PictorError> {
@@ -80,6 +105,18 @@ impl Loader {
                     }
                     Err(last)
                 }
+                Loader::Stored {
+                    storage,
+                    max_bytes,
+                    then,
+                } => match storage.load(image_url, *max_bytes).await {
+                    Ok(Some(bytes)) => Ok(bytes),
+                    Ok(None) => then.load(image_url).await,
+                    Err(PictorError::TooLarge(why)) => Err(PictorError::TooLarge(format!(
+                        "original over MAX_SOURCE_BYTES: {why}"
+                    ))),
+                    Err(e) => Err(e),
+                },
             }
         })
     }

@@ -22,12 +22,14 @@ use bytes::Bytes;
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-/// What is stored with an object besides its bytes. S3 keeps both fields as object attributes;
+/// What is stored with an object besides its bytes. S3 keeps every field as object attributes;
 /// a folder has nowhere to keep them, so the file store ignores them (callers that need them in
 /// files write them into the bytes, as result storage does).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Attributes {
     pub content_type: Option<String>,
+    /// `Cache-Control` S3 serves the object with (CACHE_CONTROL for stored originals).
+    pub cache_control: Option<String>,
     /// User metadata (S3 `x-amz-meta-*`), names in lower case.
     pub metadata: BTreeMap<String, String>,
 }

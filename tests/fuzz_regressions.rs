@@ -82,3 +82,8 @@ fn filters_regressions() {
 fn sign_prefix_regressions() {
     replay("sign_prefix", pictor::fuzzing::sign_prefix);
 }
+
+#[test]
+fn multipart_regressions() {
+    replay("multipart", pictor::fuzzing::multipart);
+}

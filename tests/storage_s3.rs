@@ -37,6 +37,7 @@ fn s3_store_get_head_put_delete_list() {
 
         let attributes = Attributes {
             content_type: Some("text/plain".into()),
+            cache_control: Some("max-age=60".into()),
             metadata: [("pictor-x".to_string(), "1".to_string())].into(),
         };
         store

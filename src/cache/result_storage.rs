@@ -323,6 +323,7 @@ impl ResultStorage {
                 }
                 let attributes = Attributes {
                     content_type: Some(meta.content_type),
+                    cache_control: None,
                     metadata,
                 };
                 let key = s3_key(root_path, path, accepts_webp);

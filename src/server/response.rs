@@ -61,6 +61,18 @@ pub fn json(status: StatusCode, value: &serde_json::Value) -> Response<Full<Byte
     )
 }
 
+/// An answer without a body (204; 201 with its `Location`), as Thumbor's upload API gives.
+pub fn empty(status: StatusCode, location: Option<HeaderValue>) -> Response<Full<Bytes>> {
+    let mut b = builder(status);
+    if let Some(location) = location {
+        b = b.header(header::LOCATION, location);
+    }
+    if status != StatusCode::NO_CONTENT {
+        b = b.header(header::CONTENT_LENGTH, 0);
+    }
+    finish(b, Bytes::new())
+}
+
 pub fn error(e: &PictorError) -> Response<Full<Bytes>> {
     let mut response = plain(e.status(), e.public_reason());
     if e.status() == StatusCode::SERVICE_UNAVAILABLE {

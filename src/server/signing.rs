@@ -117,20 +117,26 @@ fn authenticate<'c>(
     config: &'c Config,
     headers: &http::HeaderMap,
 ) -> Result<&'c SigningApp, Refusal> {
-    let unauthorized = || Refusal(StatusCode::UNAUTHORIZED, "missing or wrong API key".into());
+    app_for_key(config, headers)
+        .ok_or_else(|| Refusal(StatusCode::UNAUTHORIZED, "missing or wrong API key".into()))
+}
+
+/// The app whose key `Authorization: Bearer <key>` presents (every key compared in constant
+/// time); `None` when the header is missing or the key is no app's. Also the key check of the
+/// upload endpoints.
+pub fn app_for_key<'c>(config: &'c Config, headers: &http::HeaderMap) -> Option<&'c SigningApp> {
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .ok_or_else(unauthorized)?;
+        .map(str::trim)?;
     let mut found = None;
     for app in &config.access.signing_apps {
         if bool::from(app.key.as_bytes().ct_eq(presented.as_bytes())) {
             found = Some(app);
         }
     }
-    found.ok_or_else(unauthorized)
+    found
 }
 
 fn query_url(query: Option<&str>) -> Result<String, Refusal> {

@@ -21,11 +21,22 @@ impl SourceCache {
             .weigher(|key: &String, value: &Bytes| {
                 u32::try_from(key.len() + value.len() + 64).unwrap_or(u32::MAX)
             })
+            .support_invalidation_closures()
             .build();
         SourceCache {
             inner,
             keep: capacity_bytes > 0,
         }
+    }
+
+    /// Forgets the original kept for `image` (an upload replaced or removed it), also under
+    /// its upload locations (`<image>/<filename>`).
+    pub fn invalidate_image(&self, image: &str) {
+        let (exact, folder) = (image.to_string(), format!("{image}/"));
+        // Fails only when closures are not supported, which the builder turns on.
+        let _ = self
+            .inner
+            .invalidate_entries_if(move |key, _| *key == exact || key.starts_with(&folder));
     }
 
     /// The original for `image_url`, from memory or from `loader` (once for all concurrent

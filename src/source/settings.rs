@@ -77,6 +77,9 @@ pub struct SourceSettings {
     pub max_source_bytes: u64,
     /// SOURCE_CACHE_MB: originals kept in memory so a burst of sizes loads each once.
     pub source_cache_mb: u64,
+    /// STORAGE, FILE_STORAGE_ROOT_PATH, AWS_STORAGE_*, CACHE_CONTROL: the storage of
+    /// originals, looked in before the loader.
+    pub storage: super::stored::StorageSettings,
 }
 
 impl Default for SourceSettings {
@@ -88,6 +91,7 @@ impl Default for SourceSettings {
             s3_loader: super::s3::default_settings(),
             max_source_bytes: 50 * 1024 * 1024,
             source_cache_mb: 64,
+            storage: super::stored::StorageSettings::default(),
         }
     }
 }
@@ -105,6 +109,7 @@ impl SourceSettings {
             s3_loader: S3Settings::from_keys(r, "AWS_LOADER", &d.s3_loader)?,
             max_source_bytes: r.number("MAX_SOURCE_BYTES", d.max_source_bytes, 1, u64::MAX)?,
             source_cache_mb: r.number("SOURCE_CACHE_MB", d.source_cache_mb, 0, 1 << 20)?,
+            storage: super::stored::StorageSettings::from_keys(r)?,
         })
     }
 

@@ -120,14 +120,18 @@ pub struct S3Store {
     acl: Option<String>,
     /// Bounds each call, the body read included (the SDK's own timeout stops at the headers).
     request_timeout: Duration,
+    /// The client's credentials (upload grants sign with them locally).
+    credentials: SharedCredentialsProvider,
 }
 
 impl S3Store {
     /// The store for `settings`' bucket. Building it never blocks and never needs the
     /// network (credentials are resolved on first use).
     pub fn new(settings: &S3Settings) -> S3Store {
+        let credentials = credentials(settings);
         S3Store {
-            client: client(settings),
+            client: client(settings, credentials.clone()),
+            credentials,
             bucket: settings.bucket.clone(),
             acl: settings.acl.clone(),
             request_timeout: settings.request_timeout,
@@ -145,6 +149,42 @@ impl S3Store {
 
     pub fn bucket(&self) -> &str {
         &self.bucket
+    }
+
+    /// The credentials the client signs with, from the configured keys or the standard AWS
+    /// chain (so grants carry a session token when the chain gives one).
+    pub async fn credentials(&self) -> Result<Credentials, PictorError> {
+        self.credentials.provide_credentials().await.map_err(|e| {
+            PictorError::BadGateway(format!("no AWS credentials: {}", cause_chain(&e)))
+        })
+    }
+
+    /// A presigned `PUT` of `key` with `content_type`, valid for `expires_in`: the URL and the
+    /// headers the client must send with it. Made locally; no S3 call.
+    pub async fn presigned_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        cache_control: Option<&str>,
+        expires_in: Duration,
+    ) -> Result<(String, Vec<(String, String)>), PictorError> {
+        let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(expires_in)
+            .map_err(|e| PictorError::Internal(format!("presigning: {e}")))?;
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .set_cache_control(cache_control.map(str::to_string))
+            .presigned(config)
+            .await
+            .map_err(|e| PictorError::Internal(format!("presigning: {}", cause_chain(&e))))?;
+        let headers = request
+            .headers()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
+        Ok((request.uri().to_string(), headers))
     }
 
     /// `s3://bucket/key`, as failures name an object.
@@ -173,7 +213,11 @@ impl S3Store {
             let info = ObjectInfo {
                 size: length(declared_length),
                 modified: modified(object.last_modified()),
-                attributes: attributes(object.content_type(), object.metadata()),
+                attributes: attributes(
+                    object.content_type(),
+                    object.cache_control(),
+                    object.metadata(),
+                ),
             };
             let body = read_body(&what, object.body, declared_length, max_bytes).await?;
             Ok(Some(Object { body, info }))
@@ -196,7 +240,11 @@ impl S3Store {
                 Ok(head) => Ok(Some(ObjectInfo {
                     size: length(head.content_length()),
                     modified: modified(head.last_modified()),
-                    attributes: attributes(head.content_type(), head.metadata()),
+                    attributes: attributes(
+                        head.content_type(),
+                        head.cache_control(),
+                        head.metadata(),
+                    ),
                 })),
                 Err(e) if is_missing(&e) => Ok(None),
                 Err(e) => Err(classify(&what, &e)),
@@ -220,6 +268,7 @@ impl S3Store {
             .bucket(&self.bucket)
             .key(key)
             .set_content_type(attributes.content_type.clone())
+            .set_cache_control(attributes.cache_control.clone())
             .body(aws_sdk_s3::primitives::ByteStream::from(body));
         for (name, value) in &attributes.metadata {
             put = put.metadata(name, value);
@@ -313,15 +362,9 @@ impl S3Store {
     }
 }
 
-/// A client for one bucket's settings. Clones share the connection pool. Static keys when
-/// configured, else the standard AWS credential chain, resolved on first use (so building the
-/// client never blocks and never needs the network).
-fn client(settings: &S3Settings) -> aws_sdk_s3::Client {
-    let timeouts = aws_sdk_s3::config::timeout::TimeoutConfig::builder()
-        .connect_timeout(settings.connect_timeout)
-        .operation_timeout(settings.request_timeout)
-        .build();
-    let credentials = match (&settings.access_key_id, &settings.secret_access_key) {
+/// Static keys when configured, else the standard AWS chain, resolved on first use.
+fn credentials(settings: &S3Settings) -> SharedCredentialsProvider {
+    match (&settings.access_key_id, &settings.secret_access_key) {
         (Some(id), Some(secret)) => SharedCredentialsProvider::new(Credentials::new(
             id,
             secret,
@@ -333,7 +376,17 @@ fn client(settings: &S3Settings) -> aws_sdk_s3::Client {
             region: Region::new(settings.region.clone()),
             chain: tokio::sync::OnceCell::new(),
         }),
-    };
+    }
+}
+
+/// A client for one bucket's settings. Clones share the connection pool. Static keys when
+/// configured, else the standard AWS credential chain, resolved on first use (so building the
+/// client never blocks and never needs the network).
+fn client(settings: &S3Settings, credentials: SharedCredentialsProvider) -> aws_sdk_s3::Client {
+    let timeouts = aws_sdk_s3::config::timeout::TimeoutConfig::builder()
+        .connect_timeout(settings.connect_timeout)
+        .operation_timeout(settings.request_timeout)
+        .build();
     let mut builder = aws_sdk_s3::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(settings.region.clone()))
@@ -460,10 +513,12 @@ fn modified(last_modified: Option<&aws_sdk_s3::primitives::DateTime>) -> Option<
 
 fn attributes(
     content_type: Option<&str>,
+    cache_control: Option<&str>,
     metadata: Option<&std::collections::HashMap<String, String>>,
 ) -> Attributes {
     Attributes {
         content_type: content_type.map(str::to_string),
+        cache_control: cache_control.map(str::to_string),
         metadata: metadata
             .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default(),

@@ -1,0 +1,94 @@
+//! Taking originals in: Thumbor's upload API (`/image`, `/image/<id>`: `thumbor_api`) and the
+//! JSON upload of apps that post base64 (`/uploads`: `json_upload`) and browser-to-S3 upload
+//! grants (`/uploads/grants`: `grants`). Every upload is read with
+//! a size cap while it streams in and checked (`validate`) before anything is stored; what is
+//! stored goes to the storage of originals (`source::stored`), which the loader reads first, so
+//! an upload renders like any image. `settings` reads the UPLOAD_* keys; `multipart` reads the
+//! form uploads of `POST /image`.
+
+pub mod grants;
+pub mod json_upload;
+pub mod multipart;
+pub mod settings;
+pub mod thumbor_api;
+pub mod validate;
+
+use crate::error::PictorError;
+use crate::server::settings::SigningApp;
+use crate::server::{response, App};
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use std::io::Read;
+
+/// Whether `path` is an upload endpoint on this server: `/image…` with UPLOAD_ENABLED, and
+/// `/uploads` (and `/uploads/grants`) when apps have keys (SIGNING_API_KEYS) and there is a storage of originals.
+pub fn handles(app: &App, path: &str) -> bool {
+    let config = &app.config;
+    (config.upload.enabled && (path == "/image" || path.starts_with("/image/")))
+        || ((path == "/uploads" || path == "/uploads/grants")
+            && !config.access.signing_apps.is_empty()
+            && app.loader.storage().is_some())
+}
+
+/// Answers an upload endpoint's request (`handles` said it is one).
+pub async fn handle(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let path = req.uri().path().to_string();
+    let answer = if path == "/uploads" {
+        json_upload::handle(app, req).await
+    } else if path == "/uploads/grants" {
+        grants::handle(app, req).await
+    } else {
+        thumbor_api::handle(app, req).await
+    };
+    answer.unwrap_or_else(|e| refusal(&path, &e))
+}
+
+/// The app whose key the request presents; 401 without one.
+fn authorised<'a>(app: &'a App, headers: &http::HeaderMap) -> Result<&'a SigningApp, PictorError> {
+    crate::server::signing::app_for_key(&app.config, headers)
+        .ok_or_else(|| PictorError::Unauthorized("missing or wrong API key".into()))
+}
+
+/// A UUID4 as 32 hex digits (Python's `uuid.uuid4().hex`), from the kernel's random source.
+pub(crate) fn random_id() -> Result<String, PictorError> {
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| PictorError::Internal(format!("no random source: {e}")))?;
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// An upload refused: the status of its error and one line saying why (4xx name the limit or
+/// the check that failed; 5xx only the public reason).
+fn refusal(path: &str, e: &PictorError) -> Response<Full<Bytes>> {
+    let status = e.status();
+    if status.is_server_error() {
+        tracing::warn!(path, error = %e, "upload failed");
+        return response::error(e);
+    }
+    tracing::info!(path, error = %e, "upload refused");
+    let mut r = response::json(status, &serde_json::json!({ "error": e.to_string() }));
+    if status == StatusCode::UNAUTHORIZED {
+        r.headers_mut().insert(
+            http::header::WWW_AUTHENTICATE,
+            http::HeaderValue::from_static("Bearer"),
+        );
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ids_are_uuid4_hex() {
+        let id = super::random_id().unwrap();
+        assert_eq!(id.len(), 32);
+        assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(&id[12..13], "4");
+        assert_ne!(id, super::random_id().unwrap());
+    }
+}
