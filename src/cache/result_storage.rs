@@ -219,6 +219,7 @@ impl ResultStorage {
                 Backend::S3 { store, root_path } => {
                     let attributes = Attributes {
                         content_type: Some("application/json".to_string()),
+                        cache_control: None,
                         metadata: BTreeMap::new(),
                     };
                     store
