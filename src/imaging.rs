@@ -33,6 +33,8 @@ pub enum ImageFormat {
     /// Photoshop: not in Thumbor's sniffing list (it reaches PIL as an "unknown" original).
     Psd,
     Svg,
+    /// JPEG XL (bare codestream or container): unknown to Thumbor.
+    Jxl,
 }
 
 impl ImageFormat {
@@ -49,6 +51,7 @@ impl ImageFormat {
             ImageFormat::Jp2 => "image/jp2",
             ImageFormat::Psd => "image/vnd.adobe.photoshop",
             ImageFormat::Svg => "image/svg+xml",
+            ImageFormat::Jxl => "image/jxl",
         }
     }
 
@@ -66,6 +69,7 @@ impl ImageFormat {
             ImageFormat::Jp2 => "jp2",
             ImageFormat::Psd => "psd",
             ImageFormat::Svg => "svg",
+            ImageFormat::Jxl => "jxl",
         }
     }
 }

@@ -17,6 +17,7 @@ mod gif;
 mod jp2;
 mod jp2_codestream;
 mod jpeg;
+mod jxl;
 mod other;
 mod png;
 mod psd;
@@ -24,6 +25,8 @@ mod webp;
 
 #[cfg(test)]
 mod codec_tests;
+#[cfg(test)]
+mod format_tests;
 #[cfg(test)]
 mod tests;
 
@@ -49,6 +52,10 @@ pub fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
         Some(ImageFormat::Jpeg)
     } else if at(8, 4) == Some(b"WEBP") {
         Some(ImageFormat::Webp)
+    } else if bytes.starts_with(jxl::CODESTREAM_SIGNATURE)
+        || bytes.starts_with(jxl::CONTAINER_SIGNATURE)
+    {
+        Some(ImageFormat::Jxl)
     } else if bytes.starts_with(b"\x00\x00\x00\x0c") {
         Some(ImageFormat::Jp2)
     } else if at(4, 8) == Some(b"ftypavif") || at(4, 8) == Some(b"ftypavis") {
@@ -123,6 +130,7 @@ fn probe_format(bytes: &[u8]) -> Result<Probe, ImagingError> {
         ImageFormat::Tiff | ImageFormat::Bmp => other::probe(bytes, format)?,
         ImageFormat::Jp2 => jp2::probe(bytes)?,
         ImageFormat::Psd => psd::probe(bytes)?,
+        ImageFormat::Jxl => jxl::probe(bytes)?,
         #[cfg(feature = "avif")]
         ImageFormat::Avif => avif::probe(bytes)?,
         #[cfg(not(feature = "avif"))]
@@ -145,6 +153,7 @@ pub fn frame_count(bytes: &[u8], header: &Probe) -> u64 {
     match header.format {
         ImageFormat::Gif => gif::frame_count(bytes),
         ImageFormat::Webp => webp::frame_count(bytes),
+        ImageFormat::Jxl => jxl::frame_count(bytes),
         _ => 1,
     }
     .max(1)
@@ -238,6 +247,7 @@ fn decode_format(
         ImageFormat::Tiff | ImageFormat::Bmp => other::decode(bytes, header, options)?,
         ImageFormat::Jp2 => jp2::decode(bytes, header, options)?,
         ImageFormat::Psd => psd::decode(bytes, header, options)?,
+        ImageFormat::Jxl => jxl::decode(bytes, header, options)?,
         #[cfg(feature = "avif")]
         ImageFormat::Avif => avif::decode(bytes, header, options)?,
         #[cfg(not(feature = "avif"))]
@@ -304,6 +314,7 @@ pub fn decoder_scratch_bytes_per_pixel(format: ImageFormat) -> u64 {
         ImageFormat::Avif => 8,
         // The composite's channel planes, before they are interleaved.
         ImageFormat::Psd => 4,
+        ImageFormat::Jxl => jxl::SCRATCH_BYTES_PER_PIXEL,
         _ => 0,
     }
 }
