@@ -21,6 +21,7 @@ mod jxl;
 mod other;
 mod png;
 mod psd;
+mod svg;
 mod webp;
 
 #[cfg(test)]
@@ -135,7 +136,8 @@ fn probe_format(bytes: &[u8]) -> Result<Probe, ImagingError> {
         ImageFormat::Avif => avif::probe(bytes)?,
         #[cfg(not(feature = "avif"))]
         ImageFormat::Avif => return Err(unsupported(format)),
-        ImageFormat::Heif | ImageFormat::Svg => return Err(unsupported(format)),
+        ImageFormat::Svg => svg::probe(bytes)?,
+        ImageFormat::Heif => return Err(unsupported(format)),
     };
     if probe.width == 0 || probe.height == 0 {
         return Err(ImagingError::Undecodable(format!(
@@ -252,7 +254,8 @@ fn decode_format(
         ImageFormat::Avif => avif::decode(bytes, header, options)?,
         #[cfg(not(feature = "avif"))]
         ImageFormat::Avif => return Err(unsupported(header.format)),
-        ImageFormat::Heif | ImageFormat::Svg => return Err(unsupported(header.format)),
+        ImageFormat::Svg => svg::decode(bytes, header, options)?,
+        ImageFormat::Heif => return Err(unsupported(header.format)),
     };
     // Limits were checked against the probe: a decoder that produced another size (a file
     // read differently by the probe and the decoder) is refused, whatever it allocated.
@@ -282,6 +285,53 @@ fn decode_format(
         )));
     }
     Ok(image)
+}
+
+/// Whether `format` is drawn rather than decoded: it has no pixel size of its own, so the
+/// render draws it at the size it needs with [`draw_at_size`].
+pub fn is_vector(format: ImageFormat) -> bool {
+    format == ImageFormat::Svg
+}
+
+/// Draws a vector original (see [`is_vector`]) whose header is `header` over exactly
+/// `width` x `height` pixels (its aspect ratio is the caller's business), under the same
+/// limits and guards as [`decode_probed`].
+pub fn draw_at_size(
+    bytes: &[u8],
+    header: &Probe,
+    options: &DecodeOptions,
+    (width, height): (u32, u32),
+) -> Result<Image, ImagingError> {
+    if !is_vector(header.format) {
+        return Err(ImagingError::Undecodable(format!(
+            "{} originals are not drawn",
+            header.format.name()
+        )));
+    }
+    check_pixel_limit(width, height, options.max_pixels)?;
+    if options.past_deadline() {
+        return Err(ImagingError::Abandoned);
+    }
+    let image = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        svg::draw(bytes, header, options, (width, height))
+    }))
+    .unwrap_or_else(|_| Err(ImagingError::Undecodable("svg renderer failed".into())))?;
+    let frame_len = width as usize * height as usize * image.layout.channels();
+    if (image.width, image.height) != (width, height)
+        || image.frames.len() != 1
+        || image.frames[0].pixels.len() != frame_len
+    {
+        return Err(ImagingError::Undecodable(
+            "svg renderer returned an inconsistent frame".into(),
+        ));
+    }
+    Ok(image)
+}
+
+/// The SVG reader's checks before drawing (XML node limit, nesting depth, the converted
+/// drawing's size) and the intrinsic size, for the `svg` fuzz target.
+pub fn read_svg_header(bytes: &[u8]) -> Result<(u32, u32), ImagingError> {
+    svg::probe(bytes).map(|probe| (probe.width, probe.height))
 }
 
 /// Parses a HEIF/AVIF container and resolves its coded items (the grid's tiles, the alpha
@@ -315,6 +365,7 @@ pub fn decoder_scratch_bytes_per_pixel(format: ImageFormat) -> u64 {
         // The composite's channel planes, before they are interleaved.
         ImageFormat::Psd => 4,
         ImageFormat::Jxl => jxl::SCRATCH_BYTES_PER_PIXEL,
+        ImageFormat::Svg => svg::SCRATCH_BYTES_PER_PIXEL,
         _ => 0,
     }
 }

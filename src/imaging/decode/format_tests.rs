@@ -212,3 +212,170 @@ fn jxl_damage_fails_cleanly() {
         );
     }
 }
+
+const SVG_FILES: [&str; 3] = [
+    "thumbor/images/Commons-logo.svg",
+    "thumbor/images/Commons-logo-inches.svg",
+    "thumbor/filters/watermark.svg",
+];
+
+fn hostile(name: &str) -> Vec<u8> {
+    read_test_data(&format!("formats/hostile/{name}"))
+}
+
+fn svg_error(bytes: &[u8]) -> String {
+    match decode_unguarded(bytes) {
+        Ok(image) => panic!("drawn at {}x{}", image.width, image.height),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn svg_probe_reads_the_intrinsic_size() {
+    let cases = [
+        // width/height in pixels, in inches (96 dpi), over a viewBox.
+        ("thumbor/images/Commons-logo.svg", 1024, 1376),
+        ("thumbor/images/Commons-logo-inches.svg", 960, 1248),
+        ("thumbor/filters/watermark.svg", 1024, 1024),
+    ];
+    for (file, width, height) in cases {
+        let header = probe(&read(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(
+            (header.format, header.width, header.height),
+            (ImageFormat::Svg, width, height),
+            "{file}"
+        );
+    }
+    let view_box_only = br#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 40.2 30"/>"#;
+    let header = probe(view_box_only).unwrap();
+    assert_eq!((header.width, header.height), (41, 30));
+}
+
+#[test]
+fn svg_is_drawn_on_a_transparent_background() {
+    let image = decode_unguarded(&read("thumbor/images/Commons-logo.svg")).unwrap();
+    assert_eq!((image.width, image.height), (1024, 1376));
+    assert_eq!(image.layout, PixelLayout::Rgba8);
+    let pixels = &image.frames[0].pixels;
+    let at = |x: usize, y: usize| &pixels[(y * 1024 + x) * 4..(y * 1024 + x) * 4 + 4];
+    // A corner is outside the logo; the centre of the red circle (viewBox origin) is red.
+    assert_eq!(at(0, 0)[3], 0);
+    let centre = at(512, 859);
+    assert_eq!(centre, [0x99, 0, 0, 255]);
+}
+
+#[test]
+fn svg_is_drawn_at_the_size_asked_not_scaled_from_a_small_drawing() {
+    let bytes = read("thumbor/images/Commons-logo.svg");
+    let header = probe(&bytes).unwrap();
+    let big = draw_at_size(&bytes, &header, &options(), (2048, 2752)).unwrap();
+    assert_eq!((big.width, big.height), (2048, 2752));
+    // Every edge stays one antialiased pixel wide: count pixels that are neither empty nor
+    // opaque. An upscaled 1024-wide drawing would have twice as many per edge length.
+    let partial = |image: &Image| {
+        image.frames[0]
+            .pixels
+            .chunks_exact(4)
+            .filter(|p| p[3] != 0 && p[3] != 255)
+            .count() as f64
+    };
+    let small = decode_unguarded(&bytes).unwrap();
+    let ratio = partial(&big) / partial(&small);
+    assert!(
+        (1.6..2.4).contains(&ratio),
+        "edge pixels grew {ratio:.2}x for 2x the size"
+    );
+    let upscaled = crate::imaging::transform::crop_resize(
+        &small,
+        crate::imaging::transform::Region {
+            left: 0.0,
+            top: 0.0,
+            width: 1024.0,
+            height: 1376.0,
+        },
+        crate::imaging::geometry::Size::new(2048, 2752),
+        crate::imaging::transform::ResamplingFilter::Lanczos3,
+    )
+    .unwrap();
+    assert!(partial(&upscaled) / partial(&small) > 3.0);
+    // Only vector originals are drawn.
+    let png = read("thumbor/images/watermark.png");
+    assert!(draw_at_size(&png, &probe(&png).unwrap(), &options(), (10, 10)).is_err());
+}
+
+#[test]
+fn svg_entity_bombs_and_external_entities_are_refused() {
+    let error = svg_error(&hostile("billion-laughs.svg"));
+    assert!(error.contains("svg:"), "{error}");
+    // The external entity is never resolved: the file does not parse (the unknown entity).
+    let error = svg_error(&hostile("xxe.svg"));
+    assert!(!error.contains("root:"), "{error}");
+}
+
+#[test]
+fn svg_external_references_are_refused_without_being_read() {
+    for name in ["external-file.svg", "external-file-url.svg", "external-http.svg"] {
+        let error = svg_error(&hostile(name));
+        assert!(error.contains("is not fetched"), "{name}: {error}");
+    }
+    // An embedded data: image is left out, not decoded (a transparent drawing).
+    let embedded = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><image width="4" height="4" href="data:image/png;base64,{}"/></svg>"#,
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            read("thumbor/images/1x1.png")
+        )
+    );
+    let image = decode_unguarded(embedded.as_bytes()).unwrap();
+    assert!(image.frames[0].pixels.chunks_exact(4).all(|p| p[3] == 0));
+}
+
+#[test]
+fn svg_nesting_and_node_counts_are_bounded() {
+    // 10^6 nested groups: over the XML node limit, refused while parsing.
+    let deep = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">{}<rect width="10" height="10"/>{}</svg>"#,
+        "<g>".repeat(1_000_000),
+        "</g>".repeat(1_000_000)
+    );
+    let error = svg_error(deep.as_bytes());
+    assert!(error.contains("XML nodes"), "{error}");
+    // Nesting under the node limit but past the depth limit.
+    let nested = |depth: usize| {
+        format!(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">{}<rect width="10" height="10"/>{}</svg>"#,
+            "<g>".repeat(depth),
+            "</g>".repeat(depth)
+        )
+    };
+    let error = svg_error(nested(svg::MAX_DEPTH + 1).as_bytes());
+    assert!(error.contains("nested"), "{error}");
+    assert!(decode_unguarded(nested(svg::MAX_DEPTH - 2).as_bytes()).is_ok());
+    // <use> copying <use>: 10^8 shapes from 2 KB.
+    assert!(decode_unguarded(&hostile("use-bomb.svg")).is_err());
+}
+
+#[test]
+fn svg_huge_canvas_is_refused_before_drawing() {
+    let bytes = hostile("huge-viewbox.svg");
+    let header = probe(&bytes).unwrap();
+    assert_eq!((header.width, header.height), (100_000, 100_000));
+    assert!(matches!(
+        decode(&bytes, &options()),
+        Err(ImagingError::TooLarge(_))
+    ));
+    assert!(matches!(
+        draw_at_size(&bytes, &header, &options(), (10_000, 10_000)),
+        Err(ImagingError::TooLarge(_))
+    ));
+    // Asked small, it is drawn small.
+    let small = draw_at_size(&bytes, &header, &options(), (100, 100)).unwrap();
+    assert_eq!(&small.frames[0].pixels[..4], [0, 0x66, 0x99, 255]);
+}
+
+#[test]
+fn svg_damage_fails_cleanly() {
+    for file in SVG_FILES {
+        assert_damage_fails_cleanly(file, &read(file));
+    }
+}
