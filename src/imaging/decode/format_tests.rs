@@ -379,3 +379,16 @@ fn svg_damage_fails_cleanly() {
         assert_damage_fails_cleanly(file, &read(file));
     }
 }
+
+#[test]
+fn jxl_header_over_max_pixels_is_refused_before_decoding() {
+    // 67 M pixels of one colour in 40 KB.
+    let bytes = read_test_data("formats/8193x8193-solid.jxl");
+    let header = probe(&bytes).unwrap();
+    assert_eq!((header.width, header.height), (8193, 8193));
+    assert_eq!(frame_count(&bytes, &header), 1);
+    assert!(matches!(
+        decode(&bytes, &DecodeOptions::new(8193 * 8193 - 1)),
+        Err(ImagingError::TooLarge(_))
+    ));
+}
