@@ -13,6 +13,7 @@ pub mod filters;
 pub mod geometry;
 pub mod jpeg;
 pub mod pipeline;
+pub mod placeholder;
 pub mod settings;
 pub mod transform;
 

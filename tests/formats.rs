@@ -190,3 +190,24 @@ fn hostile_svgs_are_400_without_reading_files_or_the_network() {
     // The server lives on.
     assert_eq!(server.get("/unsafe/watermark.png").status, 200);
 }
+
+#[test]
+fn meta_carries_imagors_placeholders_when_asked() {
+    let dir = root_with_formats();
+    let server = serve(dir.path(), &[]);
+    let meta = server
+        .get("/unsafe/meta/fit-in/300x300/filters:blurhash(4,3):thumbhash()/Commons-logo.svg")
+        .json();
+    let blurhash = meta["blurhash"].as_str().expect("blurhash");
+    assert_eq!(blurhash.len(), 28, "{blurhash}");
+    let thumbhash = meta["thumbhash"].as_str().expect("thumbhash");
+    let bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, thumbhash)
+        .unwrap_or_else(|e| panic!("{thumbhash}: {e}"));
+    assert!((5..=40).contains(&bytes.len()), "{thumbhash}");
+    // Without the filters, Thumbor's document alone; an image answer ignores them.
+    let plain = server.get("/unsafe/meta/fit-in/300x300/Commons-logo.svg").json();
+    assert!(plain.get("blurhash").is_none() && plain.get("thumbhash").is_none());
+    assert_eq!(plain["thumbor"], meta["thumbor"]);
+    let image = server.get("/unsafe/fit-in/300x300/filters:blurhash(4,3)/Commons-logo.svg");
+    assert_eq!(image.header("content-type"), Some("image/png"));
+}
