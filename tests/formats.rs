@@ -57,8 +57,20 @@ fn jpeg_xl_originals_are_served_as_jpeg_or_gif() {
     let server = serve(dir.path(), &[]);
     let cases = [
         ("giunchedi.jxl", "", "image/jpeg", (800, 533), 1),
-        ("giunchedi.jxl", "fit-in/300x300/", "image/jpeg", (300, 200), 1),
-        ("watermark-alpha.jxl", "filters:format(png)/", "image/png", (30, 30), 1),
+        (
+            "giunchedi.jxl",
+            "fit-in/300x300/",
+            "image/jpeg",
+            (300, 200),
+            1,
+        ),
+        (
+            "watermark-alpha.jxl",
+            "filters:format(png)/",
+            "image/png",
+            (30, 30),
+            1,
+        ),
         ("animated.jxl", "", "image/gif", (100, 100), 2),
         ("animated.jxl", "50x50/", "image/gif", (50, 50), 2),
     ];
@@ -126,7 +138,9 @@ fn svg_originals_are_drawn_at_the_size_asked() {
     assert!((1.6..2.4).contains(&ratio), "edge pixels grew {ratio:.2}x");
     // WebP and AVIF keep the transparency too; JPEG is asked for explicitly.
     for (format, mime) in [("webp", "image/webp"), ("avif", "image/avif")] {
-        let response = server.get(&format!("/unsafe/100x0/filters:format({format})/Commons-logo.svg"));
+        let response = server.get(&format!(
+            "/unsafe/100x0/filters:format({format})/Commons-logo.svg"
+        ));
         assert_eq!(response.header("content-type"), Some(mime));
         assert!(decoded(&response.body).has_transparency(), "{format}");
     }
@@ -205,7 +219,9 @@ fn meta_carries_imagors_placeholders_when_asked() {
         .unwrap_or_else(|e| panic!("{thumbhash}: {e}"));
     assert!((5..=40).contains(&bytes.len()), "{thumbhash}");
     // Without the filters, Thumbor's document alone; an image answer ignores them.
-    let plain = server.get("/unsafe/meta/fit-in/300x300/Commons-logo.svg").json();
+    let plain = server
+        .get("/unsafe/meta/fit-in/300x300/Commons-logo.svg")
+        .json();
     assert!(plain.get("blurhash").is_none() && plain.get("thumbhash").is_none());
     assert_eq!(plain["thumbor"], meta["thumbor"]);
     let image = server.get("/unsafe/fit-in/300x300/filters:blurhash(4,3)/Commons-logo.svg");

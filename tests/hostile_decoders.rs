@@ -296,7 +296,8 @@ fn svg_nested_groups(depth: usize) -> Vec<u8> {
 
 /// tests/data/formats/giunchedi.jxl, its first half.
 fn jxl_cut_in_half() -> Vec<u8> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/formats/giunchedi.jxl");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/formats/giunchedi.jxl");
     let bytes = std::fs::read(path).unwrap();
     bytes[..bytes.len() / 2].to_vec()
 }
@@ -319,7 +320,10 @@ fn decoder_bombs_are_refused_quickly_with_bounded_memory() {
         ("xxe.svg", hostile_file("xxe.svg")),
         ("use-bomb.svg", hostile_file("use-bomb.svg")),
         ("huge-viewbox.svg", hostile_file("huge-viewbox.svg")),
-        ("external-file-url.svg", hostile_file("external-file-url.svg")),
+        (
+            "external-file-url.svg",
+            hostile_file("external-file-url.svg"),
+        ),
         ("nested-groups.svg", svg_nested_groups(1_000_000)),
         ("cut-in-half.jxl", jxl_cut_in_half()),
     ];

@@ -1,14 +1,16 @@
 //! Sniffing originals by magic bytes, probing their size from the header alone (so limits are
 //! checked before any pixel memory is spent), and decoding them to 8-bit RGB(A) frames —
-//! at a reduced DCT scale for JPEG when the caller asks for it.
+//! at a reduced DCT scale for JPEG when the caller asks for it, and at any size the caller
+//! asks for a vector original (SVG, [`draw_at_size`]).
 //!
 //! Per format: JPEG through mozjpeg (libjpeg-turbo; DCT scaling, CMYK through moxcms), PNG
 //! through the `png` crate, GIF through the `gif` crate (frames composited here), still WebP
 //! through libwebp (`webp` crate) and animated WebP through image-webp, TIFF and BMP through
 //! `image`, JPEG 2000 (JP2 and raw J2K) through hayro-jpeg2000, PSD composites read here,
-//! and (with the `avif` feature) AVIF through our container reader and rav1d. HEIF and SVG are
-//! recognised by `sniff` but not decodable: they fail as `Undecodable` (Thumbor without its
-//! optional plugins answers 400 for them too).
+//! JPEG XL through jxl-oxide, SVG through usvg/resvg behind our own XML limits, and (with the
+//! `avif` feature) AVIF through our container reader and rav1d. HEIF is recognised by `sniff`
+//! but not decodable: it fails as `Undecodable` (Thumbor without its optional plugin answers
+//! 400 for it too).
 
 #[cfg(feature = "avif")]
 mod avif;

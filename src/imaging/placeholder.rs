@@ -4,7 +4,7 @@
 //! enlarged), so their cost does not grow with the image.
 
 use super::geometry::Size;
-use super::transform::{self, ResamplingFilter, Region};
+use super::transform::{self, Region, ResamplingFilter};
 use super::{Image, ImagingError, PixelLayout};
 
 /// The longest side of the copy BlurHash is computed on (imagor's choice).

@@ -45,7 +45,21 @@ fn assert_damage_fails_cleanly(name: &str, bytes: &[u8]) {
             variants.push((format!("{name} cut at {cut}"), bytes[..cut].to_vec()));
         }
     }
-    for at in [2, 5, 9, 14, 20, 28, 36, 50, 70, 120, len / 4, len / 2, len - 8] {
+    for at in [
+        2,
+        5,
+        9,
+        14,
+        20,
+        28,
+        36,
+        50,
+        70,
+        120,
+        len / 4,
+        len / 2,
+        len - 8,
+    ] {
         for mask in [0xff, 0x01, 0x80] {
             let mut corrupt = bytes.to_vec();
             if let Some(b) = corrupt.get_mut(at) {
@@ -314,7 +328,11 @@ fn svg_entity_bombs_and_external_entities_are_refused() {
 
 #[test]
 fn svg_external_references_are_refused_without_being_read() {
-    for name in ["external-file.svg", "external-file-url.svg", "external-http.svg"] {
+    for name in [
+        "external-file.svg",
+        "external-file-url.svg",
+        "external-http.svg",
+    ] {
         let error = svg_error(&hostile(name));
         assert!(error.contains("is not fetched"), "{name}: {error}");
     }

@@ -61,10 +61,7 @@ pub(super) fn decode(
     options: &DecodeOptions,
 ) -> Result<Image, ImagingError> {
     let canvas_pixels = u64::from(header.width) * u64::from(header.height);
-    let image = read(
-        bytes,
-        canvas_pixels.saturating_mul(SCRATCH_BYTES_PER_PIXEL),
-    )?;
+    let image = read(bytes, canvas_pixels.saturating_mul(SCRATCH_BYTES_PER_PIXEL))?;
     let (width, height) = (image.width(), image.height());
     if (width, height) != (header.width, header.height) {
         return Err(undecodable("size changed between probe and decode"));
@@ -98,7 +95,11 @@ pub(super) fn decode(
         .animation
         .as_ref()
         .map(|animation| (animation.tps_numerator, animation.tps_denominator));
-    let mut frames = Vec::with_capacity(if options.first_frame_only { 1 } else { keyframes });
+    let mut frames = Vec::with_capacity(if options.first_frame_only {
+        1
+    } else {
+        keyframes
+    });
     for index in 0..keyframes {
         if options.past_deadline() {
             return Err(ImagingError::Abandoned);

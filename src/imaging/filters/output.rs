@@ -181,8 +181,17 @@ mod tests {
             }
         );
         // BlurHash components outside 1..=9 drop the filter.
-        for list in ["blurhash(0,3)", "blurhash(4,10)", "blurhash(-1,3)", "blurhash(4)"] {
-            assert_eq!(FilterList::parse(list).output_overrides().blurhash, None, "{list}");
+        for list in [
+            "blurhash(0,3)",
+            "blurhash(4,10)",
+            "blurhash(-1,3)",
+            "blurhash(4)",
+        ] {
+            assert_eq!(
+                FilterList::parse(list).output_overrides().blurhash,
+                None,
+                "{list}"
+            );
         }
         assert_eq!(
             FilterList::parse("").output_overrides(),
