@@ -13,10 +13,15 @@ pub(super) const CODESTREAM_SIGNATURE: &[u8] = b"\xff\x0a";
 /// The container's first box (`JXL `), which JP2's `jP  ` box resembles up to the type.
 pub(super) const CONTAINER_SIGNATURE: &[u8] = b"\x00\x00\x00\x0cJXL \x0d\x0a\x87\x0a";
 
-/// Bytes jxl-oxide may hold per pixel of the canvas while rendering one frame: its f32 planes
-/// for up to four channels, the frame being composited and the reference frames an animation
-/// keeps (measured peak on the test files: ~40 B per pixel; the tracker refuses more).
-pub(super) const SCRATCH_BYTES_PER_PIXEL: u64 = 64;
+/// Bytes jxl-oxide holds per canvas pixel while rendering, for the render memory estimate:
+/// its f32 planes, the frame being composited and its group buffers. Measured peaks (process
+/// RSS less the RGB(A) frame): 24 B for a lossy 2725x2225 RGB file, 29 B for a lossy
+/// 2048x1536 RGBA one, 6 B for a lossless one of one colour.
+pub(super) const SCRATCH_BYTES_PER_PIXEL: u64 = 32;
+
+/// What jxl-oxide's allocation tracker lets one decode allocate per canvas pixel: twice the
+/// estimate, a bound on a file that makes it allocate far more than its size suggests.
+const TRACKER_BYTES_PER_PIXEL: u64 = 2 * SCRATCH_BYTES_PER_PIXEL;
 
 /// sRGB's CICP (primaries BT.709, transfer sRGB, identity matrix, full range): pixels in it
 /// need no profile.
@@ -61,7 +66,7 @@ pub(super) fn decode(
     options: &DecodeOptions,
 ) -> Result<Image, ImagingError> {
     let canvas_pixels = u64::from(header.width) * u64::from(header.height);
-    let image = read(bytes, canvas_pixels.saturating_mul(SCRATCH_BYTES_PER_PIXEL))?;
+    let image = read(bytes, canvas_pixels.saturating_mul(TRACKER_BYTES_PER_PIXEL))?;
     let (width, height) = (image.width(), image.height());
     if (width, height) != (header.width, header.height) {
         return Err(undecodable("size changed between probe and decode"));
