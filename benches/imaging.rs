@@ -1,5 +1,5 @@
 //! Criterion benches of the imaging stages on corpus images: decode (full and shrunk on
-//! load, and the JPEG → JPEG path's planes by both decoders), resize, encode per format, the
+//! load, and the JPEG → JPEG path's planes by both decoders; JPEG XL and SVG), resize, encode per format, the
 //! smart-crop feature detector, and the end-to-end renders of benches/compare.sh's tasks.
 //!
 //! cargo bench --bench imaging                 # everything
@@ -78,6 +78,43 @@ fn bench_decode(c: &mut Criterion) {
     group.bench_function("png_rgba_2048x1536", |b| b.iter(|| decode_at(&png, 1)));
     let webp = corpus(WEBP);
     group.bench_function("webp", |b| b.iter(|| decode_at(&webp, 1)));
+    group.finish();
+}
+
+/// A file made for the format tests (`tests/data/formats/`).
+fn test_data(relative: &str) -> Vec<u8> {
+    std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(relative),
+    )
+    .expect("test data file")
+}
+
+/// Decode cost of the JPEG XL and SVG originals, beside a JPEG and a PNG of the same
+/// picture: `cargo bench --bench imaging -- decode_formats`.
+fn bench_decode_formats(c: &mut Criterion) {
+    let mut group = c.benchmark_group("decode_formats");
+    let jpeg = corpus("thumbor/images/Giunchedi%2C_Filippo_January_2015_01.jpg");
+    group.bench_function("jpeg_800x533", |b| b.iter(|| decode_at(&jpeg, 1)));
+    let png = corpus("thumbor/images/Giunchedi%2C_Filippo_January_2015_01.png");
+    group.bench_function("png_800x533", |b| b.iter(|| decode_at(&png, 1)));
+    let jxl = test_data("formats/giunchedi.jxl");
+    group.bench_function("jxl_800x533", |b| b.iter(|| decode_at(&jxl, 1)));
+    let animated = test_data("formats/animated.jxl");
+    group.bench_function("jxl_animated_100x100x2", |b| {
+        b.iter(|| decode_at(&animated, 1))
+    });
+    let svg = corpus("thumbor/images/Commons-logo.svg");
+    let header = decode::probe(&svg).expect("probes");
+    group.bench_function("svg_probe", |b| {
+        b.iter(|| decode::probe(&svg).expect("probes"))
+    });
+    group.bench_function("svg_1024x1376", |b| b.iter(|| decode_at(&svg, 1)));
+    let options = DecodeOptions::new(75_000_000);
+    group.bench_function("svg_drawn_at_300x403", |b| {
+        b.iter(|| decode::draw_at_size(&svg, &header, &options, (300, 403)).expect("draws"))
+    });
     group.finish();
 }
 
@@ -204,6 +241,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = bench_decode, bench_resize, bench_encode, bench_detect, bench_end_to_end
+    targets = bench_decode, bench_decode_formats, bench_resize, bench_encode, bench_detect, bench_end_to_end
 }
 criterion_main!(benches);

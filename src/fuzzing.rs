@@ -101,6 +101,32 @@ pub fn heif_container(data: &[u8]) {
     let _ = imaging::decode::probe(data);
 }
 
+/// The SVG reader: our XML node and nesting limits and usvg's conversion (the header read),
+/// then a draw at no more than 64x64. Errors are fine; panics, stack overflows and unbounded
+/// allocations are bugs.
+pub fn svg(data: &[u8]) {
+    let Ok((width, height)) = imaging::decode::read_svg_header(data) else {
+        return;
+    };
+    let header = imaging::decode::Probe {
+        format: imaging::ImageFormat::Svg,
+        width,
+        height,
+        orientation: 1,
+    };
+    let options = imaging::decode::DecodeOptions::new(1_000_000);
+    let _ = imaging::decode::draw_at_size(data, &header, &options, (width.min(64), height.min(64)));
+}
+
+/// JPEG XL through jxl-oxide: the header probe, then a decode under a small pixel limit.
+pub fn jxl(data: &[u8]) {
+    if imaging::decode::sniff(data) != Some(imaging::ImageFormat::Jxl) {
+        return;
+    }
+    let _ = imaging::decode::probe(data);
+    let _ = imaging::decode::decode(data, &imaging::decode::DecodeOptions::new(1_000_000));
+}
+
 /// JPEG 2000 (raw J2K and JP2): our SIZ check, then hayro's header read and decode under a
 /// small pixel limit.
 pub fn jpeg2000(data: &[u8]) {

@@ -13,6 +13,7 @@ pub mod filters;
 pub mod geometry;
 pub mod jpeg;
 pub mod pipeline;
+pub mod placeholder;
 pub mod settings;
 pub mod transform;
 
@@ -33,6 +34,8 @@ pub enum ImageFormat {
     /// Photoshop: not in Thumbor's sniffing list (it reaches PIL as an "unknown" original).
     Psd,
     Svg,
+    /// JPEG XL (bare codestream or container): unknown to Thumbor.
+    Jxl,
 }
 
 impl ImageFormat {
@@ -49,6 +52,7 @@ impl ImageFormat {
             ImageFormat::Jp2 => "image/jp2",
             ImageFormat::Psd => "image/vnd.adobe.photoshop",
             ImageFormat::Svg => "image/svg+xml",
+            ImageFormat::Jxl => "image/jxl",
         }
     }
 
@@ -66,6 +70,7 @@ impl ImageFormat {
             ImageFormat::Jp2 => "jp2",
             ImageFormat::Psd => "psd",
             ImageFormat::Svg => "svg",
+            ImageFormat::Jxl => "jxl",
         }
     }
 }

@@ -32,3 +32,12 @@ pub(crate) fn psnr(a: &[u8], b: &[u8]) -> f64 {
     let mse = squared_error / a.len() as f64;
     10.0 * (255.0f64 * 255.0 / mse).log10()
 }
+
+/// The bytes of a file made for pictor's own tests under `tests/data/` (e.g.
+/// `formats/animated.jxl`): not part of the corpus `PICTOR_CORPUS` swaps.
+pub(crate) fn read_test_data(relative: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(relative);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}

@@ -59,6 +59,16 @@ fn heif_container_regressions() {
 }
 
 #[test]
+fn svg_regressions() {
+    replay("svg", pictor::fuzzing::svg);
+}
+
+#[test]
+fn jxl_regressions() {
+    replay("jxl", pictor::fuzzing::jxl);
+}
+
+#[test]
 fn jpeg2000_regressions() {
     replay("jpeg2000", pictor::fuzzing::jpeg2000);
 }

@@ -183,6 +183,7 @@ fn hostile_corpus_gets_4xx_and_never_takes_the_server_down() {
     let root = dir.path();
     let thumbor = corpus().join("thumbor/images");
     let sharp = corpus().join("sharp");
+    let formats = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/formats");
 
     // Bombs.
     write(
@@ -220,6 +221,9 @@ fn hostile_corpus_gets_4xx_and_never_takes_the_server_down() {
         ("psd", thumbor.join("1x1.psd")),
         ("avif", thumbor.join("image.avif")),
         ("grid.avif", sharp.join("pitm.avif")),
+        ("svg", thumbor.join("Commons-logo.svg")),
+        ("jxl", formats.join("giunchedi.jxl")),
+        ("animated.jxl", formats.join("animated.jxl")),
     ];
     use std::path::PathBuf;
     let mut hostile_files: Vec<String> = std::fs::read_dir(root)

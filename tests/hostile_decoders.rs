@@ -2,7 +2,8 @@
 //! scratch (or from a small corpus file): a J2K tile-grid bomb that aborted the process, HEIF
 //! container bombs in the header probe, files the header probe and the decoder read
 //! differently (JPEG `FF 00` before a fake frame header, a WebP whose first chunk libwebp reads
-//! as a bitstream), a progressive JPEG scan bomb and a restart-marker flood. Each must get a
+//! as a bitstream), a progressive JPEG scan bomb and a restart-marker flood; SVG entity, `<use>`
+//! and nesting bombs, a 100000x100000 viewBox, external references; a truncated JPEG XL file. Each must get a
 //! 4xx (or a correct 200) within seconds, with bounded memory, and the server must live on.
 
 mod common;
@@ -273,6 +274,34 @@ fn webp_bitstream_in_the_tag() -> Vec<u8> {
 
 // ---- the test -------------------------------------------------------------------------------
 
+// ---- SVG and JPEG XL ------------------------------------------------------------------------
+
+/// One of the hostile files in tests/data/formats/hostile (its README says what each does).
+fn hostile_file(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/formats/hostile")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// `depth` nested groups around one rectangle (7 MB for 10^6).
+fn svg_nested_groups(depth: usize) -> Vec<u8> {
+    format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">{}<rect width="10" height="10"/>{}</svg>"#,
+        "<g>".repeat(depth),
+        "</g>".repeat(depth)
+    )
+    .into_bytes()
+}
+
+/// tests/data/formats/giunchedi.jxl, its first half.
+fn jxl_cut_in_half() -> Vec<u8> {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/formats/giunchedi.jxl");
+    let bytes = std::fs::read(path).unwrap();
+    bytes[..bytes.len() / 2].to_vec()
+}
+
 #[test]
 fn decoder_bombs_are_refused_quickly_with_bounded_memory() {
     let dir = tempfile::tempdir().unwrap();
@@ -287,6 +316,16 @@ fn decoder_bombs_are_refused_quickly_with_bounded_memory() {
         ("hidden-frame.jpg", jpeg_hidden_frame()),
         ("scan-bomb.jpg", jpeg_scan_bomb(2000, 2000)),
         ("bitstream-in-the-tag.webp", webp_bitstream_in_the_tag()),
+        ("billion-laughs.svg", hostile_file("billion-laughs.svg")),
+        ("xxe.svg", hostile_file("xxe.svg")),
+        ("use-bomb.svg", hostile_file("use-bomb.svg")),
+        ("huge-viewbox.svg", hostile_file("huge-viewbox.svg")),
+        (
+            "external-file-url.svg",
+            hostile_file("external-file-url.svg"),
+        ),
+        ("nested-groups.svg", svg_nested_groups(1_000_000)),
+        ("cut-in-half.jxl", jxl_cut_in_half()),
     ];
     assert_eq!(bombs[0].1.len(), 81);
     for (name, bytes) in &bombs {

@@ -1,14 +1,16 @@
 //! Sniffing originals by magic bytes, probing their size from the header alone (so limits are
 //! checked before any pixel memory is spent), and decoding them to 8-bit RGB(A) frames —
-//! at a reduced DCT scale for JPEG when the caller asks for it.
+//! at a reduced DCT scale for JPEG when the caller asks for it, and at any size the caller
+//! asks for a vector original (SVG, [`draw_at_size`]).
 //!
 //! Per format: JPEG through mozjpeg (libjpeg-turbo; DCT scaling, CMYK through moxcms), PNG
 //! through the `png` crate, GIF through the `gif` crate (frames composited here), still WebP
 //! through libwebp (`webp` crate) and animated WebP through image-webp, TIFF and BMP through
 //! `image`, JPEG 2000 (JP2 and raw J2K) through hayro-jpeg2000, PSD composites read here,
-//! and (with the `avif` feature) AVIF through our container reader and rav1d. HEIF and SVG are
-//! recognised by `sniff` but not decodable: they fail as `Undecodable` (Thumbor without its
-//! optional plugins answers 400 for them too).
+//! JPEG XL through jxl-oxide, SVG through usvg/resvg behind our own XML limits, and (with the
+//! `avif` feature) AVIF through our container reader and rav1d. HEIF is recognised by `sniff`
+//! but not decodable: it fails as `Undecodable` (Thumbor without its optional plugin answers
+//! 400 for it too).
 
 #[cfg(feature = "avif")]
 mod avif;
@@ -17,13 +19,17 @@ mod gif;
 mod jp2;
 mod jp2_codestream;
 mod jpeg;
+mod jxl;
 mod other;
 mod png;
 mod psd;
+mod svg;
 mod webp;
 
 #[cfg(test)]
 mod codec_tests;
+#[cfg(test)]
+mod format_tests;
 #[cfg(test)]
 mod tests;
 
@@ -49,6 +55,10 @@ pub fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
         Some(ImageFormat::Jpeg)
     } else if at(8, 4) == Some(b"WEBP") {
         Some(ImageFormat::Webp)
+    } else if bytes.starts_with(jxl::CODESTREAM_SIGNATURE)
+        || bytes.starts_with(jxl::CONTAINER_SIGNATURE)
+    {
+        Some(ImageFormat::Jxl)
     } else if bytes.starts_with(b"\x00\x00\x00\x0c") {
         Some(ImageFormat::Jp2)
     } else if at(4, 8) == Some(b"ftypavif") || at(4, 8) == Some(b"ftypavis") {
@@ -123,11 +133,13 @@ fn probe_format(bytes: &[u8]) -> Result<Probe, ImagingError> {
         ImageFormat::Tiff | ImageFormat::Bmp => other::probe(bytes, format)?,
         ImageFormat::Jp2 => jp2::probe(bytes)?,
         ImageFormat::Psd => psd::probe(bytes)?,
+        ImageFormat::Jxl => jxl::probe(bytes)?,
         #[cfg(feature = "avif")]
         ImageFormat::Avif => avif::probe(bytes)?,
         #[cfg(not(feature = "avif"))]
         ImageFormat::Avif => return Err(unsupported(format)),
-        ImageFormat::Heif | ImageFormat::Svg => return Err(unsupported(format)),
+        ImageFormat::Svg => svg::probe(bytes)?,
+        ImageFormat::Heif => return Err(unsupported(format)),
     };
     if probe.width == 0 || probe.height == 0 {
         return Err(ImagingError::Undecodable(format!(
@@ -145,6 +157,7 @@ pub fn frame_count(bytes: &[u8], header: &Probe) -> u64 {
     match header.format {
         ImageFormat::Gif => gif::frame_count(bytes),
         ImageFormat::Webp => webp::frame_count(bytes),
+        ImageFormat::Jxl => jxl::frame_count(bytes),
         _ => 1,
     }
     .max(1)
@@ -238,11 +251,13 @@ fn decode_format(
         ImageFormat::Tiff | ImageFormat::Bmp => other::decode(bytes, header, options)?,
         ImageFormat::Jp2 => jp2::decode(bytes, header, options)?,
         ImageFormat::Psd => psd::decode(bytes, header, options)?,
+        ImageFormat::Jxl => jxl::decode(bytes, header, options)?,
         #[cfg(feature = "avif")]
         ImageFormat::Avif => avif::decode(bytes, header, options)?,
         #[cfg(not(feature = "avif"))]
         ImageFormat::Avif => return Err(unsupported(header.format)),
-        ImageFormat::Heif | ImageFormat::Svg => return Err(unsupported(header.format)),
+        ImageFormat::Svg => svg::decode(bytes, header, options)?,
+        ImageFormat::Heif => return Err(unsupported(header.format)),
     };
     // Limits were checked against the probe: a decoder that produced another size (a file
     // read differently by the probe and the decoder) is refused, whatever it allocated.
@@ -272,6 +287,53 @@ fn decode_format(
         )));
     }
     Ok(image)
+}
+
+/// Whether `format` is drawn rather than decoded: it has no pixel size of its own, so the
+/// render draws it at the size it needs with [`draw_at_size`].
+pub fn is_vector(format: ImageFormat) -> bool {
+    format == ImageFormat::Svg
+}
+
+/// Draws a vector original (see [`is_vector`]) whose header is `header` over exactly
+/// `width` x `height` pixels (its aspect ratio is the caller's business), under the same
+/// limits and guards as [`decode_probed`].
+pub fn draw_at_size(
+    bytes: &[u8],
+    header: &Probe,
+    options: &DecodeOptions,
+    (width, height): (u32, u32),
+) -> Result<Image, ImagingError> {
+    if !is_vector(header.format) {
+        return Err(ImagingError::Undecodable(format!(
+            "{} originals are not drawn",
+            header.format.name()
+        )));
+    }
+    check_pixel_limit(width, height, options.max_pixels)?;
+    if options.past_deadline() {
+        return Err(ImagingError::Abandoned);
+    }
+    let image = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        svg::draw(bytes, header, options, (width, height))
+    }))
+    .unwrap_or_else(|_| Err(ImagingError::Undecodable("svg renderer failed".into())))?;
+    let frame_len = width as usize * height as usize * image.layout.channels();
+    if (image.width, image.height) != (width, height)
+        || image.frames.len() != 1
+        || image.frames[0].pixels.len() != frame_len
+    {
+        return Err(ImagingError::Undecodable(
+            "svg renderer returned an inconsistent frame".into(),
+        ));
+    }
+    Ok(image)
+}
+
+/// The SVG reader's checks before drawing (XML node limit, nesting depth, the converted
+/// drawing's size) and the intrinsic size, for the `svg` fuzz target.
+pub fn read_svg_header(bytes: &[u8]) -> Result<(u32, u32), ImagingError> {
+    svg::probe(bytes).map(|probe| (probe.width, probe.height))
 }
 
 /// Parses a HEIF/AVIF container and resolves its coded items (the grid's tiles, the alpha
@@ -304,6 +366,8 @@ pub fn decoder_scratch_bytes_per_pixel(format: ImageFormat) -> u64 {
         ImageFormat::Avif => 8,
         // The composite's channel planes, before they are interleaved.
         ImageFormat::Psd => 4,
+        ImageFormat::Jxl => jxl::SCRATCH_BYTES_PER_PIXEL,
+        ImageFormat::Svg => svg::SCRATCH_BYTES_PER_PIXEL,
         _ => 0,
     }
 }

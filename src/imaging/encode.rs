@@ -86,6 +86,9 @@ pub fn choose_output_format(ctx: &FormatContext) -> ImageFormat {
         // is JPEG 2000 (no engine extension for it) — transparency is dropped on the way, as
         // Thumbor's JPEG writer does.
         ImageFormat::Bmp | ImageFormat::Jp2 | ImageFormat::Psd => ImageFormat::Jpeg,
+        // Unknown to Thumbor too, and not encodable here: JPEG, or GIF to keep an animation.
+        ImageFormat::Jxl if ctx.animated => ImageFormat::Gif,
+        ImageFormat::Jxl => ImageFormat::Jpeg,
         same @ (ImageFormat::Jpeg
         | ImageFormat::Png
         | ImageFormat::Gif

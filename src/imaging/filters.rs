@@ -96,6 +96,10 @@ pub struct OutputOverrides {
     pub autojpg: Option<bool>,
     pub strip_icc: bool,
     pub strip_exif: bool,
+    /// `blurhash(x,y)`: meta JSON carries a BlurHash with these components.
+    pub blurhash: Option<(u32, u32)>,
+    /// `thumbhash()`: meta JSON carries a ThumbHash.
+    pub thumbhash: bool,
 }
 
 /// The request size the post-transform filters see (after fit-in adjusted it, spec §3.5 step 5).

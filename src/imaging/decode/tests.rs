@@ -311,7 +311,10 @@ fn invalid_inputs_are_undecodable() {
         ("gif header only", b"GIF89a\x10\x00\x10\x00".to_vec()),
         ("riff only", b"RIFF\x00\x00\x00\x00WEBPVP8 ".to_vec()),
         ("jpeg cut before its first scan", jpeg_cut_before_scan()),
-        ("svg", read("thumbor/images/Commons-logo.svg")),
+        (
+            "svg without its closing tag",
+            read("thumbor/images/Commons-logo.svg")[..600].to_vec(),
+        ),
         #[cfg(not(feature = "avif"))]
         ("avif", read("thumbor/images/image.avif")),
         ("heic", read("thumbor/images/image.heic")),

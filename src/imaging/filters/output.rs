@@ -1,5 +1,5 @@
 //! The output filters — `quality`, `format`, `max_bytes`, `max_age`, `autojpg`, `strip_exif`,
-//! `strip_icc` — which change no pixels, only how the result is encoded and served. When a
+//! `strip_icc`, and imagor's meta placeholders `blurhash` and `thumbhash` — which change no pixels, only how the result is encoded and served. When a
 //! filter appears more than once, the last one wins, as each Thumbor filter overwrites the
 //! request field.
 
@@ -46,6 +46,41 @@ impl FilterCall for Format {
     fn output(&self, overrides: &mut OutputOverrides) {
         overrides.format = format_by_name(&self.0);
         overrides.format_is_valid = overrides.format.is_some();
+    }
+}
+
+/// `blurhash(x,y)` (imagor's name): meta JSON gets a BlurHash of x by y components, each
+/// 1..=9 (other values drop the filter). Image answers ignore it.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct BlurHash(pub(super) u32, pub(super) u32);
+
+impl FilterCall for BlurHash {
+    fn build(params: &Params<'_>) -> Option<Self> {
+        let component = |index| {
+            let value = u32::try_from(params.int(index)?).ok()?;
+            crate::imaging::placeholder::BLURHASH_COMPONENTS
+                .contains(&value)
+                .then_some(value)
+        };
+        Some(BlurHash(component(0)?, component(1)?))
+    }
+
+    fn output(&self, overrides: &mut OutputOverrides) {
+        overrides.blurhash = Some((self.0, self.1));
+    }
+}
+
+/// `thumbhash()` (imagor's name): meta JSON gets a base64 ThumbHash.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct ThumbHash;
+
+impl FilterCall for ThumbHash {
+    fn build(_: &Params<'_>) -> Option<Self> {
+        Some(ThumbHash)
+    }
+
+    fn output(&self, overrides: &mut OutputOverrides) {
+        overrides.thumbhash = true;
     }
 }
 
@@ -127,7 +162,7 @@ mod tests {
     #[test]
     fn output_filters_fill_the_overrides() {
         let out = FilterList::parse(
-            "quality(10):format(WEBP):max_bytes(5000):max_age(30):autojpg(False):strip_exif():strip_icc()",
+            "quality(10):format(WEBP):max_bytes(5000):max_age(30):autojpg(False):strip_exif():strip_icc():blurhash(4,3):thumbhash()",
         )
         .output_overrides();
         assert_eq!(
@@ -141,8 +176,23 @@ mod tests {
                 autojpg: Some(false),
                 strip_icc: true,
                 strip_exif: true,
+                blurhash: Some((4, 3)),
+                thumbhash: true,
             }
         );
+        // BlurHash components outside 1..=9 drop the filter.
+        for list in [
+            "blurhash(0,3)",
+            "blurhash(4,10)",
+            "blurhash(-1,3)",
+            "blurhash(4)",
+        ] {
+            assert_eq!(
+                FilterList::parse(list).output_overrides().blurhash,
+                None,
+                "{list}"
+            );
+        }
         assert_eq!(
             FilterList::parse("").output_overrides(),
             OutputOverrides::default()

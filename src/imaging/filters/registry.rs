@@ -142,6 +142,9 @@ pub(crate) static REGISTRY: &[FilterEntry] = {
         FilterEntry::new("autojpg", &[Boolean], 0, Output, call::<output::AutoJpg>),
         FilterEntry::new("strip_exif", &[], 0, Output, call::<output::StripExif>),
         FilterEntry::new("strip_icc", &[], 0, Output, call::<output::StripIcc>),
+        // imagor's meta placeholders
+        FilterEntry::new("blurhash", &[Number, Number], 2, Output, call::<output::BlurHash>),
+        FilterEntry::new("thumbhash", &[], 0, Output, call::<output::ThumbHash>),
     ]
 };
 

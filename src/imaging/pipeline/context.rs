@@ -8,7 +8,7 @@ use super::geometry_setup::GeometrySetup;
 use super::{RenderJob, RenderOutput};
 use crate::imaging::decode::Probe;
 use crate::imaging::filters::OutputOverrides;
-use crate::imaging::geometry::Plan;
+use crate::imaging::geometry::{Plan, Size};
 use crate::imaging::jpeg::planes::{JpegPlanes, YccImage};
 use crate::imaging::{Image, ImageFormat, ImagingError};
 
@@ -58,6 +58,9 @@ pub(super) struct RenderContext<'a> {
     pub plan: Option<Plan>,
     /// `shrink_on_load`: decode at 1/shrink (1, 2, 4 or 8).
     pub shrink: u32,
+    /// `shrink_on_load`, for a vector original: the size to draw the whole picture at, so
+    /// that the planned region comes out at (at least) the output size.
+    pub draw_size: Option<Size>,
     /// `road`, and `decode` when a JPEG turns out not to be YCbCr.
     pub road: Road,
     /// `trim` or `decode`, then `crop_resize`.
@@ -89,6 +92,7 @@ impl<'a> RenderContext<'a> {
             setup: None,
             plan: None,
             shrink: 1,
+            draw_size: None,
             road: Road::Rgb,
             pixels: Pixels::None,
             mapping: None,

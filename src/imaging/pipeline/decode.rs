@@ -1,6 +1,7 @@
 //! Step `decode`: the original's pixels at the shrink-on-load scale, with the mapping from the
 //! plan to them. On the planes road a JPEG decodes to its YCbCr planes; one that is not YCbCr
-//! (gray, CMYK, RGB-coded) turns to the RGB road here. Orientation is left for the small
+//! (gray, CMYK, RGB-coded) turns to the RGB road here. A vector original is drawn at the size
+//! `shrink_on_load` chose. Orientation is left for the small
 //! output. Skipped after `trim`, which decoded the pixels before planning.
 
 use super::context::{filled, Pixels, RenderContext, Road};
@@ -27,7 +28,12 @@ pub(super) fn run(context: &mut RenderContext<'_>) -> Result<(), ImagingError> {
     let header = filled(&context.header, "probe")?;
     let setup = filled(&context.setup, "prepare")?;
     let options = context.job.decode_options(context.shrink);
-    let image = decode::decode_probed(context.source, header, &options)?;
+    let image = match context.draw_size {
+        Some(size) => {
+            decode::draw_at_size(context.source, header, &options, (size.width, size.height))?
+        }
+        None => decode::decode_probed(context.source, header, &options)?,
+    };
     let decoded = Size::new(image.width, image.height);
     context.mapping = Some(PlanToPixels::decoded(
         header,

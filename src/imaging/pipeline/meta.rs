@@ -1,14 +1,16 @@
 //! Step `meta`: with `meta` in the URL the answer is Thumbor's JSON description of the render
 //! (§5.7) instead of the image: the source, every operation in Thumbor's order (orientation
 //! flips and trim first, then the transformer's, then the PNG → JPEG conversion), the target
-//! size and the focal points, byte for byte as Python's `json.dumps` writes them.
+//! size and the focal points, byte for byte as Python's `json.dumps` writes them. With imagor's
+//! `blurhash(x,y)` / `thumbhash()` filters the document also carries their placeholders of
+//! the rendered image, as imagor's top-level `blurhash` and `thumbhash` strings.
 
 use super::context::{filled, Pixels, RenderContext};
 use super::meta_json::Json;
 use super::RenderOutput;
 use crate::imaging::filters::FocalPoint;
 use crate::imaging::geometry::{self, MetaOperation, PyNumber, Size};
-use crate::imaging::ImagingError;
+use crate::imaging::{placeholder, ImagingError};
 
 pub(super) fn applies(context: &RenderContext<'_>) -> bool {
     context.job.request.meta
@@ -57,7 +59,15 @@ pub(super) fn run(context: &mut RenderContext<'_>) -> Result<(), ImagingError> {
             Json::Array(plan.focal_points.iter().map(focal_point_json).collect()),
         ));
     }
-    let document = Json::Object(vec![("thumbor", Json::Object(thumbor))]);
+    let mut document = vec![("thumbor", Json::Object(thumbor))];
+    // imagor's placeholders, beside Thumbor's object (its names and layout).
+    if let Some((x, y)) = context.overrides.blurhash {
+        document.push(("blurhash", Json::Str(placeholder::blurhash(image, x, y)?)));
+    }
+    if context.overrides.thumbhash {
+        document.push(("thumbhash", Json::Str(placeholder::thumbhash(image)?)));
+    }
+    let document = Json::Object(document);
     context.output = Some(RenderOutput {
         body: document.dumps().into_bytes(),
         content_type: "application/json",
