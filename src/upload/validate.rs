@@ -12,7 +12,7 @@ use crate::server::App;
 use bytes::Bytes;
 
 /// The formats an upload may have: those pictor decodes and renders.
-const ACCEPTED: [ImageFormat; 8] = [
+const ACCEPTED: [ImageFormat; 9] = [
     ImageFormat::Jpeg,
     ImageFormat::Png,
     ImageFormat::Gif,
@@ -21,6 +21,7 @@ const ACCEPTED: [ImageFormat; 8] = [
     ImageFormat::Tiff,
     ImageFormat::Bmp,
     ImageFormat::Jp2,
+    ImageFormat::Jxl,
 ];
 
 /// The extension a stored upload of `format` gets (JSON uploads' names, Location's default
@@ -35,6 +36,7 @@ pub fn extension(format: ImageFormat) -> &'static str {
         ImageFormat::Tiff => "tiff",
         ImageFormat::Bmp => "bmp",
         ImageFormat::Jp2 => "jp2",
+        ImageFormat::Jxl => "jxl",
         ImageFormat::Heif => "heif",
         ImageFormat::Psd => "psd",
         ImageFormat::Svg => "svg",
