@@ -77,6 +77,49 @@ impl Config {
                 _ => {}
             }
         }
+        if upload.activation {
+            if upload.api_secret_key.is_none() {
+                return Err(reader::invalid(
+                    "UPLOAD_ACTIVATION",
+                    "True",
+                    "needs API_SECRET_KEY (the Bearer secret of /images/<id>/activate)",
+                ));
+            }
+            if source.storage.kind == StorageKind::None {
+                return Err(reader::invalid(
+                    "UPLOAD_ACTIVATION",
+                    "True",
+                    "needs a storage of originals (STORAGE or UPLOAD_ENABLED)",
+                ));
+            }
+            let storage = &source.storage;
+            // A sweep removes everything old in the incoming area: it must hold nothing active.
+            let overlapping = match source.storage.kind {
+                StorageKind::File => {
+                    storage.incoming_file_root.starts_with(&storage.file_root)
+                        || storage.file_root.starts_with(&storage.incoming_file_root)
+                }
+                _ => {
+                    let folder = |root: &str| match root.trim_matches('/') {
+                        "" => String::new(),
+                        root => format!("{root}/"),
+                    };
+                    let incoming = folder(&storage.incoming_s3.root_path);
+                    let active = folder(&storage.s3.root_path);
+                    storage.incoming_s3.bucket == storage.s3.bucket
+                        && (incoming.starts_with(&active) || active.starts_with(&incoming))
+                }
+            };
+            if overlapping {
+                return Err(reader::invalid(
+                    "UPLOAD_ACTIVATION",
+                    "True",
+                    "the incoming area (INCOMING_FILE_STORAGE_ROOT_PATH, INCOMING_AWS_STORAGE_*) \
+                     must not hold or lie in the storage (active) area",
+                ));
+            }
+            source.storage.activation = true;
+        }
         Ok(Config {
             access,
             source,
