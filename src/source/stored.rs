@@ -95,7 +95,7 @@ impl StorageSettings {
                 Some(path) => expand_home(&path),
                 None => d.file_root,
             },
-            incoming_s3: S3Settings::from_keys(r, "INCOMING_AWS_STORAGE", &incoming_default)?,
+            incoming_s3: incoming_s3(r, &s3, incoming_default)?,
             s3,
             cache_control: r.optional_string("CACHE_CONTROL"),
             activation: false,
@@ -105,6 +105,27 @@ impl StorageSettings {
             },
         })
     }
+}
+
+/// INCOMING_AWS_STORAGE_*: what is not given (the bucket, endpoint, credentials, ACL,
+/// region, timeouts) is the active storage's.
+fn incoming_s3(
+    r: &Reader<'_>,
+    active: &S3Settings,
+    default: S3Settings,
+) -> Result<S3Settings, ConfigError> {
+    let mut incoming = S3Settings::from_keys(r, "INCOMING_AWS_STORAGE", &default)?;
+    if incoming.endpoint_url.is_none() {
+        incoming.endpoint_url = active.endpoint_url.clone();
+    }
+    if incoming.access_key_id.is_none() {
+        incoming.access_key_id = active.access_key_id.clone();
+        incoming.secret_access_key = active.secret_access_key.clone();
+    }
+    if incoming.acl.is_none() {
+        incoming.acl = active.acl.clone();
+    }
+    Ok(incoming)
 }
 
 /// The configured storage of originals.
@@ -224,14 +245,11 @@ impl StoredOriginals {
     pub async fn sweep(&self, cut_off: std::time::SystemTime) -> Result<SweepSummary, PictorError> {
         let prefix = match &self.store {
             Store::File(_) => String::new(),
-            Store::S3(_) => {
-                let root = self.root_path.trim_matches('/');
-                if root.is_empty() {
-                    String::new()
-                } else {
-                    format!("{root}/")
-                }
-            }
+            // The keys `key` makes: `<root>/<name>`, the root's slashes kept.
+            Store::S3(_) => match self.root_path.trim_end_matches('/') {
+                "" => String::new(),
+                root => format!("{root}/"),
+            },
         };
         let keys = self
             .store
