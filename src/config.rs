@@ -147,6 +147,73 @@ mod tests {
     }
 
     #[test]
+    fn activation_needs_a_secret_and_a_separate_incoming_area() {
+        let on = [
+            ("UPLOAD_ENABLED", "True"),
+            ("UPLOAD_ACTIVATION", "True"),
+            ("FILE_STORAGE_ROOT_PATH", "/srv/active"),
+        ];
+        let err = |extra: &[(&str, &str)]| {
+            let pairs: Vec<_> = on.iter().chain(extra).copied().collect();
+            config(&pairs).unwrap_err().reason
+        };
+        assert!(err(&[]).contains("API_SECRET_KEY"));
+        let secret = ("API_SECRET_KEY", "s");
+        for (key, value) in [
+            ("INCOMING_FILE_STORAGE_ROOT_PATH", "/srv/active"),
+            ("INCOMING_FILE_STORAGE_ROOT_PATH", "/srv/active/incoming"),
+            ("INCOMING_FILE_STORAGE_ROOT_PATH", "/srv"),
+        ] {
+            assert!(
+                err(&[secret, (key, value)]).contains("must not hold"),
+                "{value}"
+            );
+        }
+        let c = config(&[secret, ("INCOMING_FILE_STORAGE_ROOT_PATH", "/srv/incoming")]).unwrap();
+        assert!(c.source.storage.activation);
+        assert_eq!(
+            c.source.storage.incoming_file_root,
+            std::path::Path::new("/srv/incoming")
+        );
+        // S3: the same bucket under /incoming by default, with the storage's endpoint.
+        let s3 = [
+            ("UPLOAD_ENABLED", "True"),
+            ("UPLOAD_ACTIVATION", "True"),
+            ("API_SECRET_KEY", "s"),
+            ("STORAGE", "s3"),
+            ("AWS_STORAGE_BUCKET_NAME", "originals"),
+            ("AWS_STORAGE_S3_ENDPOINT_URL", "http://127.0.0.1:9000"),
+        ];
+        let c = config(&s3).unwrap();
+        assert_eq!(c.source.storage.incoming_s3.bucket, "originals");
+        assert_eq!(c.source.storage.incoming_s3.root_path, "/incoming");
+        assert_eq!(
+            c.source.storage.incoming_s3.endpoint_url.as_deref(),
+            Some("http://127.0.0.1:9000")
+        );
+        for root in ["/st", "/st/incoming", "", "/"] {
+            let pairs: Vec<_> = s3
+                .iter()
+                .copied()
+                .chain([("INCOMING_AWS_STORAGE_ROOT_PATH", root)])
+                .collect();
+            assert!(config(&pairs).is_err(), "{root:?}");
+        }
+        let pairs: Vec<_> = s3
+            .iter()
+            .copied()
+            .chain([
+                ("INCOMING_AWS_STORAGE_BUCKET_NAME", "incoming"),
+                ("INCOMING_AWS_STORAGE_ROOT_PATH", ""),
+            ])
+            .collect();
+        assert_eq!(
+            config(&pairs).unwrap().source.storage.incoming_s3.bucket,
+            "incoming"
+        );
+    }
+
+    #[test]
     fn every_subsystem_reads_its_keys() {
         let c = config(&[
             ("SECURITY_KEY", "k"),

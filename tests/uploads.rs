@@ -1164,3 +1164,50 @@ fn sweep_removes_old_unactivated_uploads_from_a_folder() {
     );
     assert_eq!(server.get(&format!("/image/{active_id}")).body, jpeg);
 }
+
+/// On S3 the sweep lists the incoming prefix only (mtimes cannot be set there, so the cut-off
+/// is now: everything waiting goes, the active image stays).
+#[test]
+fn sweep_lists_the_incoming_prefix_on_s3() {
+    let storage = Storage::bucket();
+    let incoming = tempfile::tempdir().unwrap();
+    let env = activation_env(&storage, &incoming);
+    let refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let server = storage.start(&refs);
+    let jpeg = image("image.jpg");
+    let bearer = format!("Bearer {API_SECRET}");
+    let (active_id, _) = location(&server.send("POST", "/image", &[], &jpeg));
+    assert_eq!(
+        server
+            .request(
+                "POST",
+                &format!("/images/{active_id}/activate"),
+                &[("Authorization", bearer.as_str())]
+            )
+            .status,
+        200
+    );
+    location(&server.send("POST", "/image", &[], &jpeg));
+    assert_eq!(areas(&storage, &incoming).1.len(), 1);
+
+    let out = std::process::Command::new(common::binary())
+        .args(["sweep", "--older-than", "0s"])
+        .env_clear()
+        .envs(storage.env())
+        .envs(env.iter().cloned())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "sweep: 1 examined, 1 removed (older than 0s), 0 kept"
+    );
+    let (active, waiting) = areas(&storage, &incoming);
+    assert!(waiting.is_empty(), "{waiting:?}");
+    assert_eq!(active.len(), 1);
+    assert_eq!(server.get(&format!("/image/{active_id}")).body, jpeg);
+}
