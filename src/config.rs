@@ -169,7 +169,12 @@ mod tests {
                 "{value}"
             );
         }
-        let c = config(&[secret, ("INCOMING_FILE_STORAGE_ROOT_PATH", "/srv/incoming")]).unwrap();
+        let pairs: Vec<_> = on
+            .iter()
+            .copied()
+            .chain([secret, ("INCOMING_FILE_STORAGE_ROOT_PATH", "/srv/incoming")])
+            .collect();
+        let c = config(&pairs).unwrap();
         assert!(c.source.storage.activation);
         assert_eq!(
             c.source.storage.incoming_file_root,
