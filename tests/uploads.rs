@@ -848,12 +848,12 @@ fn browser_upload_grants_on_s3() {
 
 const API_SECRET: &str = "activation-secret-42";
 
+/// Stored objects: (key, bytes).
+type Objects = Vec<(String, Vec<u8>)>;
+
 /// The objects of the active area and of the incoming area, for a storage whose incoming area
 /// is `incoming` (a folder) or, on S3, the same bucket under `/incoming`.
-fn areas(
-    storage: &Storage,
-    incoming: &tempfile::TempDir,
-) -> (Vec<(String, Vec<u8>)>, Vec<(String, Vec<u8>)>) {
+fn areas(storage: &Storage, incoming: &tempfile::TempDir) -> (Objects, Objects) {
     match storage {
         Storage::Folder(_) => (storage.objects(), folder_objects(incoming.path())),
         Storage::Bucket { .. } => storage
@@ -864,7 +864,7 @@ fn areas(
 }
 
 /// Every file under `root`, keyed by its path below it.
-fn folder_objects(root: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+fn folder_objects(root: &std::path::Path) -> Objects {
     let mut found = Vec::new();
     let mut pending = vec![root.to_path_buf()];
     while let Some(folder) = pending.pop() {
