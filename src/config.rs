@@ -77,6 +77,49 @@ impl Config {
                 _ => {}
             }
         }
+        if upload.activation {
+            if upload.api_secret_key.is_none() {
+                return Err(reader::invalid(
+                    "UPLOAD_ACTIVATION",
+                    "True",
+                    "needs API_SECRET_KEY (the Bearer secret of /images/<id>/activate)",
+                ));
+            }
+            if source.storage.kind == StorageKind::None {
+                return Err(reader::invalid(
+                    "UPLOAD_ACTIVATION",
+                    "True",
+                    "needs a storage of originals (STORAGE or UPLOAD_ENABLED)",
+                ));
+            }
+            let storage = &source.storage;
+            // A sweep removes everything old in the incoming area: it must hold nothing active.
+            let overlapping = match source.storage.kind {
+                StorageKind::File => {
+                    storage.incoming_file_root.starts_with(&storage.file_root)
+                        || storage.file_root.starts_with(&storage.incoming_file_root)
+                }
+                _ => {
+                    let folder = |root: &str| match root.trim_matches('/') {
+                        "" => String::new(),
+                        root => format!("{root}/"),
+                    };
+                    let incoming = folder(&storage.incoming_s3.root_path);
+                    let active = folder(&storage.s3.root_path);
+                    storage.incoming_s3.bucket == storage.s3.bucket
+                        && (incoming.starts_with(&active) || active.starts_with(&incoming))
+                }
+            };
+            if overlapping {
+                return Err(reader::invalid(
+                    "UPLOAD_ACTIVATION",
+                    "True",
+                    "the incoming area (INCOMING_FILE_STORAGE_ROOT_PATH, INCOMING_AWS_STORAGE_*) \
+                     must not hold or lie in the storage (active) area",
+                ));
+            }
+            source.storage.activation = true;
+        }
         Ok(Config {
             access,
             source,
@@ -101,6 +144,78 @@ mod tests {
     #[test]
     fn defaults_are_the_subsystems_defaults() {
         assert_eq!(config(&[]).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn activation_needs_a_secret_and_a_separate_incoming_area() {
+        let on = [
+            ("UPLOAD_ENABLED", "True"),
+            ("UPLOAD_ACTIVATION", "True"),
+            ("FILE_STORAGE_ROOT_PATH", "/srv/active"),
+        ];
+        let err = |extra: &[(&str, &str)]| {
+            let pairs: Vec<_> = on.iter().chain(extra).copied().collect();
+            config(&pairs).unwrap_err().reason
+        };
+        assert!(err(&[]).contains("API_SECRET_KEY"));
+        let secret = ("API_SECRET_KEY", "s");
+        for (key, value) in [
+            ("INCOMING_FILE_STORAGE_ROOT_PATH", "/srv/active"),
+            ("INCOMING_FILE_STORAGE_ROOT_PATH", "/srv/active/incoming"),
+            ("INCOMING_FILE_STORAGE_ROOT_PATH", "/srv"),
+        ] {
+            assert!(
+                err(&[secret, (key, value)]).contains("must not hold"),
+                "{value}"
+            );
+        }
+        let pairs: Vec<_> = on
+            .iter()
+            .copied()
+            .chain([secret, ("INCOMING_FILE_STORAGE_ROOT_PATH", "/srv/incoming")])
+            .collect();
+        let c = config(&pairs).unwrap();
+        assert!(c.source.storage.activation);
+        assert_eq!(
+            c.source.storage.incoming_file_root,
+            std::path::Path::new("/srv/incoming")
+        );
+        // S3: the same bucket under /incoming by default, with the storage's endpoint.
+        let s3 = [
+            ("UPLOAD_ENABLED", "True"),
+            ("UPLOAD_ACTIVATION", "True"),
+            ("API_SECRET_KEY", "s"),
+            ("STORAGE", "s3"),
+            ("AWS_STORAGE_BUCKET_NAME", "originals"),
+            ("AWS_STORAGE_S3_ENDPOINT_URL", "http://127.0.0.1:9000"),
+        ];
+        let c = config(&s3).unwrap();
+        assert_eq!(c.source.storage.incoming_s3.bucket, "originals");
+        assert_eq!(c.source.storage.incoming_s3.root_path, "/incoming");
+        assert_eq!(
+            c.source.storage.incoming_s3.endpoint_url.as_deref(),
+            Some("http://127.0.0.1:9000")
+        );
+        for root in ["/st", "/st/incoming", "", "/"] {
+            let pairs: Vec<_> = s3
+                .iter()
+                .copied()
+                .chain([("INCOMING_AWS_STORAGE_ROOT_PATH", root)])
+                .collect();
+            assert!(config(&pairs).is_err(), "{root:?}");
+        }
+        let pairs: Vec<_> = s3
+            .iter()
+            .copied()
+            .chain([
+                ("INCOMING_AWS_STORAGE_BUCKET_NAME", "incoming"),
+                ("INCOMING_AWS_STORAGE_ROOT_PATH", ""),
+            ])
+            .collect();
+        assert_eq!(
+            config(&pairs).unwrap().source.storage.incoming_s3.bucket,
+            "incoming"
+        );
     }
 
     #[test]

@@ -108,6 +108,38 @@ enum Command {
         #[arg(long)]
         accept: Option<String>,
     },
+    /// Remove uploads never activated (UPLOAD_ACTIVATION) from the incoming area once they are
+    /// older than `--older-than`, and print a summary line.
+    Sweep {
+        /// Age past which an unactivated upload is removed: seconds, or a number with `s`,
+        /// `m`, `h` or `d` (e.g. `24h`).
+        #[arg(long, value_parser = parse_age)]
+        older_than: std::time::Duration,
+        /// A Thumbor-style config file; environment variables win.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+/// `90`, `90s`, `30m`, `24h`, `7d` as a duration.
+fn parse_age(text: &str) -> Result<std::time::Duration, String> {
+    let (number, unit) = match text.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c),
+        _ => (text, 's'),
+    };
+    let seconds_per = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        _ => return Err(format!("{text:?}: expected a number with s, m, h or d")),
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(seconds_per))
+        .map(std::time::Duration::from_secs)
+        .ok_or_else(|| format!("{text:?}: expected a number with s, m, h or d"))
 }
 
 /// Structured options for `pictor sign`, in libthumbor's terms (same as `POST /sign`).
@@ -239,7 +271,40 @@ fn main() -> ExitCode {
             Ok(config) => run(render(config, path, out, accept)),
             Err(code) => code,
         },
+        Command::Sweep { older_than, config } => match load_config(config) {
+            Ok(config) => run(sweep(config, older_than)),
+            Err(code) => code,
+        },
     }
+}
+
+/// `pictor sweep`: one pass over the incoming area.
+async fn sweep(config: Config, older_than: std::time::Duration) -> Result<(), String> {
+    use pictor::source::stored::StoredOriginals;
+    let storage = StoredOriginals::new(&config.source.storage).map_err(|e| e.to_string())?;
+    let incoming = storage.as_ref().and_then(|s| s.incoming()).ok_or_else(|| {
+        "nothing to sweep: UPLOAD_ACTIVATION is off (uploads have no incoming area)".to_string()
+    })?;
+    let cut_off = std::time::SystemTime::now()
+        .checked_sub(older_than)
+        .unwrap_or(std::time::UNIX_EPOCH);
+    let summary = incoming
+        .sweep(cut_off)
+        .await
+        .map_err(|e| format!("sweep failed: {e}"))?;
+    println!(
+        "sweep: {} examined, {} removed (older than {}s), {} kept{}",
+        summary.examined,
+        summary.removed,
+        older_than.as_secs(),
+        summary.examined - summary.removed,
+        if summary.truncated {
+            "; more remain, run again"
+        } else {
+            ""
+        }
+    );
+    Ok(())
 }
 
 /// Logs go to stderr filtered by RUST_LOG; stage timings for /metrics see every span; with the
@@ -398,4 +463,22 @@ async fn render(
         out.display()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_age;
+    use std::time::Duration;
+
+    #[test]
+    fn sweep_ages() {
+        assert_eq!(parse_age("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_age("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_age("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_age("24h"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_age("7d"), Ok(Duration::from_secs(604_800)));
+        for bad in ["", "h", "24x", "-1h", "1.5h", "99999999999999999999d"] {
+            assert!(parse_age(bad).is_err(), "{bad}");
+        }
+    }
 }

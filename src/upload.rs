@@ -1,11 +1,13 @@
 //! Taking originals in: Thumbor's upload API (`/image`, `/image/<id>`: `thumbor_api`) and the
 //! JSON upload of apps that post base64 (`/uploads`: `json_upload`) and browser-to-S3 upload
-//! grants (`/uploads/grants`: `grants`). Every upload is read with
+//! grants (`/uploads/grants`: `grants`); with UPLOAD_ACTIVATION uploads land in an incoming
+//! area and `activation` (`/images/<id>/activate`) makes them public. Every upload is read with
 //! a size cap while it streams in and checked (`validate`) before anything is stored; what is
 //! stored goes to the storage of originals (`source::stored`), which the loader reads first, so
 //! an upload renders like any image. `settings` reads the UPLOAD_* keys; `multipart` reads the
 //! form uploads of `POST /image`.
 
+pub mod activation;
 pub mod grants;
 pub mod json_upload;
 pub mod multipart;
@@ -30,6 +32,10 @@ pub fn handles(app: &App, path: &str) -> bool {
         || ((path == "/uploads" || path == "/uploads/grants")
             && !config.access.signing_apps.is_empty()
             && app.loader.storage().is_some())
+        || (config.upload.activation
+            && path.starts_with("/images/")
+            && path.ends_with("/activate")
+            && app.loader.storage().is_some())
 }
 
 /// Answers an upload endpoint's request (`handles` said it is one).
@@ -39,6 +45,8 @@ pub async fn handle(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> 
         json_upload::handle(app, req).await
     } else if path == "/uploads/grants" {
         grants::handle(app, req).await
+    } else if path.starts_with("/images/") {
+        activation::handle(app, req).await
     } else {
         thumbor_api::handle(app, req).await
     };

@@ -845,3 +845,369 @@ fn browser_upload_grants_on_s3() {
         400
     );
 }
+
+const API_SECRET: &str = "activation-secret-42";
+
+/// Stored objects: (key, bytes).
+type Objects = Vec<(String, Vec<u8>)>;
+
+/// The objects of the active area and of the incoming area, for a storage whose incoming area
+/// is `incoming` (a folder) or, on S3, the same bucket under `/incoming`.
+fn areas(storage: &Storage, incoming: &tempfile::TempDir) -> (Objects, Objects) {
+    match storage {
+        Storage::Folder(_) => (storage.objects(), folder_objects(incoming.path())),
+        Storage::Bucket { .. } => storage
+            .objects()
+            .into_iter()
+            .partition(|(key, _)| key.starts_with("/st/")),
+    }
+}
+
+/// Every file under `root`, keyed by its path below it.
+fn folder_objects(root: &std::path::Path) -> Objects {
+    let mut found = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(folder) = pending.pop() {
+        for entry in std::fs::read_dir(folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                let key = path.strip_prefix(root).unwrap().display().to_string();
+                found.push((key, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The settings that turn activation on, the incoming folder being `incoming`.
+fn activation_env(storage: &Storage, incoming: &tempfile::TempDir) -> Vec<(String, String)> {
+    let mut env = vec![
+        ("UPLOAD_ENABLED".to_string(), "True".to_string()),
+        ("UPLOAD_DELETE_ALLOWED".into(), "True".into()),
+        ("UPLOAD_ACTIVATION".into(), "True".into()),
+        ("API_SECRET_KEY".into(), API_SECRET.into()),
+        ("SIGNING_API_KEYS".into(), format!("blog:{APP_KEY}")),
+        ("SECURITY_KEY".into(), "upload-test-key".into()),
+    ];
+    if let Storage::Folder(_) = storage {
+        env.push((
+            "INCOMING_FILE_STORAGE_ROOT_PATH".into(),
+            incoming.path().display().to_string(),
+        ));
+    }
+    env
+}
+
+/// Writes `bytes` into the active area under the key the incoming `key` has there (what a
+/// crash between the copy and the delete of an activation leaves).
+fn copy_to_active(storage: &Storage, incoming: &tempfile::TempDir, key: &str, bytes: &[u8]) {
+    match storage {
+        Storage::Folder(dir) => {
+            assert!(incoming.path().join(key).is_file());
+            let target = dir.path().join(key);
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::write(target, bytes).unwrap();
+        }
+        Storage::Bucket {
+            endpoint, bucket, ..
+        } => block_on(async {
+            let active = key.replacen("/incoming/", "/st/", 1);
+            sdk(endpoint)
+                .put_object()
+                .bucket(bucket)
+                .key(active)
+                .body(bytes.to_vec().into())
+                .send()
+                .await
+                .unwrap();
+        }),
+    }
+}
+
+fn activation(storage: Storage) {
+    let incoming = tempfile::tempdir().unwrap();
+    let env = activation_env(&storage, &incoming);
+    let refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let server = storage.start(&refs);
+    let jpeg = image("image.jpg");
+    let png = image("1x1.png");
+    let bearer = format!("Bearer {API_SECRET}");
+    let secret = [("Authorization", bearer.as_str())];
+
+    // An upload lands in the incoming area and is not served.
+    let (id, _) = location(&server.send("POST", "/image", &[("Slug", "cat.jpg")], &jpeg));
+    let (active, waiting) = areas(&storage, &incoming);
+    assert!(active.is_empty(), "{active:?}");
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(waiting[0].1, jpeg);
+    assert_eq!(server.get(&format!("/image/{id}")).status, 404);
+    assert_eq!(server.get(&format!("/unsafe/30x20/{id}")).status, 404);
+
+    // Only the API secret activates; an unknown id is 404.
+    let activate = format!("/images/{id}/activate");
+    let r = server.request("POST", &activate, &[]);
+    assert_eq!(r.status, 401);
+    assert_eq!(r.header("www-authenticate"), Some("Bearer"));
+    let wrong = [("Authorization", "Bearer not-the-secret")];
+    assert_eq!(server.request("POST", &activate, &wrong).status, 401);
+    let app_key = format!("Bearer {APP_KEY}");
+    assert_eq!(
+        server
+            .request("POST", &activate, &[("Authorization", app_key.as_str())])
+            .status,
+        401
+    );
+    assert_eq!(
+        server
+            .request(
+                "POST",
+                "/images/0123456789abcdef0123456789abcdef/activate",
+                &secret
+            )
+            .status,
+        404
+    );
+    assert_eq!(server.get(&format!("/image/{id}")).status, 404);
+
+    // Activation moves it: served, rendered, nothing left in the incoming area.
+    let r = server.request("POST", &activate, &secret);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["state"], "activated");
+    assert_eq!(server.get(&format!("/image/{id}/cat.jpg")).body, jpeg);
+    assert_eq!(
+        server.get(&format!("/unsafe/30x20/{id}")).image_size(),
+        (30, 20)
+    );
+    let (active, waiting) = areas(&storage, &incoming);
+    assert_eq!(active.len(), 1);
+    assert_eq!(active[0].1, jpeg);
+    assert!(waiting.is_empty(), "{waiting:?}");
+    if let Some((content_type, _)) = storage.s3_headers(&active[0].0) {
+        assert_eq!(active[0].0, format!("/st/{id}"));
+        assert_eq!(content_type.as_deref(), Some("image/jpeg"));
+    }
+
+    // Again: idempotent.
+    let r = server.request("POST", &activate, &secret);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["state"], "already active");
+
+    // A crash after the copy left the upload in both areas: a retry finishes the move.
+    let (second, _) = location(&server.send("POST", "/image", &[], &png));
+    let (_, waiting) = areas(&storage, &incoming);
+    assert_eq!(waiting.len(), 1);
+    copy_to_active(&storage, &incoming, &waiting[0].0, &png);
+    let r = server.request("POST", &format!("/images/{second}/activate"), &secret);
+    assert_eq!(r.status, 200);
+    let (active, waiting) = areas(&storage, &incoming);
+    assert_eq!(active.len(), 2);
+    assert!(waiting.is_empty(), "{waiting:?}");
+    assert_eq!(server.get(&format!("/image/{second}")).body, png);
+
+    // JSON uploads wait too; their ids hold the app's folder.
+    let app_auth = [
+        ("Authorization", app_key.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+    let r = server.send("POST", "/uploads", &app_auth, &json_upload(&png));
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let name = r.json()["id"].as_str().unwrap().to_string();
+    let signed = r.json()["signed"].as_str().unwrap().to_string();
+    assert_eq!(server.get(&signed).status, 404);
+    // The same bytes again: still stored once.
+    let r = server.send("POST", "/uploads", &app_auth, &json_upload(&png));
+    assert_eq!((r.status, r.json()["created"].clone()), (200, false.into()));
+    assert_eq!(areas(&storage, &incoming).1.len(), 1);
+    let r = server.request("POST", &format!("/images/{name}/activate"), &secret);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(server.get(&signed).status, 200);
+
+    // DELETE removes an upload waiting for activation.
+    let (third, _) = location(&server.send("POST", "/image", &[], &png));
+    assert_eq!(areas(&storage, &incoming).1.len(), 1);
+    assert_eq!(
+        server
+            .request("DELETE", &format!("/image/{third}"), &[])
+            .status,
+        204
+    );
+    assert!(areas(&storage, &incoming).1.is_empty());
+}
+
+#[test]
+fn activation_on_a_folder() {
+    activation(Storage::folder());
+}
+
+#[test]
+fn activation_on_s3() {
+    activation(Storage::bucket());
+}
+
+#[test]
+fn activation_needs_a_secret_and_a_separate_incoming_area() {
+    let storage = Storage::folder();
+    let run = |extra: &[(&str, &str)]| {
+        let mut cmd = std::process::Command::new(common::binary());
+        cmd.args(["sweep", "--older-than", "1h"])
+            .env_clear()
+            .envs(storage.env())
+            .env("UPLOAD_ENABLED", "True");
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = run(&[("UPLOAD_ACTIVATION", "True")]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("API_SECRET_KEY"), "{stderr}");
+    let Storage::Folder(dir) = &storage else {
+        unreachable!()
+    };
+    let inside = dir.path().join("incoming").display().to_string();
+    let (code, stderr) = run(&[
+        ("UPLOAD_ACTIVATION", "True"),
+        ("API_SECRET_KEY", API_SECRET),
+        ("INCOMING_FILE_STORAGE_ROOT_PATH", &inside),
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("INCOMING_FILE_STORAGE_ROOT_PATH"),
+        "{stderr}"
+    );
+    // Without activation there is nothing to sweep.
+    let (code, stderr) = run(&[]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("UPLOAD_ACTIVATION"), "{stderr}");
+}
+
+/// Sets a file's modification time `age` in the past.
+fn age_file(path: &std::path::Path, age: std::time::Duration) {
+    let file = std::fs::File::options().write(true).open(path).unwrap();
+    file.set_modified(std::time::SystemTime::now() - age)
+        .unwrap();
+}
+
+#[test]
+fn sweep_removes_old_unactivated_uploads_from_a_folder() {
+    let storage = Storage::folder();
+    let incoming = tempfile::tempdir().unwrap();
+    let env = activation_env(&storage, &incoming);
+    let refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let server = storage.start(&refs);
+    let jpeg = image("image.jpg");
+    let png = image("1x1.png");
+    let bearer = format!("Bearer {API_SECRET}");
+    let secret = [("Authorization", bearer.as_str())];
+    let day = std::time::Duration::from_secs(24 * 3600);
+
+    // One activated upload (its file made old: active images are never swept), one old and
+    // one fresh upload waiting.
+    let (active_id, _) = location(&server.send("POST", "/image", &[], &jpeg));
+    assert_eq!(
+        server
+            .request("POST", &format!("/images/{active_id}/activate"), &secret)
+            .status,
+        200
+    );
+    let (old_id, _) = location(&server.send("POST", "/image", &[], &png));
+    let old_key = folder_objects(incoming.path())[0].0.clone();
+    age_file(&incoming.path().join(&old_key), 2 * day);
+    let (fresh_id, _) = location(&server.send("POST", "/image", &[], &jpeg));
+    let Storage::Folder(active_dir) = &storage else {
+        unreachable!()
+    };
+    for (key, _) in folder_objects(active_dir.path()) {
+        age_file(&active_dir.path().join(key), 2 * day);
+    }
+
+    let out = std::process::Command::new(common::binary())
+        .args(["sweep", "--older-than", "24h"])
+        .env_clear()
+        .envs(storage.env())
+        .envs(env.iter().cloned())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout.trim(),
+        "sweep: 2 examined, 1 removed (older than 86400s), 1 kept"
+    );
+
+    let waiting = folder_objects(incoming.path());
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(waiting[0].1, jpeg);
+    assert_eq!(folder_objects(active_dir.path()).len(), 1);
+    assert_eq!(
+        server
+            .request("POST", &format!("/images/{old_id}/activate"), &secret)
+            .status,
+        404
+    );
+    assert_eq!(
+        server
+            .request("POST", &format!("/images/{fresh_id}/activate"), &secret)
+            .status,
+        200
+    );
+    assert_eq!(server.get(&format!("/image/{active_id}")).body, jpeg);
+}
+
+/// On S3 the sweep lists the incoming prefix only (mtimes cannot be set there, so the cut-off
+/// is now: everything waiting goes, the active image stays).
+#[test]
+fn sweep_lists_the_incoming_prefix_on_s3() {
+    let storage = Storage::bucket();
+    let incoming = tempfile::tempdir().unwrap();
+    let env = activation_env(&storage, &incoming);
+    let refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let server = storage.start(&refs);
+    let jpeg = image("image.jpg");
+    let bearer = format!("Bearer {API_SECRET}");
+    let (active_id, _) = location(&server.send("POST", "/image", &[], &jpeg));
+    assert_eq!(
+        server
+            .request(
+                "POST",
+                &format!("/images/{active_id}/activate"),
+                &[("Authorization", bearer.as_str())]
+            )
+            .status,
+        200
+    );
+    location(&server.send("POST", "/image", &[], &jpeg));
+    assert_eq!(areas(&storage, &incoming).1.len(), 1);
+
+    let out = std::process::Command::new(common::binary())
+        .args(["sweep", "--older-than", "0s"])
+        .env_clear()
+        .envs(storage.env())
+        .envs(env.iter().cloned())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "sweep: 1 examined, 1 removed (older than 0s), 0 kept"
+    );
+    let (active, waiting) = areas(&storage, &incoming);
+    assert!(waiting.is_empty(), "{waiting:?}");
+    assert_eq!(active.len(), 1);
+    assert_eq!(server.get(&format!("/image/{active_id}")).body, jpeg);
+}

@@ -51,6 +51,14 @@ pub struct StorageSettings {
     pub s3: S3Settings,
     /// CACHE_CONTROL: the `Cache-Control` of stored S3 objects (unset: none).
     pub cache_control: Option<String>,
+    /// UPLOAD_ACTIVATION (set from the upload settings): uploads are written to the incoming
+    /// area below, and the storage above is the active area the loader reads.
+    pub activation: bool,
+    /// INCOMING_FILE_STORAGE_ROOT_PATH: the incoming folder of the `file` storage.
+    pub incoming_file_root: PathBuf,
+    /// INCOMING_AWS_STORAGE_*: the incoming area of the `s3` storage (by default the same
+    /// bucket as AWS_STORAGE_*, under `/incoming`).
+    pub incoming_s3: S3Settings,
 }
 
 impl Default for StorageSettings {
@@ -63,6 +71,12 @@ impl Default for StorageSettings {
                 ..S3Settings::default()
             },
             cache_control: None,
+            activation: false,
+            incoming_file_root: std::env::temp_dir().join("thumbor/incoming"),
+            incoming_s3: S3Settings {
+                root_path: "/incoming".to_string(),
+                ..S3Settings::default()
+            },
         }
     }
 }
@@ -70,16 +84,48 @@ impl Default for StorageSettings {
 impl StorageSettings {
     pub fn from_keys(r: &Reader<'_>) -> Result<StorageSettings, ConfigError> {
         let d = StorageSettings::default();
+        let s3 = S3Settings::from_keys(r, "AWS_STORAGE", &d.s3)?;
+        let incoming_default = S3Settings {
+            root_path: d.incoming_s3.root_path.clone(),
+            ..s3.clone()
+        };
         Ok(StorageSettings {
             kind: StorageKind::parse("STORAGE", &r.string("STORAGE", ""))?,
             file_root: match r.optional_string("FILE_STORAGE_ROOT_PATH") {
                 Some(path) => expand_home(&path),
                 None => d.file_root,
             },
-            s3: S3Settings::from_keys(r, "AWS_STORAGE", &d.s3)?,
+            incoming_s3: incoming_s3(r, &s3, incoming_default)?,
+            s3,
             cache_control: r.optional_string("CACHE_CONTROL"),
+            activation: false,
+            incoming_file_root: match r.optional_string("INCOMING_FILE_STORAGE_ROOT_PATH") {
+                Some(path) => expand_home(&path),
+                None => d.incoming_file_root,
+            },
         })
     }
+}
+
+/// INCOMING_AWS_STORAGE_*: what is not given (the bucket, endpoint, credentials, ACL,
+/// region, timeouts) is the active storage's.
+fn incoming_s3(
+    r: &Reader<'_>,
+    active: &S3Settings,
+    default: S3Settings,
+) -> Result<S3Settings, ConfigError> {
+    let mut incoming = S3Settings::from_keys(r, "INCOMING_AWS_STORAGE", &default)?;
+    if incoming.endpoint_url.is_none() {
+        incoming.endpoint_url = active.endpoint_url.clone();
+    }
+    if incoming.access_key_id.is_none() {
+        incoming.access_key_id = active.access_key_id.clone();
+        incoming.secret_access_key = active.secret_access_key.clone();
+    }
+    if incoming.acl.is_none() {
+        incoming.acl = active.acl.clone();
+    }
+    Ok(incoming)
 }
 
 /// The configured storage of originals.
@@ -91,6 +137,29 @@ pub struct StoredOriginals {
     cache_control: Option<String>,
     /// AWS_STORAGE_* (upload grants name the bucket's URL and region).
     s3_settings: S3Settings,
+    /// With UPLOAD_ACTIVATION, the incoming area uploads are written to (never loaded from).
+    incoming: Option<Box<StoredOriginals>>,
+}
+
+/// What `activate` found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    /// The upload was in the incoming area and is now active.
+    Moved,
+    /// It was active already (an activation retried, or one that a crash cut short after the
+    /// copy; anything left in the incoming area was removed).
+    AlreadyActive,
+}
+
+/// What a sweep of the incoming area did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepSummary {
+    /// Objects looked at.
+    pub examined: usize,
+    /// Objects removed (older than the cut-off).
+    pub removed: usize,
+    /// The listing stopped at MAX_LIST_KEYS: run the sweep again for the rest.
+    pub truncated: bool,
 }
 
 impl StoredOriginals {
@@ -98,6 +167,17 @@ impl StoredOriginals {
     /// created if missing and confined (nothing is written or removed through a symlink that
     /// leaves it).
     pub fn new(settings: &StorageSettings) -> Result<Option<StoredOriginals>, PictorError> {
+        let incoming = if settings.activation && settings.kind != StorageKind::None {
+            let area = StorageSettings {
+                file_root: settings.incoming_file_root.clone(),
+                s3: settings.incoming_s3.clone(),
+                activation: false,
+                ..settings.clone()
+            };
+            StoredOriginals::new(&area)?.map(Box::new)
+        } else {
+            None
+        };
         let store = match settings.kind {
             StorageKind::None => return Ok(None),
             StorageKind::File => {
@@ -117,7 +197,79 @@ impl StoredOriginals {
             root_path: settings.s3.root_path.clone(),
             cache_control: settings.cache_control.clone(),
             s3_settings: settings.s3.clone(),
+            incoming,
         }))
+    }
+
+    /// The incoming area (UPLOAD_ACTIVATION), when there is one.
+    pub fn incoming(&self) -> Option<&StoredOriginals> {
+        self.incoming.as_deref()
+    }
+
+    /// Where new uploads are written: the incoming area with UPLOAD_ACTIVATION, else here.
+    pub fn upload_area(&self) -> &StoredOriginals {
+        self.incoming().unwrap_or(self)
+    }
+
+    /// Moves the upload `name` from the incoming area to this (active) one: copy, then delete,
+    /// so a crash in between leaves it in both places and a retry finishes the move.
+    /// `Ok(None)` when it is in neither.
+    pub async fn activate(
+        &self,
+        name: &str,
+        max_bytes: u64,
+    ) -> Result<Option<Activation>, PictorError> {
+        let Some(incoming) = self.incoming() else {
+            return Err(PictorError::Internal(
+                "activation without an incoming area".into(),
+            ));
+        };
+        match incoming.get(name, max_bytes).await? {
+            Some(object) => {
+                let attributes = Attributes {
+                    cache_control: self.cache_control.clone(),
+                    ..object.info.attributes
+                };
+                self.store
+                    .put(&self.key(name), object.body, &attributes)
+                    .await?;
+                incoming.delete(name).await?;
+                Ok(Some(Activation::Moved))
+            }
+            None => Ok(self.head(name).await?.map(|_| Activation::AlreadyActive)),
+        }
+    }
+
+    /// Removes what was written to this area before `cut_off` (the incoming area's
+    /// unactivated uploads, for `pictor sweep`). One listing of at most MAX_LIST_KEYS keys.
+    pub async fn sweep(&self, cut_off: std::time::SystemTime) -> Result<SweepSummary, PictorError> {
+        let prefix = match &self.store {
+            Store::File(_) => String::new(),
+            // The keys `key` makes: `<root>/<name>`, the root's slashes kept.
+            Store::S3(_) => match self.root_path.trim_end_matches('/') {
+                "" => String::new(),
+                root => format!("{root}/"),
+            },
+        };
+        let keys = self
+            .store
+            .list(&prefix, crate::storage::MAX_LIST_KEYS)
+            .await?;
+        let mut summary = SweepSummary {
+            truncated: keys.len() >= crate::storage::MAX_LIST_KEYS,
+            ..SweepSummary::default()
+        };
+        for key in keys {
+            summary.examined += 1;
+            let Some(info) = self.store.head(&key).await? else {
+                continue;
+            };
+            if info.modified.is_some_and(|modified| modified < cut_off) {
+                self.store.delete(&key).await?;
+                summary.removed += 1;
+            }
+        }
+        Ok(summary)
     }
 
     /// The key of the image named `name` (Thumbor's quoted image URL, or an upload id).

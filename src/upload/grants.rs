@@ -124,7 +124,9 @@ pub async fn handle(
     let storage = app
         .loader
         .storage()
-        .ok_or_else(|| PictorError::Internal("grants without a storage".into()))?;
+        .ok_or_else(|| PictorError::Internal("grants without a storage".into()))?
+        // With UPLOAD_ACTIVATION browsers upload into the incoming area, too.
+        .upload_area();
     let Some((store, settings)) = storage.s3() else {
         return Err(PictorError::BadRequest(
             "upload grants need the S3 storage (STORAGE=s3)".into(),

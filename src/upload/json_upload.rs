@@ -92,15 +92,24 @@ pub async fn handle(
         digest(app.config.upload.id_hash, &image),
         validate::extension(probe.format)
     );
-    let created = match storage.head(&name).await? {
-        Some(_) => false,
-        None => {
+    // Stored once: already active, or still waiting in the incoming area (UPLOAD_ACTIVATION).
+    let stored = match storage.head(&name).await? {
+        Some(_) => true,
+        None => match storage.incoming() {
+            Some(area) => area.head(&name).await?.is_some(),
+            None => false,
+        },
+    };
+    let created = match stored {
+        true => false,
+        false => {
             let mut attributes = BTreeMap::new();
             attributes.insert("pictor-app".to_string(), signing_app.name.clone());
             if let Some((_, text)) = &metadata {
                 attributes.insert("pictor-metadata".to_string(), text.clone());
             }
             storage
+                .upload_area()
                 .put(&name, image, probe.format.mime(), attributes)
                 .await?;
             tracing::info!(name, app = signing_app.name, "JSON upload stored");

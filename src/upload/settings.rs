@@ -1,5 +1,6 @@
 //! The upload endpoints' settings: Thumbor's UPLOAD_* keys (and their old aliases), and
-//! pictor's UPLOAD_REQUIRE_KEY and UPLOAD_ID_HASH.
+//! pictor's UPLOAD_REQUIRE_KEY, UPLOAD_ID_HASH, UPLOAD_GRANT_SECONDS, and UPLOAD_ACTIVATION with
+//! its API_SECRET_KEY.
 
 use crate::config::reader::{invalid, ConfigError, Reader};
 use crate::source::stored::StorageKind;
@@ -33,6 +34,11 @@ pub struct UploadSettings {
     pub id_hash: IdHash,
     /// UPLOAD_GRANT_SECONDS: how long a browser-to-S3 upload grant is valid.
     pub grant_seconds: u64,
+    /// UPLOAD_ACTIVATION: uploads land in the incoming area and are served only once
+    /// `POST /images/<id>/activate` moves them to the storage the loader reads.
+    pub activation: bool,
+    /// API_SECRET_KEY: the Bearer secret of `/images/<id>/activate` (required with activation).
+    pub api_secret_key: Option<String>,
 }
 
 impl Default for UploadSettings {
@@ -47,6 +53,8 @@ impl Default for UploadSettings {
             require_key: false,
             id_hash: IdHash::Md5,
             grant_seconds: 600,
+            activation: false,
+            api_secret_key: None,
         }
     }
 }
@@ -112,6 +120,10 @@ impl UploadSettings {
             },
             // S3 accepts presigned requests for at most 7 days.
             grant_seconds: r.number("UPLOAD_GRANT_SECONDS", d.grant_seconds, 1, 7 * 24 * 3600)?,
+            activation: r.boolean("UPLOAD_ACTIVATION", d.activation)?,
+            api_secret_key: r
+                .optional_string("API_SECRET_KEY")
+                .filter(|k| !k.is_empty()),
         })
     }
 

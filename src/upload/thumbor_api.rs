@@ -145,6 +145,7 @@ async fn post(
     };
     let id = super::random_id()?;
     storage
+        .upload_area()
         .put(&id, image, probe.format.mime(), Default::default())
         .await?;
     tracing::info!(id, format = probe.format.name(), "upload stored");
@@ -198,7 +199,9 @@ async fn put(
     check_key(app, req.headers())?;
     let image = read_upload(app, req.into_body()).await?;
     let probe = validate::check_image(app, &image).await?;
+    // With UPLOAD_ACTIVATION a replacement, too, waits in the incoming area for activation.
     storage
+        .upload_area()
         .put(id, image, probe.format.mime(), Default::default())
         .await?;
     forget(app, id);
@@ -212,10 +215,18 @@ async fn delete(
     headers: &http::HeaderMap,
 ) -> Result<Response<Full<Bytes>>, PictorError> {
     check_key(app, headers)?;
-    if storage.head(id).await?.is_none() {
+    let incoming = storage.incoming();
+    let in_incoming = match incoming {
+        Some(area) => area.head(id).await?.is_some(),
+        None => false,
+    };
+    if !in_incoming && storage.head(id).await?.is_none() {
         return Err(PictorError::NotFound("no image at the given URL".into()));
     }
     storage.delete(id).await?;
+    if let Some(area) = incoming {
+        area.delete(id).await?;
+    }
     forget(app, id);
     Ok(response::empty(StatusCode::NO_CONTENT, None))
 }
