@@ -10,6 +10,7 @@
 pub mod attention;
 pub mod face;
 pub mod feature;
+pub mod haar;
 
 use super::filters::FocalPoint;
 use super::{Image, ImagingError};
@@ -31,9 +32,10 @@ pub trait DetectionMemo: Sync {
 pub enum Detector {
     /// `thumbor.detectors.face_detector`: frontal faces.
     Face,
-    /// `thumbor.detectors.profile_detector`: faces in profile (not available yet).
+    /// `thumbor.detectors.profile_detector`: faces in profile (OpenCV's profile-face cascade).
     Profile,
-    /// `thumbor.detectors.glasses_detector`: eyes behind glasses (not available yet).
+    /// `thumbor.detectors.glasses_detector`: eyes, also behind glasses (OpenCV's
+    /// eye-tree-eyeglasses cascade).
     Glasses,
     /// `thumbor.detectors.feature_detector`: strong corners.
     Feature,
@@ -72,12 +74,14 @@ impl Detector {
         }
     }
 
-    /// Whether pictor has this detector (the others are passed over).
+    /// Whether pictor has this detector (the others are passed over). All are, as long as
+    /// their compiled-in models read (their tests make sure they do).
     pub fn is_available(self) -> bool {
-        matches!(
-            self,
-            Detector::Face | Detector::Feature | Detector::Attention
-        )
+        match self {
+            Detector::Profile => haar::profile_face().is_some(),
+            Detector::Glasses => haar::eyeglasses().is_some(),
+            Detector::Face | Detector::Feature | Detector::Attention => true,
+        }
     }
 
     /// The focal points this detector finds in a `width` x `height` picture (its gray copy
@@ -104,7 +108,8 @@ impl Detector {
             Detector::Attention => attention::attention_point(pixels, channels, width, height)
                 .into_iter()
                 .collect(),
-            Detector::Profile | Detector::Glasses => Vec::new(),
+            Detector::Profile => haar_focal_points(haar::profile_face(), gray, width, height),
+            Detector::Glasses => haar_focal_points(haar::eyeglasses(), gray, width, height),
         }
     }
 }
@@ -112,9 +117,52 @@ impl Detector {
 /// The origin labels detection gives its points (Thumbor's, and `Attention` for pictor's own
 /// detector): the `&'static str` of a label read back from a stored record, `None` for others.
 pub fn origin_label(label: &str) -> Option<&'static str> {
-    ["Face Detection", "alignment", "Attention Detection"]
+    [
+        "Face Detection",
+        "alignment",
+        "detection",
+        "Attention Detection",
+    ]
+    .into_iter()
+    .find(|known| *known == label)
+}
+
+/// Thumbor's `CascadeLoaderDetector` with a cascade of its own (profile, glasses): OpenCV's
+/// `detectMultiScale(gray, 1.2, 4, minSize)` with Thumbor's smallest size, each box a focal
+/// point by `FocalPoint.from_square` (centre at the integer half of the size, weighted by the
+/// area) with the base class's origin, `detection` (no offset, unlike the face detector's).
+fn haar_focal_points(
+    cascade: Option<&haar::Cascade>,
+    gray: &[u8],
+    width: u32,
+    height: u32,
+) -> Vec<FocalPoint> {
+    let Some(cascade) = cascade else {
+        return Vec::new();
+    };
+    let (width, height) = (width as usize, height as usize);
+    cascade
+        .detect_multi_scale(
+            gray,
+            width,
+            height,
+            haar::THUMBOR_SCALE_FACTOR,
+            haar::THUMBOR_MIN_NEIGHBORS,
+            haar::thumbor_min_size(width, height),
+        )
         .into_iter()
-        .find(|known| *known == label)
+        .map(|found| {
+            let (w, h) = (f64::from(found.width), f64::from(found.height));
+            FocalPoint {
+                x: f64::from(found.x) + (w / 2.0).floor(),
+                y: f64::from(found.y) + (h / 2.0).floor(),
+                width: w,
+                height: h,
+                weight: w * h,
+                origin: "detection",
+            }
+        })
+        .collect()
 }
 
 /// Thumbor's `FocalPoint(x, y, 1)` for a corner: a 1x1 point of weight 1. Thumbor 7.8.0's meta
