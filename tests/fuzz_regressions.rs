@@ -82,3 +82,8 @@ fn filters_regressions() {
 fn sign_prefix_regressions() {
     replay("sign_prefix", pictor::fuzzing::sign_prefix);
 }
+
+#[test]
+fn haar_cascade_regressions() {
+    replay("haar_cascade", pictor::fuzzing::haar_cascade);
+}

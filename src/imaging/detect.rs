@@ -1,11 +1,13 @@
 //! Smart-crop detectors: the analyses Thumbor runs on an image to find its focal points before
 //! cropping, chained as Thumbor's `DETECTORS` list chains them (a detector runs only when the
 //! ones before it found nothing): the face detector (`face`, SeetaFace's frontal cascade with
-//! Thumbor's conventions) and the feature detector (`feature`: OpenCV's corner detector called
-//! the way Thumbor calls it), both on PIL's grayscale of the image, and pictor's own attention
-//! detector (`attention`: edges, skin and saturation, for pictures with neither). The profile and glasses
-//! detectors are recognised by name but not available yet: the chain passes over them. Pure functions over pixels; nothing here decodes, resizes or knows about
-//! requests (the pipeline's `detect` step does that).
+//! Thumbor's conventions), the profile and glasses detectors (`profile`, `glasses`: OpenCV's
+//! Haar cascades, evaluated by `haar` as OpenCV's `detectMultiScale` does, called the way
+//! Thumbor calls them) and the feature detector (`feature`: OpenCV's corner detector called
+//! the way Thumbor calls it), all on PIL's grayscale of the image, and pictor's own attention
+//! detector (`attention`: edges, skin and saturation, for pictures with none of these). Pure
+//! functions over pixels; nothing here decodes, resizes or knows about requests (the
+//! pipeline's `detect` step does that).
 
 pub mod attention;
 pub mod face;
