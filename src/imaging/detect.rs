@@ -266,4 +266,41 @@ mod tests {
         assert!(focal_points(&image, &[Detector::Profile]).is_empty());
         assert!(focal_points(&image, &[]).is_empty());
     }
+
+    /// The profile and glasses detectors as Thumbor's `CascadeLoaderDetector`: on a portrait
+    /// in profile the glasses detector finds no eyes and the profile detector one face, a point
+    /// at the centre of its box (OpenCV's box on PIL's gray of this photo: 208,74 358x358),
+    /// weighted by its area, with Thumbor's origin for these detectors.
+    #[test]
+    fn profile_and_glasses_detectors_give_thumbors_points() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/detect/smart/guido.jpg"
+        );
+        let bytes = std::fs::read(path).expect("the fixture exists");
+        let rgb = image::load_from_memory(&bytes).expect("decodes").to_rgb8();
+        let (width, height) = (rgb.width(), rgb.height());
+        let image = Image::still(
+            width,
+            height,
+            PixelLayout::Rgb8,
+            rgb.into_raw(),
+            SourceInfo::plain(ImageFormat::Jpeg, width, height),
+        );
+        assert!(focal_points(&image, &[Detector::Glasses]).is_empty());
+        let points = focal_points(&image, &[Detector::Glasses, Detector::Profile]);
+        assert_eq!(points.len(), 1, "{points:?}");
+        let point = &points[0];
+        assert_eq!(point.origin, "detection");
+        assert!((350.0..=366.0).contains(&point.width), "{point:?}");
+        assert_eq!(
+            (point.height, point.weight),
+            (point.width, point.width * point.width)
+        );
+        assert!(
+            (point.x - 387.0).abs() <= 6.0 && (point.y - 253.0).abs() <= 6.0,
+            "{point:?}"
+        );
+        assert_eq!(origin_label("detection"), Some("detection"));
+    }
 }
