@@ -1,13 +1,13 @@
 //! Criterion benches of the imaging stages on corpus images: decode (full and shrunk on
 //! load, and the JPEG → JPEG path's planes by both decoders; JPEG XL and SVG), resize, encode per format, the
-//! smart-crop feature detector, and the end-to-end renders of benches/compare.sh's tasks.
+//! smart-crop detectors (feature, face, attention, profile, glasses), and the end-to-end renders of benches/compare.sh's tasks.
 //!
 //! cargo bench --bench imaging                 # everything
 //! cargo bench --bench imaging -- end_to_end   # one group
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use pictor::imaging::decode::{self, DecodeOptions};
-use pictor::imaging::detect::{attention, face, feature};
+use pictor::imaging::detect::{attention, face, feature, haar};
 use pictor::imaging::encode::{self, EncodeSettings};
 use pictor::imaging::geometry::{PixelRect, Size};
 use pictor::imaging::jpeg;
@@ -205,6 +205,26 @@ fn bench_detect(c: &mut Criterion) {
             )
         })
     });
+    // The Haar cascades of the profile and glasses detectors, with Thumbor's parameters.
+    let min_size = haar::thumbor_min_size(width, height);
+    for (name, cascade) in [
+        ("profile_600px", haar::profile_face()),
+        ("glasses_600px", haar::eyeglasses()),
+    ] {
+        let cascade = cascade.expect("the cascade reads");
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                cascade.detect_multi_scale(
+                    &gray,
+                    width,
+                    height,
+                    haar::THUMBOR_SCALE_FACTOR,
+                    haar::THUMBOR_MIN_NEIGHBORS,
+                    min_size,
+                )
+            })
+        });
+    }
     group.finish();
 }
 

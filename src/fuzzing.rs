@@ -201,6 +201,28 @@ pub fn focal_point_record(data: &[u8]) {
     }
 }
 
+/// A Haar cascade model (`imaging::detect::haar`): any text reads as a cascade or an error,
+/// never a panic or an endless walk, and a cascade that reads runs over a small picture.
+pub fn haar_cascade(data: &[u8]) {
+    use crate::imaging::detect::haar::Cascade;
+    let text = String::from_utf8_lossy(data);
+    if let Ok(cascade) = Cascade::parse(&text) {
+        // A ramp with a bright square: varied enough that windows pass the flatness check.
+        let (width, height) = (40usize, 32usize);
+        let gray: Vec<u8> = (0..width * height)
+            .map(|i| {
+                let (x, y) = (i % width, i / width);
+                if (10..22).contains(&x) && (8..20).contains(&y) {
+                    250
+                } else {
+                    (x * 5 + y * 3) as u8
+                }
+            })
+            .collect();
+        let _ = cascade.detect_multi_scale(&gray, width, height, 1.2, 1, 4);
+    }
+}
+
 /// The prefixes the `sign_prefix` target checks against (chosen by the first input byte): a
 /// file-loader folder, one that is a string prefix of a sibling, and two HTTP origin forms.
 const SIGN_PREFIXES: [&str; 4] = [

@@ -358,8 +358,8 @@ fn check_unsafe_settings(config: &Config, production_flag: bool) -> Result<(), E
         if !detector.is_available() {
             tracing::warn!(
                 target: "pictor::startup",
-                "DETECTORS: {} is not available in pictor yet; `smart` passes over it to the \
-                 next detector",
+                "DETECTORS: {} is not available (its compiled-in model does not read); \
+                 `smart` passes over it to the next detector",
                 detector.module_name()
             );
         }

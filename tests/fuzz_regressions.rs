@@ -97,3 +97,8 @@ fn sign_prefix_regressions() {
 fn multipart_regressions() {
     replay("multipart", pictor::fuzzing::multipart);
 }
+
+#[test]
+fn haar_cascade_regressions() {
+    replay("haar_cascade", pictor::fuzzing::haar_cascade);
+}

@@ -1,15 +1,18 @@
 //! Smart-crop detectors: the analyses Thumbor runs on an image to find its focal points before
 //! cropping, chained as Thumbor's `DETECTORS` list chains them (a detector runs only when the
 //! ones before it found nothing): the face detector (`face`, SeetaFace's frontal cascade with
-//! Thumbor's conventions) and the feature detector (`feature`: OpenCV's corner detector called
-//! the way Thumbor calls it), both on PIL's grayscale of the image, and pictor's own attention
-//! detector (`attention`: edges, skin and saturation, for pictures with neither). The profile and glasses
-//! detectors are recognised by name but not available yet: the chain passes over them. Pure functions over pixels; nothing here decodes, resizes or knows about
-//! requests (the pipeline's `detect` step does that).
+//! Thumbor's conventions), the profile and glasses detectors (`profile`, `glasses`: OpenCV's
+//! Haar cascades, evaluated by `haar` as OpenCV's `detectMultiScale` does, called the way
+//! Thumbor calls them) and the feature detector (`feature`: OpenCV's corner detector called
+//! the way Thumbor calls it), all on PIL's grayscale of the image, and pictor's own attention
+//! detector (`attention`: edges, skin and saturation, for pictures with none of these). Pure
+//! functions over pixels; nothing here decodes, resizes or knows about requests (the
+//! pipeline's `detect` step does that).
 
 pub mod attention;
 pub mod face;
 pub mod feature;
+pub mod haar;
 
 use super::filters::FocalPoint;
 use super::{Image, ImagingError};
@@ -31,9 +34,10 @@ pub trait DetectionMemo: Sync {
 pub enum Detector {
     /// `thumbor.detectors.face_detector`: frontal faces.
     Face,
-    /// `thumbor.detectors.profile_detector`: faces in profile (not available yet).
+    /// `thumbor.detectors.profile_detector`: faces in profile (OpenCV's profile-face cascade).
     Profile,
-    /// `thumbor.detectors.glasses_detector`: eyes behind glasses (not available yet).
+    /// `thumbor.detectors.glasses_detector`: eyes, also behind glasses (OpenCV's
+    /// eye-tree-eyeglasses cascade).
     Glasses,
     /// `thumbor.detectors.feature_detector`: strong corners.
     Feature,
@@ -72,12 +76,14 @@ impl Detector {
         }
     }
 
-    /// Whether pictor has this detector (the others are passed over).
+    /// Whether pictor has this detector (the others are passed over). All are, as long as
+    /// their compiled-in models read (their tests make sure they do).
     pub fn is_available(self) -> bool {
-        matches!(
-            self,
-            Detector::Face | Detector::Feature | Detector::Attention
-        )
+        match self {
+            Detector::Profile => haar::profile_face().is_some(),
+            Detector::Glasses => haar::eyeglasses().is_some(),
+            Detector::Face | Detector::Feature | Detector::Attention => true,
+        }
     }
 
     /// The focal points this detector finds in a `width` x `height` picture (its gray copy
@@ -104,7 +110,8 @@ impl Detector {
             Detector::Attention => attention::attention_point(pixels, channels, width, height)
                 .into_iter()
                 .collect(),
-            Detector::Profile | Detector::Glasses => Vec::new(),
+            Detector::Profile => haar_focal_points(haar::profile_face(), gray, width, height),
+            Detector::Glasses => haar_focal_points(haar::eyeglasses(), gray, width, height),
         }
     }
 }
@@ -112,9 +119,52 @@ impl Detector {
 /// The origin labels detection gives its points (Thumbor's, and `Attention` for pictor's own
 /// detector): the `&'static str` of a label read back from a stored record, `None` for others.
 pub fn origin_label(label: &str) -> Option<&'static str> {
-    ["Face Detection", "alignment", "Attention Detection"]
+    [
+        "Face Detection",
+        "alignment",
+        "detection",
+        "Attention Detection",
+    ]
+    .into_iter()
+    .find(|known| *known == label)
+}
+
+/// Thumbor's `CascadeLoaderDetector` with a cascade of its own (profile, glasses): OpenCV's
+/// `detectMultiScale(gray, 1.2, 4, minSize)` with Thumbor's smallest size, each box a focal
+/// point by `FocalPoint.from_square` (centre at the integer half of the size, weighted by the
+/// area) with the base class's origin, `detection` (no offset, unlike the face detector's).
+fn haar_focal_points(
+    cascade: Option<&haar::Cascade>,
+    gray: &[u8],
+    width: u32,
+    height: u32,
+) -> Vec<FocalPoint> {
+    let Some(cascade) = cascade else {
+        return Vec::new();
+    };
+    let (width, height) = (width as usize, height as usize);
+    cascade
+        .detect_multi_scale(
+            gray,
+            width,
+            height,
+            haar::THUMBOR_SCALE_FACTOR,
+            haar::THUMBOR_MIN_NEIGHBORS,
+            haar::thumbor_min_size(width, height),
+        )
         .into_iter()
-        .find(|known| *known == label)
+        .map(|found| {
+            let (w, h) = (f64::from(found.width), f64::from(found.height));
+            FocalPoint {
+                x: f64::from(found.x) + (w / 2.0).floor(),
+                y: f64::from(found.y) + (h / 2.0).floor(),
+                width: w,
+                height: h,
+                weight: w * h,
+                origin: "detection",
+            }
+        })
+        .collect()
 }
 
 /// Thumbor's `FocalPoint(x, y, 1)` for a corner: a 1x1 point of weight 1. Thumbor 7.8.0's meta
@@ -215,5 +265,42 @@ mod tests {
         assert!(focal_points(&image, &[Detector::Face]).is_empty());
         assert!(focal_points(&image, &[Detector::Profile]).is_empty());
         assert!(focal_points(&image, &[]).is_empty());
+    }
+
+    /// The profile and glasses detectors as Thumbor's `CascadeLoaderDetector`: on a portrait
+    /// in profile the glasses detector finds no eyes and the profile detector one face, a point
+    /// at the centre of its box (OpenCV's box on PIL's gray of this photo: 208,74 358x358),
+    /// weighted by its area, with Thumbor's origin for these detectors.
+    #[test]
+    fn profile_and_glasses_detectors_give_thumbors_points() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/detect/smart/guido.jpg"
+        );
+        let bytes = std::fs::read(path).expect("the fixture exists");
+        let rgb = image::load_from_memory(&bytes).expect("decodes").to_rgb8();
+        let (width, height) = (rgb.width(), rgb.height());
+        let image = Image::still(
+            width,
+            height,
+            PixelLayout::Rgb8,
+            rgb.into_raw(),
+            SourceInfo::plain(ImageFormat::Jpeg, width, height),
+        );
+        assert!(focal_points(&image, &[Detector::Glasses]).is_empty());
+        let points = focal_points(&image, &[Detector::Glasses, Detector::Profile]);
+        assert_eq!(points.len(), 1, "{points:?}");
+        let point = &points[0];
+        assert_eq!(point.origin, "detection");
+        assert!((350.0..=366.0).contains(&point.width), "{point:?}");
+        assert_eq!(
+            (point.height, point.weight),
+            (point.width, point.width * point.width)
+        );
+        assert!(
+            (point.x - 387.0).abs() <= 6.0 && (point.y - 253.0).abs() <= 6.0,
+            "{point:?}"
+        );
+        assert_eq!(origin_label("detection"), Some("detection"));
     }
 }
