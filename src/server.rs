@@ -1,9 +1,10 @@
-//! The HTTP side: the shared [`App`] state, the accept loop (HTTP/1.1 keep-alive and h2c,
+//! The HTTP side: the accept loop (the shared state is [`app::App`]) (HTTP/1.1 keep-alive and h2c,
 //! MAX_CONNECTIONS, each connection under its [`connection::watchdog`]), routing to the
 //! healthcheck and imaging handlers, and shutdown within SHUTDOWN_TIMEOUT_SECONDS.
 
 pub mod access;
 pub mod admission;
+pub mod app;
 pub mod connection;
 pub mod imaging;
 pub mod request_body;
@@ -11,10 +12,10 @@ pub mod response;
 pub mod settings;
 pub mod signing;
 
-use crate::cache::{FocalPointCache, ResultCache, ResultStorage};
+pub use app::App;
+
 use crate::config::Config;
 use crate::error::PictorError;
-use crate::source::{Loader, SourceCache};
 use bytes::Bytes;
 use futures_util::FutureExt;
 use http::{Method, Request, Response, StatusCode};
@@ -29,46 +30,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tracing::Instrument;
-
-/// State shared by every request.
-pub struct App {
-    pub config: Config,
-    pub loader: Loader,
-    /// Originals in memory (SOURCE_CACHE_MB), loads of one original merged.
-    pub sources: SourceCache,
-    pub cache: ResultCache,
-    /// RESULT_STORAGE: results shared between instances (file or S3).
-    pub result_storage: ResultStorage,
-    /// What smart detection found per original, so it runs once per original.
-    pub focal_points: FocalPointCache,
-    /// Bounds CPU work and memory: MAX_CONCURRENT_RENDERS, MAX_QUEUED_RENDERS, RENDER_MEMORY_MB.
-    pub admission: admission::Admission,
-    healthcheck: regex::Regex,
-}
-
-impl App {
-    pub fn new(config: Config) -> Result<Arc<App>, PictorError> {
-        let loader = Loader::from_settings(&config.source)?;
-        let healthcheck = regex::Regex::new(&format!("^(?:{})$", config.server.healthcheck_route))
-            .map_err(|e| {
-                PictorError::Internal(format!("HEALTHCHECK_ROUTE is not a valid pattern: {e}"))
-            })?;
-        Ok(Arc::new(App {
-            cache: ResultCache::new(config.cache.memory_cache_bytes()),
-            sources: SourceCache::new(config.source.source_cache_bytes()),
-            result_storage: ResultStorage::from_config(&config),
-            focal_points: FocalPointCache::new(config.cache.focal_points_cache_entries),
-            admission: admission::Admission::new(
-                config.admission.max_concurrent_renders,
-                config.admission.max_queued_renders,
-                config.admission.render_memory_mb * 1024 * 1024,
-            ),
-            loader,
-            healthcheck,
-            config,
-        }))
-    }
-}
 
 /// The answer to a connection over MAX_CONNECTIONS, written without reading its request.
 const BUSY_RESPONSE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 25\r\nRetry-After: 1\r\nConnection: close\r\n\r\nserver busy, retry later\n";

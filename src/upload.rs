@@ -16,8 +16,9 @@ pub mod thumbor_api;
 pub mod validate;
 
 use crate::error::PictorError;
+use crate::server::app::App;
+use crate::server::response;
 use crate::server::settings::SigningApp;
-use crate::server::{response, App};
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;

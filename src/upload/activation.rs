@@ -4,7 +4,8 @@
 //! second call, answers 200 again. Wrong or missing secret → 401; an id in neither area → 404.
 
 use crate::error::PictorError;
-use crate::server::{request_body, response, App};
+use crate::server::app::App;
+use crate::server::{request_body, response};
 use crate::source::stored::Activation;
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};

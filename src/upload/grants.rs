@@ -9,7 +9,8 @@
 
 use super::authorised;
 use crate::error::PictorError;
-use crate::server::{request_body, response, App};
+use crate::server::app::App;
+use crate::server::{request_body, response};
 use crate::storage::s3::S3Settings;
 use base64::Engine;
 use bytes::Bytes;

@@ -6,7 +6,8 @@
 
 use super::{authorised, validate};
 use crate::error::PictorError;
-use crate::server::{request_body, response, App};
+use crate::server::app::App;
+use crate::server::{request_body, response};
 use crate::url::signature;
 use base64::Engine;
 use bytes::Bytes;

@@ -12,7 +12,8 @@
 use super::{authorised, multipart, validate};
 use crate::cache::Rendered;
 use crate::error::PictorError;
-use crate::server::{request_body, response, App};
+use crate::server::app::App;
+use crate::server::{request_body, response};
 use crate::source::stored::StoredOriginals;
 use bytes::Bytes;
 use http::header::{self, HeaderValue};

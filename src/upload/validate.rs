@@ -8,7 +8,7 @@
 use crate::error::PictorError;
 use crate::imaging::decode::{self, DecodeOptions, Probe};
 use crate::imaging::{ImageFormat, ImagingError};
-use crate::server::App;
+use crate::server::app::App;
 use bytes::Bytes;
 
 /// The formats an upload may have: those pictor decodes and renders.
