@@ -90,6 +90,16 @@ fn refusal(path: &str, e: &PictorError) -> Response<Full<Bytes>> {
     r
 }
 
+/// The 405 of the POST-only upload endpoints for any other method.
+fn require_post(method: &http::Method) -> Result<(), PictorError> {
+    if method == http::Method::POST {
+        return Ok(());
+    }
+    Err(PictorError::MethodNotAllowed(format!(
+        "{method} here; use POST"
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -102,3 +102,8 @@ fn multipart_regressions() {
 fn haar_cascade_regressions() {
     replay("haar_cascade", pictor::fuzzing::haar_cascade);
 }
+
+#[test]
+fn focal_point_record_regressions() {
+    replay("focal_point_record", pictor::fuzzing::focal_point_record);
+}

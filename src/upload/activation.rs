@@ -8,7 +8,7 @@ use crate::server::app::App;
 use crate::server::{request_body, response};
 use crate::source::stored::Activation;
 use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode};
+use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use subtle::ConstantTimeEq;
@@ -29,12 +29,7 @@ pub async fn handle(
     app: &App,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, PictorError> {
-    if req.method() != Method::POST {
-        return Err(PictorError::MethodNotAllowed(format!(
-            "{} here; use POST",
-            req.method()
-        )));
-    }
+    super::require_post(req.method())?;
     check_secret(app, req.headers())?;
     let id = activation_id(req.uri().path())
         .ok_or_else(|| PictorError::BadRequest("expected /images/<id>/activate".into()))?;

@@ -11,7 +11,7 @@ use crate::server::{request_body, response};
 use crate::url::signature;
 use base64::Engine;
 use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode};
+use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use serde::Deserialize;
@@ -39,12 +39,7 @@ pub async fn handle(
     app: &App,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, PictorError> {
-    if req.method() != Method::POST {
-        return Err(PictorError::MethodNotAllowed(format!(
-            "{} here; use POST",
-            req.method()
-        )));
-    }
+    super::require_post(req.method())?;
     let signing_app = authorised(app, req.headers())?;
     let storage = app
         .loader
