@@ -243,6 +243,10 @@ mod tests {
         let record = to_record(&[face(), corner.clone()]);
         assert_eq!(from_record(&record), Some(vec![face(), corner]));
         assert_eq!(from_record(&to_record(&[])), Some(vec![]));
+        // Extreme numbers come back as written (serde_json's float_roundtrip; found by fuzzing).
+        let tiny = br#"{"focal_points":[{"x":1e-307,"y":-0.0,"width":1,"height":1,"weight":1,"origin":"detection"}]}"#;
+        let points = from_record(tiny).expect("a record");
+        assert_eq!(from_record(&to_record(&points)), Some(points));
         for bad in [
             &b""[..],
             b"{}",
