@@ -52,7 +52,7 @@ pub fn render(data: &[u8]) {
     let Ok(mut request) = url::parse_path(path) else {
         return;
     };
-    // Bit 5: `smart` with the face and feature detectors (the `detect` step's own decode and
+    // Bit 5: `smart` with every detector (the `detect` step's own decode and
     // copy).
     let smart = selector & 0x20 != 0;
     request.smart |= smart;
@@ -61,7 +61,14 @@ pub fn render(data: &[u8]) {
         respect_orientation: selector & 0x80 != 0,
         detectors: if smart {
             use crate::imaging::detect::Detector;
-            vec![Detector::Face, Detector::Feature]
+            // Every detector gets a turn: each runs when the ones before find nothing.
+            vec![
+                Detector::Profile,
+                Detector::Glasses,
+                Detector::Face,
+                Detector::Attention,
+                Detector::Feature,
+            ]
         } else {
             Vec::new()
         },

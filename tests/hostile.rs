@@ -272,10 +272,11 @@ fn hostile_corpus_gets_4xx_and_never_takes_the_server_down() {
         ("FILE_LOADER_ROOT_PATH", root.to_str().unwrap()),
         ("MEMORY_CACHE_MB", "0"),
         ("RUST_LOG", "error"),
-        // `smart` paths below also run both detectors on every hostile file.
+        // `smart` paths below also run the detectors on every hostile file: profile and glasses
+        // on each, face where they find nothing, attention after it, feature on flat pictures.
         (
             "DETECTORS",
-            "thumbor.detectors.face_detector,thumbor.detectors.feature_detector",
+            "profile,glasses,thumbor.detectors.face_detector,attention,feature",
         ),
     ]);
     std::fs::copy(thumbor.join("image.jpg"), root.join("ok.jpg")).unwrap();
