@@ -90,6 +90,22 @@ fn refusal(path: &str, e: &PictorError) -> Response<Full<Bytes>> {
     r
 }
 
+/// The opening of the POST-only JSON endpoints: the method, the app whose API key the request
+/// carries, and the storage of originals it writes to (`endpoint` names it in the error).
+fn post_for_app<'a>(
+    app: &'a App,
+    req: &Request<Incoming>,
+    endpoint: &str,
+) -> Result<(&'a SigningApp, &'a crate::source::stored::StoredOriginals), PictorError> {
+    require_post(req.method())?;
+    let signing_app = authorised(app, req.headers())?;
+    let storage = app
+        .loader
+        .storage()
+        .ok_or_else(|| PictorError::Internal(format!("{endpoint} without a storage")))?;
+    Ok((signing_app, storage))
+}
+
 /// The 405 of the POST-only upload endpoints for any other method.
 fn require_post(method: &http::Method) -> Result<(), PictorError> {
     if method == http::Method::POST {

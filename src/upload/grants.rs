@@ -7,7 +7,6 @@
 //! A grant is made locally from the credentials of the storage's client (the standard AWS
 //! chain; a session token goes into the form and the policy): no S3 call.
 
-use super::authorised;
 use crate::error::PictorError;
 use crate::server::app::App;
 use crate::server::{request_body, response};
@@ -115,14 +114,9 @@ pub async fn handle(
     app: &App,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, PictorError> {
-    super::require_post(req.method())?;
-    let signing_app = authorised(app, req.headers())?;
-    let storage = app
-        .loader
-        .storage()
-        .ok_or_else(|| PictorError::Internal("grants without a storage".into()))?
-        // With UPLOAD_ACTIVATION browsers upload into the incoming area, too.
-        .upload_area();
+    let (signing_app, storage) = super::post_for_app(app, &req, "grants")?;
+    // With UPLOAD_ACTIVATION browsers upload into the incoming area, too.
+    let storage = storage.upload_area();
     let Some((store, settings)) = storage.s3() else {
         return Err(PictorError::BadRequest(
             "upload grants need the S3 storage (STORAGE=s3)".into(),

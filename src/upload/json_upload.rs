@@ -4,7 +4,7 @@
 //! of such apps are keyed, or sha256), so the same bytes give the same name and are stored
 //! once. The answer names the image and gives a signed URL of the original.
 
-use super::{authorised, validate};
+use super::validate;
 use crate::error::PictorError;
 use crate::server::app::App;
 use crate::server::{request_body, response};
@@ -39,12 +39,7 @@ pub async fn handle(
     app: &App,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, PictorError> {
-    super::require_post(req.method())?;
-    let signing_app = authorised(app, req.headers())?;
-    let storage = app
-        .loader
-        .storage()
-        .ok_or_else(|| PictorError::Internal("JSON uploads without a storage".into()))?;
+    let (signing_app, storage) = super::post_for_app(app, &req, "JSON uploads")?;
     let limit = app
         .config
         .upload
