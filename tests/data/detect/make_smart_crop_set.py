@@ -1,9 +1,10 @@
 """Makes the smart-crop comparison set in tests/data/detect/smart/ (compat/detectors.py reads it).
 
 Run once with compat/.venv's Python (Pillow and OpenCV from `thumbor[opencv]`); the images are
-committed, so nothing runs this in CI:
+committed, so nothing runs this in CI. Its sources are in the repository's corpus
+(tests/data/corpus, the default; another corpus with the same layout may be named):
 
-    compat/.venv/bin/python tests/data/detect/make_smart_crop_set.py /work/shared/corpus
+    compat/.venv/bin/python tests/data/detect/make_smart_crop_set.py [CORPUS]
 
 From each of four portraits (faces roughly centred) it makes the cases a centre crop gets wrong:
 the face near the left and the right edge (a crop and its mirror), the portrait beside a blurred
@@ -87,4 +88,5 @@ def main(corpus: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    here = os.path.dirname(os.path.abspath(__file__))
+    main(sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "corpus"))
