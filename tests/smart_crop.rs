@@ -163,17 +163,7 @@ fn focal_points_are_stored_beside_results_for_other_instances() {
     assert!(found.points.iter().any(|p| p["origin"] == "Face Detection"));
     assert_eq!(metric(&first, "pictor_smart_detections_total"), 1);
 
-    // The record is written after the answer: wait for it (bounded).
-    let folder = results.path().join(".focal_points");
-    let mut record = None;
-    for _ in 0..100 {
-        record = walk(&folder).into_iter().next();
-        if record.is_some() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let record = record.expect("a focal-point record beside the results");
+    let record = wait_for_record(results.path()).expect("a focal-point record beside the results");
     let stored: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&record).expect("read record")).expect("JSON");
     assert_eq!(stored["focal_points"][0]["origin"], "Face Detection");
@@ -260,6 +250,48 @@ fn focal_points_are_stored_beside_results_in_s3() {
     );
     assert!(again.points.contains(&face), "{:?}", again.points);
     assert_eq!(metric(&second, "pictor_smart_detections_total"), 0);
+}
+
+/// With the in-memory cache off every render detects, and the record beside the results is
+/// still written.
+#[test]
+fn without_the_memory_cache_the_record_is_still_written() {
+    let results = tempfile::tempdir().expect("tempdir");
+    let results_root = results.path().to_str().expect("utf-8").to_string();
+    let server = start(&[
+        ("RESULT_STORAGE", "file"),
+        (
+            "RESULT_STORAGE_FILE_STORAGE_ROOT_PATH",
+            results_root.as_str(),
+        ),
+        ("RESULT_STORAGE_STORES_UNSAFE", "True"),
+        ("FOCAL_POINTS_CACHE_ENTRIES", "0"),
+        DETECTORS,
+    ]);
+    for size in ["100x300", "120x300"] {
+        meta(
+            &server,
+            &format!("/unsafe/meta/{size}/smart/maher_edge_left.jpg"),
+        );
+    }
+    assert_eq!(metric(&server, "pictor_smart_detections_total"), 2);
+    assert!(
+        wait_for_record(results.path()).is_some(),
+        "no focal-point record beside the results"
+    );
+}
+
+/// The first focal-point record under a result storage root, once one is there: records are
+/// written after the answer, so this waits for one (bounded, 5 s).
+fn wait_for_record(root: &std::path::Path) -> Option<PathBuf> {
+    let folder = root.join(".focal_points");
+    for _ in 0..100 {
+        if let Some(record) = walk(&folder).into_iter().next() {
+            return Some(record);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
 }
 
 fn walk(folder: &std::path::Path) -> Vec<PathBuf> {

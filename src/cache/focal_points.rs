@@ -15,8 +15,8 @@ use crate::imaging::settings::ImagingSettings;
 use crate::imaging::ImagingError;
 use crate::url::ImageRequest;
 use sha1::{Digest, Sha1};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
 
 /// A stored record holds at most this many points (the detectors give at most 20 corners, or
 /// one point per face); longer records are not read.
@@ -55,8 +55,7 @@ impl FocalPointCache {
         OriginalFocalPoints {
             cache: self,
             key,
-            detected: AtomicBool::new(false),
-            found: std::sync::Mutex::new(None),
+            detected: OnceLock::new(),
         }
     }
 }
@@ -96,31 +95,16 @@ pub fn original_key(
 pub struct OriginalFocalPoints<'a> {
     cache: &'a FocalPointCache,
     key: String,
-    detected: AtomicBool,
-    /// The points this render detected, when the cache is off (nothing else holds them).
-    found: std::sync::Mutex<Option<Vec<FocalPoint>>>,
+    /// The points, when this render is the one that detected them.
+    detected: OnceLock<Vec<FocalPoint>>,
 }
 
 impl OriginalFocalPoints<'_> {
-    /// Whether this render ran detection (rather than finding the points kept).
-    pub fn detected_here(&self) -> bool {
-        self.detected.load(Ordering::Relaxed)
-    }
-
-    /// The original's key.
-    pub fn key(&self) -> &str {
-        &self.key
-    }
-
-    /// The points this render detected, if it detected (for the record beside the results).
-    pub fn detected_points(&self) -> Option<Vec<FocalPoint>> {
-        if !self.detected_here() {
-            return None;
-        }
-        if let Some(kept) = self.cache.get(&self.key) {
-            return Some(kept.as_ref().clone());
-        }
-        self.found.lock().ok()?.clone()
+    /// The original's key and the points this render detected; `None` when it found them kept
+    /// (or detected nothing because it failed).
+    pub fn into_detected(self) -> Option<(String, Vec<FocalPoint>)> {
+        let points = self.detected.into_inner()?;
+        Some((self.key, points))
     }
 }
 
@@ -130,18 +114,16 @@ impl DetectionMemo for OriginalFocalPoints<'_> {
         detect: &mut dyn FnMut() -> Result<Vec<FocalPoint>, ImagingError>,
     ) -> Result<Vec<FocalPoint>, ImagingError> {
         let mut run = || {
-            self.detected.store(true, Ordering::Relaxed);
             crate::metrics::METRICS
                 .smart_detections
                 .fetch_add(1, Ordering::Relaxed);
-            detect().map(Arc::new)
+            let points = detect()?;
+            // One detection per memo: the set cannot fail.
+            let _ = self.detected.set(points.clone());
+            Ok(Arc::new(points))
         };
         let Some(memory) = &self.cache.memory else {
-            let points = run()?.as_ref().clone();
-            if let Ok(mut found) = self.found.lock() {
-                *found = Some(points.clone());
-            }
-            return Ok(points);
+            return run().map(|points| points.as_ref().clone());
         };
         // moka runs the closure once for all concurrent callers of one key; an error is handed
         // to the waiting callers and not kept.
@@ -277,7 +259,7 @@ mod tests {
                         })
                         .expect("points");
                     assert_eq!(points, vec![face()]);
-                    if memo.detected_here() {
+                    if memo.into_detected().is_some() {
                         detected_here.fetch_add(1, Ordering::SeqCst);
                     }
                 });
@@ -304,7 +286,10 @@ mod tests {
             let memo = cache.memo("photo".to_string());
             let points = memo.focal_points(&mut || Ok(vec![face()])).expect("points");
             assert_eq!(points, vec![face()]);
-            assert_eq!(memo.detected_points(), Some(vec![face()]));
+            assert_eq!(
+                memo.into_detected(),
+                Some(("photo".to_string(), vec![face()]))
+            );
         }
         assert!(cache.get("photo").is_none());
     }

@@ -267,10 +267,7 @@ async fn render_on_pool(
             .map(|key| work.focal_points.memo(key));
         let output =
             imaging::pipeline::render_probed(&work.source, &header, &work.job(memo.as_ref()))?;
-        let detected = memo.filter(|memo| memo.detected_here()).and_then(|memo| {
-            let points = work.focal_points.get(memo.key())?;
-            Some((memo.key().to_string(), points.as_ref().clone()))
-        });
+        let detected = memo.and_then(OriginalFocalPoints::into_detected);
         let body = Bytes::from(output.body);
         let etag = format!("\"{:x}\"", Sha1::digest(&body));
         let rendered = Rendered {
