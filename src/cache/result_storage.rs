@@ -177,19 +177,13 @@ impl ResultStorage {
         if self.in_outage() {
             return None;
         }
+        let name = focal_points_key(key);
         let bytes = match &self.backend {
             Backend::Off => return None,
-            Backend::File(store) => {
-                store
-                    .get(focal_points_key(key).as_bytes(), MAX_FOCAL_POINTS_RECORD)
-                    .await
-            }
+            Backend::File(store) => store.get(name.as_bytes(), MAX_FOCAL_POINTS_RECORD).await,
             Backend::S3 { store, root_path } => {
                 store
-                    .get(
-                        &join_root(root_path, &focal_points_key(key)),
-                        MAX_FOCAL_POINTS_RECORD,
-                    )
+                    .get(&join_root(root_path, &name), MAX_FOCAL_POINTS_RECORD)
                     .await
             }
         };
@@ -406,6 +400,7 @@ pub fn focal_points_key(key: &str) -> String {
     format!(".focal_points/{}/{key}.json", &key[..key.len().min(2)])
 }
 
+/// `name` under `root_path` in a bucket (`root/name`, or `name` alone with no root).
 fn join_root(root_path: &str, name: &str) -> String {
     let root = root_path.trim_end_matches('/');
     if root.is_empty() {
@@ -423,18 +418,14 @@ pub fn s3_key(root_path: &str, path: &str, accepts_webp: bool) -> String {
     }
     let decoded = stored_name(path);
     let relative = decoded.trim_start_matches('/');
-    let join = |name: &str| {
-        if prefix.is_empty() {
-            name.to_string()
-        } else {
-            format!("{}/{name}", prefix.trim_end_matches('/'))
-        }
-    };
-    let key = join(relative);
+    let key = join_root(&prefix, relative);
     if key.len() <= MAX_S3_KEY_BYTES {
         key
     } else {
-        join(&format!("sha1/{:x}", Sha1::digest(relative.as_bytes())))
+        join_root(
+            &prefix,
+            &format!("sha1/{:x}", Sha1::digest(relative.as_bytes())),
+        )
     }
 }
 
