@@ -206,7 +206,7 @@ fn bench_detect(c: &mut Criterion) {
         })
     });
     // The Haar cascades of the profile and glasses detectors, with Thumbor's parameters.
-    let min_size = haar::thumbor_min_size(width, height);
+    let min_size = pictor::imaging::detect::thumbor_min_size(width, height);
     for (name, cascade) in [
         ("profile_600px", haar::profile_face()),
         ("glasses_600px", haar::eyeglasses()),

@@ -129,6 +129,13 @@ pub fn origin_label(label: &str) -> Option<&'static str> {
     .find(|known| *known == label)
 }
 
+/// Thumbor's smallest face or object for a `width` x `height` picture (its
+/// `CascadeLoaderDetector.get_min_size_for`, which every cascade detector uses):
+/// `max(20, min(w, h) // 15)`.
+pub fn thumbor_min_size(width: usize, height: usize) -> usize {
+    (width.min(height) / 15).max(20)
+}
+
 /// Thumbor's `CascadeLoaderDetector` with a cascade of its own (profile, glasses): OpenCV's
 /// `detectMultiScale(gray, 1.2, 4, minSize)` with Thumbor's smallest size, each box a focal
 /// point by `FocalPoint.from_square` (centre at the integer half of the size, weighted by the
@@ -150,19 +157,17 @@ fn haar_focal_points(
             height,
             haar::THUMBOR_SCALE_FACTOR,
             haar::THUMBOR_MIN_NEIGHBORS,
-            haar::thumbor_min_size(width, height),
+            thumbor_min_size(width, height),
         )
         .into_iter()
         .map(|found| {
-            let (w, h) = (f64::from(found.width), f64::from(found.height));
-            FocalPoint {
-                x: f64::from(found.x) + (w / 2.0).floor(),
-                y: f64::from(found.y) + (h / 2.0).floor(),
-                width: w,
-                height: h,
-                weight: w * h,
-                origin: "detection",
-            }
+            FocalPoint::from_square(
+                found.x.into(),
+                found.y.into(),
+                found.width.into(),
+                found.height.into(),
+                "detection",
+            )
         })
         .collect()
 }

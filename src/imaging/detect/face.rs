@@ -58,7 +58,8 @@ pub fn faces(gray: &[u8], width: u32, height: u32) -> Vec<FaceBox> {
     let Some(model) = MODEL.as_ref() else {
         return Vec::new();
     };
-    let min_face = MIN_FACE.max(width.min(height) / 15);
+    // Thumbor's rule (never below MIN_FACE); at most a side / 15, so it fits back in u32.
+    let min_face = super::thumbor_min_size(width as usize, height as usize) as u32;
     // rustface asserts on its arguments; they are checked above, and a panic in its code must
     // not take the render down with it.
     let found = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

@@ -68,11 +68,6 @@ pub const THUMBOR_MIN_NEIGHBORS: usize = 4;
 /// OpenCV's `GROUP_EPS`.
 const GROUP_EPS: f64 = 0.2;
 
-/// Thumbor's smallest object for a `width` x `height` picture: `max(20, min(w, h) // 15)`.
-pub fn thumbor_min_size(width: usize, height: usize) -> usize {
-    (width.min(height) / 15).max(20)
-}
-
 /// The offsets of a feature's rectangle corners from a window's top-left entry of the table
 /// it reads, and their weights.
 #[derive(Debug, Clone)]

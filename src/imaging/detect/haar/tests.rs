@@ -28,6 +28,7 @@
 
 use super::*;
 use crate::imaging::detect::feature::pil_grayscale;
+use crate::imaging::detect::thumbor_min_size;
 
 /// (file, profile faces, eyes behind glasses) as OpenCV finds them, each box (x, y, w, h).
 type Expected = (
