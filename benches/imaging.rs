@@ -198,6 +198,7 @@ fn bench_detect(c: &mut Criterion) {
     group.bench_function("attention_600px", |b| {
         b.iter(|| {
             attention::attention_point(
+                &gray,
                 &image.frames[0].pixels,
                 image.layout.channels(),
                 image.width,

@@ -107,9 +107,11 @@ impl Detector {
                 .into_iter()
                 .map(face::face_focal_point)
                 .collect(),
-            Detector::Attention => attention::attention_point(pixels, channels, width, height)
-                .into_iter()
-                .collect(),
+            Detector::Attention => {
+                attention::attention_point(gray, pixels, channels, width, height)
+                    .into_iter()
+                    .collect()
+            }
             Detector::Profile => haar_focal_points(haar::profile_face(), gray, width, height),
             Detector::Glasses => haar_focal_points(haar::eyeglasses(), gray, width, height),
         }

@@ -20,25 +20,21 @@ const SATURATION_WEIGHT: f32 = 0.5;
 const MIN_SCORE: f32 = 1.0;
 
 /// The point the attention map puts the crop on, in the picture's pixels; `None` for flat
-/// pictures. `pixels` holds `channels` bytes per pixel (1, 2: gray; 3, 4: RGB).
+/// pictures. `gray` is the picture's luminance, one byte per pixel (the chain's PIL grayscale,
+/// which every detector reads); `pixels` holds `channels` bytes per pixel (1, 2: gray; 3, 4:
+/// RGB) for the colour scores.
 pub fn attention_point(
+    gray: &[u8],
     pixels: &[u8],
     channels: usize,
     width: u32,
     height: u32,
 ) -> Option<FocalPoint> {
     let (w, h) = (width as usize, height as usize);
-    if w < 3 || h < 3 || channels == 0 || pixels.len() < w * h * channels {
+    if w < 3 || h < 3 || channels == 0 || pixels.len() < w * h * channels || gray.len() < w * h {
         return None;
     }
-    let luma: Vec<f32> = pixels
-        .chunks_exact(channels)
-        .take(w * h)
-        .map(|p| match channels {
-            1 | 2 => f32::from(p[0]),
-            _ => 0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2]),
-        })
-        .collect();
+    let luma = |at: usize| f32::from(gray[at]);
     let cell = (w.max(h)).div_ceil(GRID_LONG_SIDE).max(1);
     let (columns, rows) = (w.div_ceil(cell), h.div_ceil(cell));
     let mut grid = vec![0f32; columns * rows];
@@ -46,10 +42,10 @@ pub fn attention_point(
         for x in 1..w - 1 {
             let at = y * w + x;
             // Sobel magnitude over 0..=255 luminance, scaled so a hard black/white edge is ~1.
-            let gx = (luma[at - w + 1] + 2.0 * luma[at + 1] + luma[at + w + 1])
-                - (luma[at - w - 1] + 2.0 * luma[at - 1] + luma[at + w - 1]);
-            let gy = (luma[at + w - 1] + 2.0 * luma[at + w] + luma[at + w + 1])
-                - (luma[at - w - 1] + 2.0 * luma[at - w] + luma[at - w + 1]);
+            let gx = (luma(at - w + 1) + 2.0 * luma(at + 1) + luma(at + w + 1))
+                - (luma(at - w - 1) + 2.0 * luma(at - 1) + luma(at + w - 1));
+            let gy = (luma(at + w - 1) + 2.0 * luma(at + w) + luma(at + w + 1))
+                - (luma(at - w - 1) + 2.0 * luma(at - w) + luma(at - w + 1));
             let edge = ((gx * gx + gy * gy).sqrt() / 1020.0).min(1.0);
             let colour = if channels >= 3 {
                 let p = &pixels[at * channels..at * channels + 3];
@@ -130,6 +126,12 @@ fn colour_scores(red: u8, green: u8, blue: u8) -> f32 {
 mod tests {
     use super::*;
 
+    /// The attention point of `pixels`, with the grayscale the chain would hand it.
+    fn attention_of(pixels: &[u8], channels: usize, width: u32, height: u32) -> Option<FocalPoint> {
+        let gray = super::super::feature::pil_grayscale(pixels, channels);
+        attention_point(&gray, pixels, channels, width, height)
+    }
+
     fn canvas(width: usize, height: usize, rgb: [u8; 3]) -> Vec<u8> {
         rgb.repeat(width * height)
     }
@@ -155,9 +157,9 @@ mod tests {
     #[test]
     fn flat_pictures_have_no_point() {
         let grey = canvas(120, 80, [128, 128, 128]);
-        assert_eq!(attention_point(&grey, 3, 120, 80), None);
-        assert_eq!(attention_point(&[], 3, 0, 0), None);
-        assert_eq!(attention_point(&grey[..10], 3, 120, 80), None);
+        assert_eq!(attention_of(&grey, 3, 120, 80), None);
+        assert_eq!(attention_of(&[], 3, 0, 0), None);
+        assert_eq!(attention_of(&grey[..10], 3, 120, 80), None);
     }
 
     /// A skin-toned disc on a dull background, off to the right: the point lands on it.
@@ -166,7 +168,7 @@ mod tests {
         let (width, height) = (300, 200);
         let mut pixels = canvas(width, height, [90, 100, 95]);
         fill_disc(&mut pixels, width, (240, 60), 25, [224, 172, 140]);
-        let point = attention_point(&pixels, 3, width as u32, height as u32).expect("a point");
+        let point = attention_of(&pixels, 3, width as u32, height as u32).expect("a point");
         assert!((215.0..=265.0).contains(&point.x), "{point:?}");
         assert!((35.0..=85.0).contains(&point.y), "{point:?}");
         assert_eq!(point.origin, "Attention Detection");
@@ -179,7 +181,7 @@ mod tests {
         let (width, height) = (320, 160);
         let mut pixels = canvas(width, height, [120, 120, 120]);
         fill_disc(&mut pixels, width, (60, 80), 20, [20, 40, 230]);
-        let point = attention_point(&pixels, 3, width as u32, height as u32).expect("a point");
+        let point = attention_of(&pixels, 3, width as u32, height as u32).expect("a point");
         assert!((30.0..=90.0).contains(&point.x), "{point:?}");
         for y in 50..110 {
             for x in 230..290 {
@@ -187,12 +189,12 @@ mod tests {
                 pixels[(y * width + x) * 3..][..3].fill(value);
             }
         }
-        let point = attention_point(&pixels, 3, width as u32, height as u32).expect("a point");
+        let point = attention_of(&pixels, 3, width as u32, height as u32).expect("a point");
         assert!((220.0..=300.0).contains(&point.x), "{point:?}");
         assert!((40.0..=120.0).contains(&point.y), "{point:?}");
         // Gray input: edges only.
         let gray: Vec<u8> = pixels.chunks_exact(3).map(|p| p[0]).collect();
-        let point = attention_point(&gray, 1, width as u32, height as u32).expect("a point");
+        let point = attention_of(&gray, 1, width as u32, height as u32).expect("a point");
         assert!((220.0..=300.0).contains(&point.x), "{point:?}");
     }
 }
