@@ -252,13 +252,14 @@ fn focal_points_are_stored_beside_results_in_s3() {
     assert_eq!(metric(&second, "pictor_smart_detections_total"), 0);
 }
 
-/// With the in-memory cache off every render detects, and the record beside the results is
-/// still written.
+/// With the in-memory cache off, a render detects unless result storage holds the original's
+/// record: the first render detects and writes it, and later renders, on this instance or
+/// another, read it instead of detecting.
 #[test]
-fn without_the_memory_cache_the_record_is_still_written() {
+fn without_the_memory_cache_the_record_is_written_and_read() {
     let results = tempfile::tempdir().expect("tempdir");
     let results_root = results.path().to_str().expect("utf-8").to_string();
-    let server = start(&[
+    let env = [
         ("RESULT_STORAGE", "file"),
         (
             "RESULT_STORAGE_FILE_STORAGE_ROOT_PATH",
@@ -267,18 +268,22 @@ fn without_the_memory_cache_the_record_is_still_written() {
         ("RESULT_STORAGE_STORES_UNSAFE", "True"),
         ("FOCAL_POINTS_CACHE_ENTRIES", "0"),
         DETECTORS,
-    ]);
-    for size in ["100x300", "120x300"] {
-        meta(
-            &server,
-            &format!("/unsafe/meta/{size}/smart/maher_edge_left.jpg"),
-        );
-    }
-    assert_eq!(metric(&server, "pictor_smart_detections_total"), 2);
+    ];
+    let path = |size: &str| format!("/unsafe/meta/{size}/smart/maher_edge_left.jpg");
+    let first = start(&env);
+    let detected = meta(&first, &path("100x300"));
+    assert_eq!(metric(&first, "pictor_smart_detections_total"), 1);
     assert!(
         wait_for_record(results.path()).is_some(),
         "no focal-point record beside the results"
     );
+    let again = meta(&first, &path("120x300"));
+    assert_eq!(metric(&first, "pictor_smart_detections_total"), 1);
+    assert_eq!(again.points, detected.points);
+    let second = start(&env);
+    let elsewhere = meta(&second, &path("130x300"));
+    assert_eq!(metric(&second, "pictor_smart_detections_total"), 0);
+    assert_eq!(elsewhere.points, detected.points);
 }
 
 /// The first focal-point record under a result storage root, once one is there: records are

@@ -50,11 +50,14 @@ impl FocalPointCache {
         }
     }
 
-    /// The memo one render hands the pipeline for the original `key` names.
-    pub fn memo(&self, key: String) -> OriginalFocalPoints<'_> {
+    /// The memo one render hands the pipeline for the original `key` names; `stored` are its
+    /// points read from result storage for this render, if any (they win over the cache and
+    /// over detecting).
+    pub fn memo(&self, key: String, stored: Option<Vec<FocalPoint>>) -> OriginalFocalPoints<'_> {
         OriginalFocalPoints {
             cache: self,
             key,
+            stored,
             detected: OnceLock::new(),
         }
     }
@@ -95,6 +98,8 @@ pub fn original_key(
 pub struct OriginalFocalPoints<'a> {
     cache: &'a FocalPointCache,
     key: String,
+    /// The points result storage held for this render.
+    stored: Option<Vec<FocalPoint>>,
     /// The points, when this render is the one that detected them.
     detected: OnceLock<Vec<FocalPoint>>,
 }
@@ -113,6 +118,9 @@ impl DetectionMemo for OriginalFocalPoints<'_> {
         &self,
         detect: &mut dyn FnMut() -> Result<Vec<FocalPoint>, ImagingError>,
     ) -> Result<Vec<FocalPoint>, ImagingError> {
+        if let Some(points) = &self.stored {
+            return Ok(points.clone());
+        }
         let mut run = || {
             crate::metrics::METRICS
                 .smart_detections
@@ -250,7 +258,7 @@ mod tests {
         std::thread::scope(|scope| {
             for _ in 0..8 {
                 scope.spawn(|| {
-                    let memo = cache.memo("photo".to_string());
+                    let memo = cache.memo("photo".to_string(), None);
                     let points = memo
                         .focal_points(&mut || {
                             runs.fetch_add(1, Ordering::SeqCst);
@@ -268,14 +276,28 @@ mod tests {
         assert_eq!(runs.load(Ordering::SeqCst), 1);
         assert_eq!(detected_here.load(Ordering::SeqCst), 1);
         // A failed detection is not kept: the next render tries again.
-        let memo = cache.memo("broken".to_string());
+        let memo = cache.memo("broken".to_string(), None);
         let failed = memo.focal_points(&mut || Err(ImagingError::Undecodable("x".into())));
         assert!(failed.is_err());
         let retried = cache
-            .memo("broken".to_string())
+            .memo("broken".to_string(), None)
             .focal_points(&mut || Ok(vec![]))
             .expect("second try");
         assert!(retried.is_empty());
+    }
+
+    /// Points read from result storage serve the render, cache or not, and nothing is detected.
+    #[test]
+    fn stored_points_serve_without_detecting() {
+        for entries in [0, 100] {
+            let cache = FocalPointCache::new(entries);
+            let memo = cache.memo("photo".to_string(), Some(vec![face()]));
+            let points = memo
+                .focal_points(&mut || panic!("detected although result storage had the points"))
+                .expect("points");
+            assert_eq!(points, vec![face()]);
+            assert_eq!(memo.into_detected(), None);
+        }
     }
 
     /// With the cache off every render detects, and still hands its points to the record.
@@ -283,7 +305,7 @@ mod tests {
     fn without_the_cache_every_render_detects() {
         let cache = FocalPointCache::new(0);
         for _ in 0..2 {
-            let memo = cache.memo("photo".to_string());
+            let memo = cache.memo("photo".to_string(), None);
             let points = memo.focal_points(&mut || Ok(vec![face()])).expect("points");
             assert_eq!(points, vec![face()]);
             assert_eq!(

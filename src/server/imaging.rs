@@ -140,11 +140,13 @@ async fn render_uncached(
         cache::focal_points::original_key(&request, &settings, &image_url, &source);
     // Records beside the results follow the results' rule (unsafe paths only when asked).
     let stored = app.result_storage.applies_to(&request);
+    let mut stored_focal_points = None;
     if let (true, Some(key)) = (stored, &focal_points_key) {
         // Another instance may have detected this original already.
         if app.focal_points.get(key).is_none() {
-            if let Some(points) = app.result_storage.get_focal_points(key).await {
-                app.focal_points.insert(key.clone(), points);
+            stored_focal_points = app.result_storage.get_focal_points(key).await;
+            if let Some(points) = &stored_focal_points {
+                app.focal_points.insert(key.clone(), points.clone());
             }
         }
     }
@@ -157,6 +159,7 @@ async fn render_uncached(
         deadline,
         focal_points: app.focal_points.clone(),
         focal_points_key,
+        stored_focal_points,
     });
     let (rendered, detected) = render_on_pool(app, work).await?;
     if let (true, Some((key, points))) = (stored, detected) {
@@ -200,6 +203,9 @@ struct RenderWork {
     focal_points: FocalPointCache,
     /// The original's key in `focal_points` when the render detects (`smart` with DETECTORS).
     focal_points_key: Option<String>,
+    /// The original's points as result storage holds them, read for this render (they serve it
+    /// even when the memory cache is off).
+    stored_focal_points: Option<Vec<FocalPoint>>,
 }
 
 impl RenderWork {
@@ -261,10 +267,10 @@ async fn render_on_pool(
     on_blocking_pool(tracing::info_span!("render"), move || {
         let _permit = permit;
         work.check_deadline()?;
-        let memo = work
-            .focal_points_key
-            .clone()
-            .map(|key| work.focal_points.memo(key));
+        let memo = work.focal_points_key.clone().map(|key| {
+            work.focal_points
+                .memo(key, work.stored_focal_points.clone())
+        });
         let output =
             imaging::pipeline::render_probed(&work.source, &header, &work.job(memo.as_ref()))?;
         let detected = memo.and_then(OriginalFocalPoints::into_detected);
