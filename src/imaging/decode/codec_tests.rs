@@ -7,12 +7,13 @@ use crate::test_corpus::{psnr, read};
 
 const MAX_PIXELS: u64 = 75_000_000;
 
-fn options() -> DecodeOptions {
+pub(super) fn options() -> DecodeOptions {
     DecodeOptions::new(MAX_PIXELS)
 }
 
-/// Decodes without `decode`'s panic guard, so a panic in our own code fails the test.
-fn decode_unguarded(bytes: &[u8]) -> Result<Image, ImagingError> {
+/// Decodes without `decode`'s panic guard, so a panic in our own code fails the test (also
+/// used by `format_tests`).
+pub(super) fn decode_unguarded(bytes: &[u8]) -> Result<Image, ImagingError> {
     let header = probe_format(bytes)?;
     check_pixel_limit(header.width, header.height, MAX_PIXELS)?;
     decode_format(bytes, &header, &options())

@@ -3,22 +3,10 @@
 //! corrupted files failing cleanly. The files are in `tests/data/formats/` (its README says how
 //! each was made).
 
+use super::codec_tests::{decode_unguarded, options};
 use super::*;
 use crate::imaging::PixelLayout;
 use crate::test_corpus::{psnr, read, read_test_data};
-
-const MAX_PIXELS: u64 = 75_000_000;
-
-fn options() -> DecodeOptions {
-    DecodeOptions::new(MAX_PIXELS)
-}
-
-/// Decodes without `decode`'s panic guard, so a panic in our own code fails the test.
-fn decode_unguarded(bytes: &[u8]) -> Result<Image, ImagingError> {
-    let header = probe_format(bytes)?;
-    check_pixel_limit(header.width, header.height, MAX_PIXELS)?;
-    decode_format(bytes, &header, &options())
-}
 
 fn decode_data(relative: &str) -> Image {
     decode_unguarded(&read_test_data(relative)).unwrap_or_else(|e| panic!("{relative}: {e}"))
