@@ -8,14 +8,14 @@
 //! through libwebp (`webp` crate) and animated WebP through image-webp, TIFF and BMP through
 //! `image`, JPEG 2000 (JP2 and raw J2K) through hayro-jpeg2000, PSD composites read here,
 //! JPEG XL through jxl-oxide, SVG through usvg/resvg behind our own XML limits, and (with the
-//! `avif` feature) AVIF through our container reader and rav1d. HEIF is recognised by `sniff`
-//! but not decodable: it fails as `Undecodable` (Thumbor without its optional plugin answers
-//! 400 for it too).
+//! `avif` feature) AVIF through our container reader and rav1d, HEIC/HEIF through the system
+//! libheif (with libde265), as Thumbor with its pillow-heif plugin reads it.
 
 #[cfg(feature = "avif")]
 mod avif;
 mod exif;
 mod gif;
+mod heic;
 mod jp2;
 mod jp2_codestream;
 mod jpeg;
@@ -44,7 +44,6 @@ use super::{Image, ImageFormat, ImagingError};
 /// (Thumbor treats an unknown format as JPEG; the caller decides.)
 pub fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
     const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
-    const HEIF_BRANDS: [&[u8]; 5] = [b"heic", b"heix", b"heim", b"heis", b"mif1"];
 
     let at = |start: usize, len: usize| bytes.get(start..start + len);
     if bytes.starts_with(b"GIF8") {
@@ -63,8 +62,8 @@ pub fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
         Some(ImageFormat::Jp2)
     } else if at(4, 8) == Some(b"ftypavif") || at(4, 8) == Some(b"ftypavis") {
         Some(ImageFormat::Avif)
-    } else if at(4, 4) == Some(b"ftyp") && at(8, 4).is_some_and(|b| HEIF_BRANDS.contains(&b)) {
-        Some(ImageFormat::Heif)
+    } else if at(4, 4) == Some(b"ftyp") {
+        heif_brand_format(bytes)
     } else if bytes.starts_with(b"\x00\x00\x00 ftyp") || bytes.starts_with(b"\x1a\x45\xdf\xa3") {
         // mp4 / webm: Thumbor knows them, but only for its video engines.
         None
@@ -83,6 +82,39 @@ pub fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
         Some(ImageFormat::Jp2)
     } else {
         None
+    }
+}
+
+/// The HEIF family's `ftyp` brands that hold HEVC images (still: `heic`, `heix`, `heim`,
+/// `heis`; sequences: `hevc`, `hevx`, `hevm`, `hevs`) and the structural brands any HEIF may
+/// have as its major brand (`mif1`, `msf1`, `mif2`).
+const HEVC_BRANDS: [&[u8]; 8] = [
+    b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs",
+];
+const STRUCTURAL_HEIF_BRANDS: [&[u8]; 3] = [b"mif1", b"msf1", b"mif2"];
+
+/// An ISOBMFF file's format by its `ftyp` box (`bytes[4..8]` is `ftyp`): HEIF by an HEVC major
+/// brand, or by a structural major brand (`mif1`...) unless the compatible brands name AVIF and
+/// no HEVC brand (an AV1 image written with `mif1` first is AVIF, for the AVIF reader). mp4
+/// and other brands are not images (`None`).
+fn heif_brand_format(bytes: &[u8]) -> Option<ImageFormat> {
+    let major = bytes.get(8..12)?;
+    if HEVC_BRANDS.contains(&major) {
+        return Some(ImageFormat::Heif);
+    }
+    if !STRUCTURAL_HEIF_BRANDS.contains(&major) {
+        return None;
+    }
+    let box_size = bytes.get(0..4).map_or(0, |size| {
+        u32::from_be_bytes([size[0], size[1], size[2], size[3]]) as usize
+    });
+    // Compatible brands follow the major brand and the minor version, to the box's end.
+    let compatible = bytes.get(16..box_size.min(bytes.len())).unwrap_or(&[]);
+    let has = |brands: &[&[u8]]| compatible.chunks_exact(4).any(|b| brands.contains(&b));
+    if has(&[b"avif", b"avis"]) && !has(&HEVC_BRANDS) {
+        Some(ImageFormat::Avif)
+    } else {
+        Some(ImageFormat::Heif)
     }
 }
 
@@ -139,7 +171,7 @@ fn probe_format(bytes: &[u8]) -> Result<Probe, ImagingError> {
         #[cfg(not(feature = "avif"))]
         ImageFormat::Avif => return Err(unsupported(format)),
         ImageFormat::Svg => svg::probe(bytes)?,
-        ImageFormat::Heif => return Err(unsupported(format)),
+        ImageFormat::Heif => heic::probe(bytes)?,
     };
     if probe.width == 0 || probe.height == 0 {
         return Err(ImagingError::Undecodable(format!(
@@ -257,7 +289,7 @@ fn decode_format(
         #[cfg(not(feature = "avif"))]
         ImageFormat::Avif => return Err(unsupported(header.format)),
         ImageFormat::Svg => svg::decode(bytes, header, options)?,
-        ImageFormat::Heif => return Err(unsupported(header.format)),
+        ImageFormat::Heif => heic::decode(bytes, header, options)?,
     };
     // Limits were checked against the probe: a decoder that produced another size (a file
     // read differently by the probe and the decoder) is refused, whatever it allocated.
@@ -343,6 +375,13 @@ pub fn read_heif_container(bytes: &[u8]) -> Result<usize, ImagingError> {
     avif::read_container(bytes)
 }
 
+/// The HEIC reader's header read through libheif (container, primary image's size, top-level
+/// image count, alpha, bit depth), refusing sides over `max_side`: for the `heic` fuzz target.
+/// Returns (width, height, top-level images).
+pub fn read_heic_header(bytes: &[u8], max_side: u64) -> Result<(u32, u32, u32), ImagingError> {
+    heic::read_header(bytes, max_side).map(|h| (h.width, h.height, h.top_level_images))
+}
+
 /// Our read of a JPEG 2000 codestream's SIZ marker (tile count, components): the checks made
 /// before hayro sees the file, for the `jpeg2000` fuzz target.
 pub fn read_jpeg2000_header(bytes: &[u8]) -> Result<u64, ImagingError> {
@@ -368,6 +407,7 @@ pub fn decoder_scratch_bytes_per_pixel(format: ImageFormat) -> u64 {
         ImageFormat::Psd => 4,
         ImageFormat::Jxl => jxl::SCRATCH_BYTES_PER_PIXEL,
         ImageFormat::Svg => svg::SCRATCH_BYTES_PER_PIXEL,
+        ImageFormat::Heif => heic::SCRATCH_BYTES_PER_PIXEL,
         _ => 0,
     }
 }
@@ -382,6 +422,7 @@ fn check_pixel_limit(width: u32, height: u32, max_pixels: u64) -> Result<(), Ima
     Ok(())
 }
 
+#[cfg(not(feature = "avif"))]
 fn unsupported(format: ImageFormat) -> ImagingError {
     ImagingError::Undecodable(format!("{} originals are not supported", format.name()))
 }
