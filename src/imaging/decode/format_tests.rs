@@ -431,3 +431,172 @@ fn jxl_orientation_is_applied_by_the_decoder() {
         "PSNR {similarity:.1} dB, turned {turned_similarity:.1} dB"
     );
 }
+
+const HEIC_FILES: [&str; 4] = [
+    "formats/grid-irot-exif6.heic",
+    "formats/watermark-alpha.heic",
+    "formats/flag-10bit.heic",
+    "formats/huge-grid.heic",
+];
+
+/// The mean RGB of a 20x20 square of `image` with its top-left corner at (x, y).
+fn mean_rgb_at(image: &Image, x: u32, y: u32) -> [u8; 3] {
+    let channels = image.layout.channels();
+    let mut sums = [0u32; 3];
+    for row in y..y + 20 {
+        for column in x..x + 20 {
+            let at = (row as usize * image.width as usize + column as usize) * channels;
+            for (sum, &sample) in sums.iter_mut().zip(&image.frames[0].pixels[at..at + 3]) {
+                *sum += u32::from(sample);
+            }
+        }
+    }
+    sums.map(|sum| (sum / 400) as u8)
+}
+
+#[test]
+fn heic_is_sniffed_by_its_brands_and_avif_is_not() {
+    for file in HEIC_FILES {
+        assert_eq!(
+            sniff(&read_test_data(file)),
+            Some(ImageFormat::Heif),
+            "{file}"
+        );
+    }
+    assert_eq!(
+        sniff(&read("thumbor/images/image.heic")),
+        Some(ImageFormat::Heif)
+    );
+    let ftyp = |major: &[u8], compatible: &[&[u8]]| -> Vec<u8> {
+        let mut b = (16 + 4 * compatible.len() as u32).to_be_bytes().to_vec();
+        b.extend_from_slice(b"ftyp");
+        b.extend_from_slice(major);
+        b.extend_from_slice(&[0; 4]);
+        compatible.iter().for_each(|c| b.extend_from_slice(c));
+        b
+    };
+    assert_eq!(sniff(&ftyp(b"msf1", &[b"hevc"])), Some(ImageFormat::Heif));
+    assert_eq!(sniff(&ftyp(b"hevc", &[b"msf1"])), Some(ImageFormat::Heif));
+    assert_eq!(sniff(&ftyp(b"mif1", &[b"heic"])), Some(ImageFormat::Heif));
+    // An AV1 image whose major brand is the structural mif1 is AVIF.
+    assert_eq!(
+        sniff(&ftyp(b"mif1", &[b"mif1", b"avif", b"miaf"])),
+        Some(ImageFormat::Avif)
+    );
+    assert_eq!(sniff(&ftyp(b"avif", &[b"mif1"])), Some(ImageFormat::Avif));
+    assert_eq!(sniff(&ftyp(b"isom", &[b"mp41"])), None, "mp4");
+    assert_eq!(
+        sniff(&read("sharp/pitm.avif")),
+        Some(ImageFormat::Avif),
+        "the corpus AVIFs stay AVIF"
+    );
+}
+
+#[test]
+fn heic_probes_read_the_displayed_size_from_the_container() {
+    let cases = [
+        ("formats/grid-irot-exif6.heic", 480, 720, 1, false, 8),
+        ("formats/watermark-alpha.heic", 30, 30, 1, true, 8),
+        ("formats/flag-10bit.heic", 900, 600, 1, false, 10),
+        ("formats/huge-grid.heic", 30000, 30000, 1, false, 8),
+    ];
+    for (file, width, height, images, alpha, bits) in cases {
+        let bytes = read_test_data(file);
+        let header = probe(&bytes).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(
+            (header.format, header.width, header.height, header.orientation),
+            (ImageFormat::Heif, width, height, 1),
+            "{file}"
+        );
+        let facts = heic::read_header(&bytes, u64::MAX).unwrap();
+        assert_eq!(
+            (facts.top_level_images, facts.has_alpha, facts.bit_depth),
+            (images, alpha, bits),
+            "{file}"
+        );
+        assert_eq!(frame_count(&bytes, &header), 1);
+    }
+    let corpus = probe(&read("thumbor/images/image.heic")).unwrap();
+    assert_eq!((corpus.width, corpus.height), (256, 256));
+}
+
+#[test]
+fn heic_grid_is_rotated_by_irot_once_and_keeps_its_profile() {
+    // Stored as 720x480 landscape tiles with irot 3 and EXIF orientation 6: libheif turns it
+    // upright, the EXIF orientation is not applied on top (pillow-heif resets it).
+    let image = decode_data("formats/grid-irot-exif6.heic");
+    assert_eq!((image.width, image.height), (480, 720));
+    assert_eq!(image.source.orientation, 1);
+    assert_eq!(image.layout, PixelLayout::Rgb8);
+    let close = |got: [u8; 3], want: [u8; 3]| {
+        got.iter()
+            .zip(want)
+            .all(|(&g, w)| (i32::from(g) - i32::from(w)).abs() < 40)
+    };
+    let corners = [
+        (mean_rgb_at(&image, 10, 10), [30, 30, 220], "blue top-left"),
+        (mean_rgb_at(&image, 450, 10), [215, 30, 30], "red top-right"),
+        (mean_rgb_at(&image, 10, 690), [235, 235, 235], "white bottom-left"),
+        (mean_rgb_at(&image, 450, 690), [30, 200, 30], "green bottom-right"),
+    ];
+    for (got, want, corner) in corners {
+        assert!(close(got, want), "{corner}: {got:?}");
+    }
+    let profile = image.source.icc_profile.expect("Display P3 profile");
+    let png = decode(&read("sharp/p3.png"), &options()).unwrap();
+    assert_eq!(Some(&profile), png.source.icc_profile.as_ref());
+}
+
+#[test]
+fn heic_keeps_alpha() {
+    let image = decode_data("formats/watermark-alpha.heic");
+    assert_eq!(image.layout, PixelLayout::Rgba8);
+    assert!(image.has_transparency());
+    let png = decode(&read("thumbor/images/watermark.png"), &options()).unwrap();
+    let alpha = |rgba: Vec<u8>| -> Vec<u8> { rgba.chunks_exact(4).map(|p| p[3]).collect() };
+    let similarity = psnr(&alpha(rgba_of(&image, 0)), &alpha(rgba_of(&png, 0)));
+    assert!(similarity > 30.0, "alpha PSNR {similarity:.1} dB");
+}
+
+#[test]
+fn heic_ten_bits_are_narrowed_to_eight() {
+    let image = decode_data("formats/flag-10bit.heic");
+    assert_eq!((image.width, image.height), (900, 600));
+    // The Dutch flag: red, white and blue bands.
+    let bands = [
+        (mean_rgb_at(&image, 440, 90), [174, 28, 40]),
+        (mean_rgb_at(&image, 440, 290), [255, 255, 255]),
+        (mean_rgb_at(&image, 440, 490), [33, 70, 139]),
+    ];
+    for (got, want) in bands {
+        let distance: i32 = got
+            .iter()
+            .zip(want)
+            .map(|(&g, w)| (i32::from(g) - i32::from(w)).abs())
+            .sum();
+        assert!(distance < 30, "{got:?} is not {want:?}");
+    }
+}
+
+#[test]
+fn heic_header_over_max_pixels_is_refused_before_decoding() {
+    // 30000x30000 declared by the grid over four small tiles: never decoded.
+    let bytes = read_test_data("formats/huge-grid.heic");
+    assert!(matches!(
+        decode(&bytes, &DecodeOptions::new(75_000_000)),
+        Err(ImagingError::TooLarge(_))
+    ));
+    // libheif's own limit refuses the side while parsing, as a size error too.
+    assert!(matches!(
+        heic::read_header(&bytes, 20_000),
+        Err(ImagingError::TooLarge(_))
+    ));
+}
+
+#[test]
+fn heic_damage_fails_cleanly() {
+    for file in &HEIC_FILES[..3] {
+        assert_damage_fails_cleanly(file, &read_test_data(file));
+    }
+    assert_damage_fails_cleanly("image.heic", &read("thumbor/images/image.heic"));
+}
