@@ -134,6 +134,20 @@ pub fn jxl(data: &[u8]) {
     let _ = imaging::decode::decode(data, &imaging::decode::DecodeOptions::new(1_000_000));
 }
 
+/// HEIC/HEIF through libheif: the header read (container, primary image, its size under a
+/// side limit), then, for a file within 256x256, the decode. libheif is C++: a crash here is a
+/// libheif bug the limits or the wrapper must keep out of reach, an unbounded allocation
+/// likewise.
+pub fn heic(data: &[u8]) {
+    let Ok((width, height, _)) = imaging::decode::read_heic_header(data, 4096) else {
+        return;
+    };
+    if u64::from(width) * u64::from(height) > 65_536 {
+        return;
+    }
+    let _ = imaging::decode::decode(data, &imaging::decode::DecodeOptions::new(65_536));
+}
+
 /// JPEG 2000 (raw J2K and JP2): our SIZ check, then hayro's header read and decode under a
 /// small pixel limit.
 pub fn jpeg2000(data: &[u8]) {

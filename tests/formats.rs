@@ -1,5 +1,5 @@
-//! Black-box tests of the JPEG XL and SVG originals through the real server: the output
-//! format and size each is served at, SVGs drawn at the size asked (never drawn small and
+//! Black-box tests of the JPEG XL, HEIC and SVG originals through the real server: the output
+//! format and size each is served at, HEIC orientation and alpha, HEIC uploads, SVGs drawn at the size asked (never drawn small and
 //! upscaled) with their transparency, and hostile SVGs answered 400 without the server
 //! reading a file or opening a connection on their behalf.
 
@@ -32,7 +32,15 @@ fn root_with_formats() -> tempfile::TempDir {
     ] {
         write(dir.path(), name, &test_data(&format!("formats/{name}")));
     }
-    for name in ["Commons-logo.svg", "Commons-logo-inches.svg"] {
+    for name in [
+        "grid-irot-exif6.heic",
+        "watermark-alpha.heic",
+        "flag-10bit.heic",
+        "huge-grid.heic",
+    ] {
+        write(dir.path(), name, &test_data(&format!("formats/{name}")));
+    }
+    for name in ["Commons-logo.svg", "Commons-logo-inches.svg", "image.heic"] {
         std::fs::copy(
             corpus().join("thumbor/images").join(name),
             dir.path().join(name),
@@ -97,6 +105,142 @@ fn jpeg_xl_originals_are_served_as_jpeg_or_gif() {
     let meta = server.get("/unsafe/meta/giunchedi.jxl").json();
     assert_eq!(meta["thumbor"]["source"]["width"], 800);
     assert_eq!(meta["thumbor"]["source"]["height"], 533);
+}
+
+/// The mean RGB of the 20x20 square at (x, y) of a decoded frame.
+fn mean_rgb(image: &pictor::imaging::Image, x: u32, y: u32) -> [i32; 3] {
+    let channels = image.layout.channels();
+    let mut sums = [0i32; 3];
+    for row in y..y + 20 {
+        for column in x..x + 20 {
+            let at = (row as usize * image.width as usize + column as usize) * channels;
+            for (sum, &sample) in sums.iter_mut().zip(&image.frames[0].pixels[at..at + 3]) {
+                *sum += i32::from(sample);
+            }
+        }
+    }
+    sums.map(|sum| sum / 400)
+}
+
+#[test]
+fn heic_originals_are_served_as_jpeg_or_the_format_asked() {
+    let dir = root_with_formats();
+    let server = serve(dir.path(), &[("AUTO_WEBP", "True")]);
+    let cases = [
+        ("image.heic", "", "image/jpeg", (256, 256)),
+        ("grid-irot-exif6.heic", "", "image/jpeg", (480, 720)),
+        (
+            "grid-irot-exif6.heic",
+            "fit-in/240x240/",
+            "image/jpeg",
+            (160, 240),
+        ),
+        ("grid-irot-exif6.heic", "100x100/", "image/jpeg", (100, 100)),
+        ("flag-10bit.heic", "", "image/jpeg", (900, 600)),
+        (
+            "watermark-alpha.heic",
+            "filters:format(png)/",
+            "image/png",
+            (30, 30),
+        ),
+        (
+            "flag-10bit.heic",
+            "filters:format(webp)/",
+            "image/webp",
+            (900, 600),
+        ),
+    ];
+    for (file, options, mime, size) in cases {
+        let path = format!("/unsafe/{options}{file}");
+        let response = server.get(&path);
+        assert_eq!(
+            response.status,
+            200,
+            "{path}: {}",
+            String::from_utf8_lossy(&response.body)
+        );
+        assert_eq!(response.header("content-type"), Some(mime), "{path}");
+        let image = decoded(&response.body);
+        assert_eq!((image.width, image.height), size, "{path}");
+    }
+    // Negotiated: AUTO_WEBP and a browser that takes WebP.
+    let negotiated = server.request("GET", "/unsafe/image.heic", &[("Accept", "image/webp,*/*")]);
+    assert_eq!(negotiated.header("content-type"), Some("image/webp"));
+
+    // Turned upright once by irot (the EXIF orientation 6 beside it is not applied again):
+    // blue top-left, red top-right, white bottom-left, green bottom-right; the P3 profile kept.
+    let jpeg = decoded(&server.get("/unsafe/grid-irot-exif6.heic").body);
+    let corners = [
+        (mean_rgb(&jpeg, 10, 10), [30, 30, 220], "blue top-left"),
+        (mean_rgb(&jpeg, 450, 10), [215, 30, 30], "red top-right"),
+        (
+            mean_rgb(&jpeg, 10, 690),
+            [235, 235, 235],
+            "white bottom-left",
+        ),
+        (
+            mean_rgb(&jpeg, 450, 690),
+            [30, 200, 30],
+            "green bottom-right",
+        ),
+    ];
+    for (got, want, corner) in corners {
+        assert!(
+            got.iter().zip(want).all(|(g, w)| (g - w).abs() < 40),
+            "{corner}: {got:?}"
+        );
+    }
+    assert!(jpeg.source.icc_profile.is_some(), "the P3 profile is kept");
+    // Transparency survives into PNG.
+    let png = server.get("/unsafe/filters:format(png)/watermark-alpha.heic");
+    assert!(decoded(&png.body).has_transparency());
+    // Meta reads the displayed size from the header.
+    let meta = server.get("/unsafe/meta/grid-irot-exif6.heic").json();
+    assert_eq!(meta["thumbor"]["source"]["width"], 480);
+    assert_eq!(meta["thumbor"]["source"]["height"], 720);
+    // 30000x30000 declared: refused from the header (a 400, not a 5xx).
+    for path in [
+        "/unsafe/huge-grid.heic",
+        "/unsafe/fit-in/100x100/huge-grid.heic",
+    ] {
+        assert_eq!(server.get(path).status, 400, "{path}");
+    }
+}
+
+#[test]
+fn heic_uploads_are_accepted_and_render() {
+    let originals = tempfile::tempdir().unwrap();
+    let loader = tempfile::tempdir().unwrap();
+    let server = serve(
+        loader.path(),
+        &[
+            ("UPLOAD_ENABLED", "True"),
+            ("STORAGE", "file"),
+            ("FILE_STORAGE_ROOT_PATH", originals.path().to_str().unwrap()),
+        ],
+    );
+    let heic = test_data("formats/grid-irot-exif6.heic");
+    let response = server.send("POST", "/image", &[("Slug", "photo.heic")], &heic);
+    assert_eq!(
+        response.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&response.body)
+    );
+    let location = response.header("location").expect("Location").to_string();
+    let id = location
+        .strip_prefix("/image/")
+        .and_then(|rest| rest.split('/').next())
+        .expect(&location);
+    let render = server.get(&format!("/unsafe/fit-in/240x240/{id}"));
+    assert_eq!(render.status, 200);
+    assert_eq!(render.header("content-type"), Some("image/jpeg"));
+    assert_eq!(render.image_size(), (160, 240));
+    // Cut short, or over MAX_PIXELS from its header: refused.
+    let cut = &heic[..heic.len() / 2];
+    assert_eq!(server.send("POST", "/image", &[], cut).status, 415);
+    let huge = test_data("formats/huge-grid.heic");
+    assert_eq!(server.send("POST", "/image", &[], &huge).status, 400);
 }
 
 #[test]

@@ -64,6 +64,11 @@ fn svg_regressions() {
 }
 
 #[test]
+fn heic_regressions() {
+    replay("heic", pictor::fuzzing::heic);
+}
+
+#[test]
 fn jxl_regressions() {
     replay("jxl", pictor::fuzzing::jxl);
 }

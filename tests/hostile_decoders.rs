@@ -3,7 +3,9 @@
 //! container bombs in the header probe, files the header probe and the decoder read
 //! differently (JPEG `FF 00` before a fake frame header, a WebP whose first chunk libwebp reads
 //! as a bitstream), a progressive JPEG scan bomb and a restart-marker flood; SVG entity, `<use>`
-//! and nesting bombs, a 100000x100000 viewBox, external references; a truncated JPEG XL file. Each must get a
+//! and nesting bombs, a 100000x100000 viewBox, external references; a truncated JPEG XL file;
+//! HEICs declaring 30000² and 100000² pixels (past libheif's own limit), cut short, and
+//! bit-flipped through their boxes and coded data. Each must get a
 //! 4xx (or a correct 200) within seconds, with bounded memory, and the server must live on.
 
 mod common;
@@ -302,6 +304,27 @@ fn jxl_cut_in_half() -> Vec<u8> {
     bytes[..bytes.len() / 2].to_vec()
 }
 
+/// A test file of tests/data/formats.
+fn formats_file(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/formats")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// tests/data/formats/huge-grid.heic with its grid's `ispe` declaring `side` x `side`, past
+/// libheif's own size limit (32768) when `side` is 100000.
+fn heic_declaring(side: u32) -> Vec<u8> {
+    let mut bytes = formats_file("huge-grid.heic");
+    let declared = [30000u32.to_be_bytes(), 30000u32.to_be_bytes()].concat();
+    let at = bytes
+        .windows(declared.len())
+        .position(|w| w == declared)
+        .expect("the grid's ispe");
+    bytes[at..at + 8].copy_from_slice(&[side.to_be_bytes(), side.to_be_bytes()].concat());
+    bytes
+}
+
 #[test]
 fn decoder_bombs_are_refused_quickly_with_bounded_memory() {
     let dir = tempfile::tempdir().unwrap();
@@ -326,6 +349,16 @@ fn decoder_bombs_are_refused_quickly_with_bounded_memory() {
         ),
         ("nested-groups.svg", svg_nested_groups(1_000_000)),
         ("cut-in-half.jxl", jxl_cut_in_half()),
+        ("huge-grid.heic", formats_file("huge-grid.heic")),
+        ("past-libheif-limit.heic", heic_declaring(100_000)),
+        ("cut-in-half.heic", {
+            let grid = formats_file("grid-irot-exif6.heic");
+            grid[..grid.len() / 2].to_vec()
+        }),
+        (
+            "cut-in-its-header.heic",
+            formats_file("grid-irot-exif6.heic")[..300].to_vec(),
+        ),
     ];
     assert_eq!(bombs[0].1.len(), 81);
     for (name, bytes) in &bombs {
@@ -386,4 +419,43 @@ fn a_restart_marker_flood_is_decoded_by_libjpeg_not_buffered() {
     );
     let peak = server.peak_rss_kib();
     assert!(peak < 300 * 1024, "peak RSS {} MB", peak / 1024);
+}
+
+#[test]
+fn bit_flipped_heics_are_a_picture_or_a_4xx_never_a_5xx() {
+    let dir = tempfile::tempdir().unwrap();
+    let grid = formats_file("grid-irot-exif6.heic");
+    let alpha = formats_file("watermark-alpha.heic");
+    let mut names = Vec::new();
+    for (source, bytes) in [("grid", &grid), ("alpha", &alpha)] {
+        // Through the boxes (ftyp, meta, iloc, iprp...) and into the coded data.
+        let positions = (8..bytes.len()).step_by(bytes.len() / 60 + 1);
+        for at in positions {
+            for mask in [0x01u8, 0x80, 0xff] {
+                let mut flipped = bytes.clone();
+                flipped[at] ^= mask;
+                let name = format!("{source}-{at}-{mask:02x}.heic");
+                write(dir.path(), &name, &flipped);
+                names.push(name);
+            }
+        }
+    }
+    let server = Server::start(&[
+        ("FILE_LOADER_ROOT_PATH", dir.path().to_str().unwrap()),
+        ("ALLOW_UNSAFE_URL", "True"),
+        ("MEMORY_CACHE_MB", "0"),
+        ("SOURCE_CACHE_MB", "0"),
+        ("RUST_LOG", "error"),
+    ]);
+    for name in &names {
+        let response = server.get(&format!("/unsafe/fit-in/64x64/{name}"));
+        assert!(
+            response.status == 200 || (400..500).contains(&response.status),
+            "{name} -> {} {}",
+            response.status,
+            String::from_utf8_lossy(&response.body)
+        );
+    }
+    write(dir.path(), "ok.heic", &grid);
+    assert_eq!(server.get("/unsafe/ok.heic").status, 200);
 }

@@ -12,7 +12,7 @@ use crate::server::app::App;
 use bytes::Bytes;
 
 /// The formats an upload may have: those pictor decodes and renders.
-const ACCEPTED: [ImageFormat; 9] = [
+const ACCEPTED: [ImageFormat; 10] = [
     ImageFormat::Jpeg,
     ImageFormat::Png,
     ImageFormat::Gif,
@@ -22,6 +22,7 @@ const ACCEPTED: [ImageFormat; 9] = [
     ImageFormat::Bmp,
     ImageFormat::Jp2,
     ImageFormat::Jxl,
+    ImageFormat::Heif,
 ];
 
 /// The extension a stored upload of `format` gets (JSON uploads' names, Location's default

@@ -504,7 +504,12 @@ fn heic_probes_read_the_displayed_size_from_the_container() {
         let bytes = read_test_data(file);
         let header = probe(&bytes).unwrap_or_else(|e| panic!("{file}: {e}"));
         assert_eq!(
-            (header.format, header.width, header.height, header.orientation),
+            (
+                header.format,
+                header.width,
+                header.height,
+                header.orientation
+            ),
             (ImageFormat::Heif, width, height, 1),
             "{file}"
         );
@@ -536,8 +541,16 @@ fn heic_grid_is_rotated_by_irot_once_and_keeps_its_profile() {
     let corners = [
         (mean_rgb_at(&image, 10, 10), [30, 30, 220], "blue top-left"),
         (mean_rgb_at(&image, 450, 10), [215, 30, 30], "red top-right"),
-        (mean_rgb_at(&image, 10, 690), [235, 235, 235], "white bottom-left"),
-        (mean_rgb_at(&image, 450, 690), [30, 200, 30], "green bottom-right"),
+        (
+            mean_rgb_at(&image, 10, 690),
+            [235, 235, 235],
+            "white bottom-left",
+        ),
+        (
+            mean_rgb_at(&image, 450, 690),
+            [30, 200, 30],
+            "green bottom-right",
+        ),
     ];
     for (got, want, corner) in corners {
         assert!(close(got, want), "{corner}: {got:?}");
