@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Reference checks of the originals Thumbor 7.8.0 from PyPI cannot decode (it answers 400 for
-SVG without cairosvg, so the differential suite can only record that pictor answers 200).
+SVG without cairosvg and HEIC without pillow-heif, and knows no JPEG XL, so the differential suite
+can only record that pictor answers 200).
 
 Each SVG case is rendered by pictor (`pictor render`) and by resvg's own CLI from PyPI
 (`resvg-cli`, installed into compat/.venv), drawn at 4x pictor's output width and brought to
@@ -13,8 +14,23 @@ pictor's exact size with Pillow's Lanczos, and compared:
 
     python3 compat/reference_formats.py --pictor-bin target/debug/pictor
 
+HEIC and JPEG XL cases (files of tests/data) are rendered by pictor and decoded by Pillow with
+pillow-heif (Thumbor's own HEIF plugin, over its bundled libheif) or pillow-jxl-plugin (libjxl),
+both from PyPI; the reference is brought to pictor's size by Lanczos when the case resizes:
+
+- size: without a resize pictor's answer has the reference decode's size (orientation applied
+  the same way); with `fit-in/WxH/` that size fitted by Thumbor's rounding;
+- pixels: SSIM of the premultiplied RGB and of the alpha, each at least MIN_SSIM, after each
+  side is brought to sRGB through its own ICC profile (pillow-jxl-plugin hands out some files in
+  linear light with a linear profile, pictor in the file's declared space).
+
+`animated.jxl` is left out: pillow-jxl-plugin 1.3.8 reads one frame of an animation (the last),
+pictor's still output is the first (tests/formats.rs checks its frames against the GIF it was
+made from).
+
 Prints one line per case and exits 1 when any check fails. Needs the venv run.py creates
-(numpy, Pillow) and runs itself with it; installs resvg-cli into it when missing.
+(numpy, Pillow) and runs itself with it; installs resvg-cli, pillow-heif and pillow-jxl-plugin
+into it when missing (pinned to the venv's own Pillow, which Thumbor needs unchanged).
 """
 
 import argparse
@@ -28,6 +44,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 VENV_BIN = os.path.join(HERE, ".venv", "bin")
 RESVG_CLI = "resvg-cli==0.44.0"
+# pillow-heif 1.9 asks for Pillow 13; 1.8.1 is the newest that takes Thumbor's Pillow 12.
+PILLOW_PLUGINS = ["pillow-heif==1.8.1", "pillow-jxl-plugin==1.3.8"]
+TEST_DATA = os.path.join(ROOT, "tests", "data")
 MIN_SSIM = 0.97
 
 CASES = [
@@ -38,6 +57,34 @@ CASES = [
     ("thumbor/images/Commons-logo-inches.svg", "fit-in/100x100/"),
     ("thumbor/filters/watermark.svg", "fit-in/300x300/"),
 ]
+
+
+# (file under tests/data, request options): pictor's answer against the PyPI decoders'.
+RASTER_CASES = [
+    ("corpus/thumbor/images/image.heic", "filters:format(png)/"),
+    ("corpus/thumbor/images/image.heic", ""),
+    ("formats/grid-irot-exif6.heic", "filters:format(png)/"),
+    ("formats/grid-irot-exif6.heic", "fit-in/100x100/filters:format(png)/"),
+    ("formats/watermark-alpha.heic", "filters:format(png)/"),
+    ("formats/flag-10bit.heic", "filters:format(png)/"),
+    ("formats/giunchedi.jxl", "filters:format(png)/"),
+    ("formats/giunchedi.jxl", "fit-in/300x300/filters:format(png)/"),
+    ("formats/watermark-alpha.jxl", "filters:format(png)/"),
+    ("formats/p3-icc.jxl", "filters:format(png)/"),
+    ("formats/landscape-6.jxl", "filters:format(png)/"),
+    ("formats/lossless-jpeg.jxl", "filters:format(png)/"),
+]
+
+
+def ensure_pillow_plugins() -> None:
+    try:
+        import pillow_heif  # noqa: F401
+        import pillow_jxl  # noqa: F401
+    except ImportError:
+        import PIL
+        subprocess.run([os.path.join(VENV_BIN, "python"), "-m", "pip", "install",
+                        "--disable-pip-version-check", "-q", *PILLOW_PLUGINS,
+                        f"pillow=={PIL.__version__}"], check=True)
 
 
 def ensure_resvg() -> str:
@@ -58,6 +105,73 @@ def fit_in(width: int, height: int, box: int) -> tuple[int, int]:
     return max(1, int(round(width * box / height + 1e-9))), box
 
 
+def premultiplied_ssim(mine, reference) -> tuple[float, float]:
+    """SSIM of the premultiplied RGB (alpha weighted, so transparent areas compare as black)
+    and of the alpha channel of two RGBA images of one size."""
+    import numpy as np
+    from compare import ssim
+
+    def planes(image):
+        a = np.asarray(image, dtype=np.float64)
+        alpha = a[..., 3:4] / 255.0
+        return a[..., :3] * alpha, np.repeat(a[..., 3:4], 3, axis=2)
+
+    (mine_rgb, mine_alpha), (ref_rgb, ref_alpha) = planes(mine), planes(reference)
+    return ssim(mine_rgb, ref_rgb), ssim(mine_alpha, ref_alpha)
+
+
+def in_srgb(image):
+    """`image` as RGBA with its colours brought to sRGB through its ICC profile, if any."""
+    import io
+
+    from PIL import ImageCms
+
+    rgba = image.convert("RGBA")
+    profile = image.info.get("icc_profile")
+    if not profile:
+        return rgba
+    rgb = ImageCms.profileToProfile(rgba.convert("RGB"), ImageCms.ImageCmsProfile(io.BytesIO(profile)),
+                                    ImageCms.createProfile("sRGB"))
+    rgb.putalpha(rgba.getchannel("A"))
+    return rgb
+
+
+def raster_cases(pictor_bin: str, work: str) -> int:
+    """The HEIC and JPEG XL cases; returns the number that failed."""
+    import pillow_heif
+    import pillow_jxl  # noqa: F401  (registers the JPEG XL opener)
+    from PIL import Image
+
+    pillow_heif.register_heif_opener()
+    env = dict(os.environ, FILE_LOADER_ROOT_PATH=TEST_DATA, ALLOW_UNSAFE_URL="True")
+    failures = 0
+    for relative, options in RASTER_CASES:
+        out = os.path.join(work, "pictor-raster")
+        subprocess.run([pictor_bin, "render", f"/unsafe/{options}{relative}", "--out", out],
+                       env=env, check=True, capture_output=True)
+        mine = Image.open(out)
+        mine.load()
+        mine = in_srgb(mine)
+        reference = Image.open(os.path.join(TEST_DATA, relative))
+        reference.load()
+        reference = in_srgb(reference)
+        box = options.split("fit-in/")[1].split("/")[0] if "fit-in/" in options else None
+        expected = reference.size if box is None else fit_in(*reference.size, int(box.split("x")[0]))
+        problems = []
+        if mine.size != expected:
+            problems.append(f"size {mine.size} != {expected}")
+        if reference.size != mine.size:
+            reference = reference.resize(mine.size, Image.LANCZOS)
+        scores = premultiplied_ssim(mine, reference)
+        if min(scores) < MIN_SSIM:
+            problems.append(f"SSIM {scores[0]:.4f} / alpha {scores[1]:.4f} < {MIN_SSIM}")
+        status = "ok" if not problems else "FAIL " + "; ".join(problems)
+        print(f"[reference] {options}{relative}: {mine.width}x{mine.height}, "
+              f"SSIM {scores[0]:.4f}, alpha {scores[1]:.4f}: {status}")
+        failures += bool(problems)
+    return failures
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pictor-bin", default=os.path.join(ROOT, "target", "release", "pictor"))
@@ -75,6 +189,7 @@ def main() -> int:
     from compare import ssim
 
     resvg = ensure_resvg()
+    ensure_pillow_plugins()
     failures = 0
     with tempfile.TemporaryDirectory() as work:
         env = dict(os.environ, FILE_LOADER_ROOT_PATH=args.corpus, ALLOW_UNSAFE_URL="True")
@@ -103,19 +218,16 @@ def main() -> int:
                 problems.append(f"resvg drew {reference.size}")
                 scores = (0.0, 0.0)
             else:
-                def planes(image):
-                    a = np.asarray(image, dtype=np.float64)
-                    alpha = a[..., 3:4] / 255.0
-                    return a[..., :3] * alpha, np.repeat(a[..., 3:4], 3, axis=2)
-                (mine_rgb, mine_alpha), (ref_rgb, ref_alpha) = planes(mine_compared), planes(reference)
-                scores = (ssim(mine_rgb, ref_rgb), ssim(mine_alpha, ref_alpha))
+                scores = premultiplied_ssim(mine_compared, reference)
                 if min(scores) < MIN_SSIM:
                     problems.append(f"SSIM {scores[0]:.4f} / alpha {scores[1]:.4f} < {MIN_SSIM}")
             status = "ok" if not problems else "FAIL " + "; ".join(problems)
             print(f"[reference] {options}{relative}: {mine.width}x{mine.height}, "
                   f"SSIM {scores[0]:.4f}, alpha {scores[1]:.4f}: {status}")
             failures += bool(problems)
-    print(f"[reference] {len(CASES) - failures} passed, {failures} failed")
+        failures += raster_cases(args.pictor_bin, work)
+    total = len(CASES) + len(RASTER_CASES)
+    print(f"[reference] {total - failures} passed, {failures} failed")
     return 1 if failures else 0
 
 

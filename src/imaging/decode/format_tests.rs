@@ -585,7 +585,7 @@ fn heic_ten_bits_are_narrowed_to_eight() {
         let distance: i32 = got
             .iter()
             .zip(want)
-            .map(|(&g, w)| (i32::from(g) - i32::from(w)).abs())
+            .map(|(&g, w)| (i32::from(g) - w).abs())
             .sum();
         assert!(distance < 30, "{got:?} is not {want:?}");
     }
