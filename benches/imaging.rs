@@ -1,5 +1,5 @@
 //! Criterion benches of the imaging stages on corpus images: decode (full and shrunk on
-//! load, and the JPEG → JPEG path's planes by both decoders; JPEG XL and SVG), resize, encode per format, the
+//! load, and the JPEG → JPEG path's planes by both decoders; JPEG XL, HEIC and SVG), resize, encode per format, the
 //! smart-crop detectors (feature, face, attention, profile, glasses), and the end-to-end renders of benches/compare.sh's tasks.
 //!
 //! cargo bench --bench imaging                 # everything
@@ -91,7 +91,7 @@ fn test_data(relative: &str) -> Vec<u8> {
     .expect("test data file")
 }
 
-/// Decode cost of the JPEG XL and SVG originals, beside a JPEG and a PNG of the same
+/// Decode cost of the JPEG XL, HEIC and SVG originals, beside a JPEG and a PNG of the same
 /// picture: `cargo bench --bench imaging -- decode_formats`.
 fn bench_decode_formats(c: &mut Criterion) {
     let mut group = c.benchmark_group("decode_formats");
@@ -105,6 +105,19 @@ fn bench_decode_formats(c: &mut Criterion) {
     group.bench_function("jxl_animated_100x100x2", |b| {
         b.iter(|| decode_at(&animated, 1))
     });
+    let heic = test_data("formats/giunchedi.heic");
+    group.bench_function("heic_probe", |b| {
+        b.iter(|| decode::probe(&heic).expect("probes"))
+    });
+    group.bench_function("heic_800x533", |b| b.iter(|| decode_at(&heic, 1)));
+    let grid = test_data("formats/grid-irot-exif6.heic");
+    group.bench_function("heic_grid_6_tiles_480x720_rotated", |b| {
+        b.iter(|| decode_at(&grid, 1))
+    });
+    let ten_bit = test_data("formats/flag-10bit.heic");
+    group.bench_function("heic_10bit_900x600", |b| b.iter(|| decode_at(&ten_bit, 1)));
+    let alpha = test_data("formats/watermark-alpha.heic");
+    group.bench_function("heic_alpha_30x30", |b| b.iter(|| decode_at(&alpha, 1)));
     let svg = corpus("thumbor/images/Commons-logo.svg");
     let header = decode::probe(&svg).expect("probes");
     group.bench_function("svg_probe", |b| {

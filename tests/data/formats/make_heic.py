@@ -221,6 +221,11 @@ def main() -> int:
         assert flag.size == (900, 600)
         with open(out, "rb") as src, open(os.path.join(HERE, "flag-10bit.heic"), "wb") as dst:
             dst.write(src.read())
+
+        # The decode benches' photo, beside the JPEG, PNG and JPEG XL of the same picture.
+        photo = Image.open(os.path.join(corpus, "thumbor", "images", "Giunchedi%2C_Filippo_January_2015_01.png"))
+        with open(os.path.join(HERE, "giunchedi.heic"), "wb") as f:
+            f.write(heif_enc(photo.convert("RGB"), work, "-q", "50"))
     return 0
 
 
