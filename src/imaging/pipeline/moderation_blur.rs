@@ -1,7 +1,7 @@
 //! Step `moderation_blur`: an upload that moderation flagged (or holds) is served strongly
 //! blurred at every size and format, so this runs on the output pixels, after the resize and
 //! the filters (a `sharpen()` in the URL cannot undo it). Each frame is reduced to at most
-//! `DETAIL_PIXELS` on its longer side, Gaussian-blurred there and enlarged back: a blur whose
+//! `DETAIL_PIXELS` (and at most a quarter of its size) on its longer side, Gaussian-blurred there and enlarged back: a blur whose
 //! radius grows with the image (about a twentieth of its longer side) for the cost of two
 //! resizes, whatever the output size. The planes road is never taken for such a render.
 
@@ -32,16 +32,14 @@ pub(super) fn run(context: &mut RenderContext<'_>) -> Result<(), ImagingError> {
 pub(crate) fn blur_strongly(image: &mut Image) -> Result<(), ImagingError> {
     let size = (image.width, image.height);
     let longer = size.0.max(size.1).max(1);
+    // A small image is reduced too (to a quarter), so it is as unrecognisable as a large one.
+    let detail = (longer / 4).clamp(1, DETAIL_PIXELS);
     let scale = |side: u32| {
-        (u64::from(side) * u64::from(DETAIL_PIXELS))
+        (u64::from(side) * u64::from(detail))
             .div_ceil(u64::from(longer))
-            .clamp(1, u64::from(DETAIL_PIXELS)) as u32
+            .clamp(1, u64::from(detail)) as u32
     };
-    let small = if longer > DETAIL_PIXELS {
-        (scale(size.0), scale(size.1))
-    } else {
-        size
-    };
+    let small = (scale(size.0), scale(size.1));
     let channels = image.layout.channels();
     for frame in &mut image.frames {
         let reduced = resize_pixels(&frame.pixels, image.layout, size, small)?;
