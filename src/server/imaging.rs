@@ -182,8 +182,8 @@ async fn render_uncached(
     });
     let (mut rendered, detected) = render_on_pool(app, work).await?;
     if held.load(Ordering::Relaxed) {
-        // Nor kept by a CDN or browser.
-        rendered.max_age = Some(0);
+        // A temporary result, as Thumbor's renders whose detection failed.
+        rendered.max_age = Some(app.config.cache.max_age_temp_image);
     }
     if let (true, Some((key, points))) = (stored, detected) {
         app.result_storage.put_focal_points(&key, &points);

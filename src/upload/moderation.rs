@@ -8,8 +8,9 @@
 //! When the classifier fails or does not answer within MODERATION_TIMEOUT_SECONDS,
 //! MODERATION_FAIL decides: `open` approves, `closed` holds the upload as `pending`, served as
 //! a flagged one, until `pictor moderate --retry` gets a verdict. Held renders are never kept
-//! (memory cache, result storage) and are sent with `max-age=0`, so the first request after the
-//! verdict changes renders anew, even when another process (the retry) changed it.
+//! (memory cache, result storage) and are sent with MAX_AGE_TEMP_IMAGE (Thumbor's max-age of
+//! temporary results), so the first request after the verdict changes renders anew, even when
+//! another process (the retry) changed it.
 //!
 //! Uploads that arrive without pictor (browser-to-S3 grants write straight to the bucket) have
 //! no sidecar: they are moderated at their first load, before anything of them is served.
