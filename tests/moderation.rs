@@ -505,3 +505,47 @@ fn originals_without_a_sidecar_are_moderated_at_first_load() {
         "{flagged} {other} {sharp}"
     );
 }
+
+/// With UPLOAD_ACTIVATION the sidecar is written to the incoming area with the upload and
+/// moves with it on activation (the classifier is asked once).
+#[test]
+fn the_sidecar_moves_with_activation() {
+    let storage = Storage::folder();
+    let incoming = tempfile::tempdir().unwrap();
+    let classifier = Classifier::start(Mode::Flag);
+    let incoming_root = incoming.path().display().to_string();
+    let server = storage.start(
+        &classifier.url(),
+        &[
+            ("UPLOAD_ACTIVATION", "True"),
+            ("API_SECRET_KEY", "activation-secret"),
+            ("INCOMING_FILE_STORAGE_ROOT_PATH", &incoming_root),
+        ],
+    );
+    let jpeg = image(PHOTO);
+    let flagged = upload(&server, &jpeg);
+    classifier.set(Mode::Approve);
+    let approved = upload(&server, &jpeg);
+    let digest = format!("{:x}", sha1::Sha1::digest(flagged.as_bytes()));
+    let waiting = incoming
+        .path()
+        .join(&digest[..2])
+        .join(format!("{}.json", &digest[2..]));
+    assert!(waiting.exists(), "the sidecar waits in the incoming area");
+    assert_eq!(server.get(&format!("/unsafe/300x200/{flagged}")).status, 404);
+    for id in [&flagged, &approved] {
+        let r = server.send(
+            "POST",
+            &format!("/images/{id}/activate"),
+            &[("Authorization", "Bearer activation-secret")],
+            b"",
+        );
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    }
+    assert!(!waiting.exists());
+    assert_eq!(status(&storage.sidecar(&flagged)), "flagged");
+    let sharp = edge_energy(&server.get(&format!("/unsafe/300x200/{approved}")));
+    let blurred = edge_energy(&server.get(&format!("/unsafe/300x200/{flagged}")));
+    assert!(blurred * 4.0 < sharp, "{blurred} against {sharp}");
+    assert_eq!(classifier.seen().len(), 2, "moderated once each, at upload");
+}
