@@ -76,6 +76,13 @@ impl ResultCache {
         }
     }
 
+    /// Drops the cached result under `key`.
+    pub async fn invalidate(&self, key: &str) {
+        if let Some(cache) = &self.inner {
+            cache.invalidate(key).await;
+        }
+    }
+
     /// Drops every cached result whose path names `image` (an upload replaced or removed
     /// it): the key is the path, so any key containing the name.
     pub fn invalidate_image(&self, image: &str) {

@@ -16,6 +16,7 @@ use crate::server::settings::{
 };
 use crate::source::settings::{LoaderKind, SourceSettings};
 use crate::source::stored::StorageKind;
+use crate::upload::moderation::settings::ModerationSettings;
 use crate::upload::settings::UploadSettings;
 use reader::Reader;
 
@@ -37,6 +38,8 @@ pub struct Config {
     pub imaging: ImagingSettings,
     /// The upload endpoints (UPLOAD_*).
     pub upload: UploadSettings,
+    /// The classifier of new uploads (MODERATION_*).
+    pub moderation: ModerationSettings,
 }
 
 impl Config {
@@ -56,6 +59,7 @@ impl Config {
         let connections = ConnectionLimits::from_keys(&r)?;
         let imaging = ImagingSettings::from_keys(&r)?;
         let upload = UploadSettings::from_keys(&r)?;
+        let moderation = ModerationSettings::from_keys(&r)?;
         let mut source = source;
         // Uploads are written to the storage of originals the loader reads: one storage.
         // UPLOAD_PHOTO_STORAGE (Thumbor's default: the file storage) picks it when STORAGE
@@ -129,6 +133,7 @@ impl Config {
             connections,
             imaging,
             upload,
+            moderation,
         })
     }
 }

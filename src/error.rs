@@ -53,6 +53,10 @@ pub enum PictorError {
     /// The origin did not answer in time.
     #[error("gateway timeout: {0}")]
     GatewayTimeout(String),
+    /// An uploaded image its moderation verdict keeps from being served (flagged, or held until
+    /// the classifier answers) with MODERATION_ACTION=refuse: 451.
+    #[error("withheld: {0}")]
+    Withheld(String),
     /// The server is full; the client should retry.
     #[error("overloaded: {0}")]
     Overloaded(String),
@@ -80,6 +84,7 @@ impl PictorError {
             PictorError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             PictorError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             PictorError::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            PictorError::Withheld(_) => StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS,
             PictorError::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,
             PictorError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -103,6 +108,7 @@ impl PictorError {
             PictorError::BodyTimeout(_) => "request body was not received in time",
             PictorError::BadGateway(_) => "origin returned no usable image",
             PictorError::GatewayTimeout(_) => "origin timed out",
+            PictorError::Withheld(_) => "image withheld by moderation",
             PictorError::Overloaded(_) => "server busy, retry later",
             PictorError::Internal(_) => "internal error",
         }
@@ -130,6 +136,7 @@ pub(crate) fn clone_error(e: &PictorError) -> PictorError {
         PictorError::BodyTimeout(limit) => PictorError::BodyTimeout(*limit),
         PictorError::BadGateway(m) => PictorError::BadGateway(m.clone()),
         PictorError::GatewayTimeout(m) => PictorError::GatewayTimeout(m.clone()),
+        PictorError::Withheld(m) => PictorError::Withheld(m.clone()),
         PictorError::Overloaded(m) => PictorError::Overloaded(m.clone()),
         PictorError::Internal(m) => PictorError::Internal(m.clone()),
     }

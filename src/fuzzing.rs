@@ -222,6 +222,15 @@ pub fn focal_point_record(data: &[u8]) {
     }
 }
 
+/// A moderation sidecar (`upload::moderation::sidecar`): whatever is stored under its name is
+/// read without a panic, and a sidecar that reads writes back to the same sidecar.
+pub fn moderation_sidecar(data: &[u8]) {
+    use crate::upload::moderation::sidecar::Sidecar;
+    if let Ok(sidecar) = Sidecar::parse(data) {
+        assert_eq!(Sidecar::parse(&sidecar.to_bytes()), Ok(sidecar));
+    }
+}
+
 /// A Haar cascade model (`imaging::detect::haar`): any text reads as a cascade or an error,
 /// never a panic or an endless walk, and a cascade that reads runs over a small picture.
 pub fn haar_cascade(data: &[u8]) {

@@ -119,6 +119,17 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Moderation (MODERATION_WEBHOOK_URL): `--retry` sends every upload held as pending (its
+    /// classifier failed or timed out with MODERATION_FAIL=closed) to the classifier again,
+    /// writes the verdicts it gets, and prints a summary line.
+    Moderate {
+        /// Re-send the pending uploads (the only action for now; required).
+        #[arg(long, required = true)]
+        retry: bool,
+        /// A Thumbor-style config file; environment variables win.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
 }
 
 /// `90`, `90s`, `30m`, `24h`, `7d` as a duration.
@@ -275,7 +286,41 @@ fn main() -> ExitCode {
             Ok(config) => run(sweep(config, older_than)),
             Err(code) => code,
         },
+        Command::Moderate { retry: _, config } => match load_config(config) {
+            Ok(config) => run(moderate_retry(config)),
+            Err(code) => code,
+        },
     }
+}
+
+/// `pictor moderate --retry`: one pass over the sidecars of the storage (and incoming area).
+async fn moderate_retry(config: Config) -> Result<(), String> {
+    if !config.moderation.enabled() {
+        return Err("nothing to retry: MODERATION_WEBHOOK_URL is not set".to_string());
+    }
+    let app = pictor::server::app::App::new(config).map_err(|e| e.to_string())?;
+    if app.loader.storage().is_none() {
+        return Err("nothing to retry: there is no storage of originals (STORAGE)".to_string());
+    }
+    let summary = pictor::upload::moderation::retry_pending(&app)
+        .await
+        .map_err(|e| format!("moderation retry failed: {e}"))?;
+    println!(
+        "moderate: {} sidecars examined, {} pending retried: {} approved, {} flagged, {} still \
+         pending, {} skipped{}",
+        summary.examined,
+        summary.retried,
+        summary.approved,
+        summary.flagged,
+        summary.still_pending,
+        summary.skipped,
+        if summary.truncated {
+            "; more remain, run again"
+        } else {
+            ""
+        }
+    );
+    Ok(())
 }
 
 /// `pictor sweep`: one pass over the incoming area.

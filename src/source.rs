@@ -81,6 +81,29 @@ impl Loader {
         })
     }
 
+    /// [`Loader::load`], and the name the original is stored under when it came from the
+    /// storage of originals (an upload: its metadata sidecar is under that name).
+    pub async fn load_original(
+        &self,
+        image_url: &str,
+    ) -> Result<(Bytes, Option<String>), PictorError> {
+        match self {
+            Loader::Stored {
+                storage,
+                max_bytes,
+                then,
+            } => match storage.load(image_url, *max_bytes).await {
+                Ok(Some((name, bytes))) => Ok((bytes, Some(name))),
+                Ok(None) => Ok((then.load(image_url).await?, None)),
+                Err(PictorError::TooLarge(why)) => Err(PictorError::TooLarge(format!(
+                    "original over MAX_SOURCE_BYTES: {why}"
+                ))),
+                Err(e) => Err(e),
+            },
+            _ => Ok((self.load(image_url).await?, None)),
+        }
+    }
+
     /// Loads the original named by `image_url` (Thumbor's quoted form). In a chain, only "not
     /// found" moves on to the next loader; any other failure (refused, timeout, origin down)
     /// is the answer, as in Thumbor's fallback loader.
@@ -110,7 +133,7 @@ impl Loader {
                     max_bytes,
                     then,
                 } => match storage.load(image_url, *max_bytes).await {
-                    Ok(Some(bytes)) => Ok(bytes),
+                    Ok(Some((_, bytes))) => Ok(bytes),
                     Ok(None) => then.load(image_url).await,
                     Err(PictorError::TooLarge(why)) => Err(PictorError::TooLarge(format!(
                         "original over MAX_SOURCE_BYTES: {why}"

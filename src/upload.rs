@@ -10,6 +10,7 @@
 pub mod activation;
 pub mod grants;
 pub mod json_upload;
+pub mod moderation;
 pub mod multipart;
 pub mod settings;
 pub mod thumbor_api;

@@ -112,3 +112,8 @@ fn haar_cascade_regressions() {
 fn focal_point_record_regressions() {
     replay("focal_point_record", pictor::fuzzing::focal_point_record);
 }
+
+#[test]
+fn moderation_sidecar_regressions() {
+    replay("moderation_sidecar", pictor::fuzzing::moderation_sidecar);
+}

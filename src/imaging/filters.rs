@@ -38,8 +38,11 @@ use params::Params;
 use std::collections::HashMap;
 use std::fmt;
 
+/// The Gaussian and the resizer on raw frames, for the pipeline's `moderation_blur` step.
+pub(crate) use blur::blur_pixels;
 pub use geometry::extract_focal;
 pub use list::FilterList;
+pub(crate) use resize::resize_pixels;
 
 /// An axis-aligned point of interest with a weight (Thumbor's FocalPoint).
 #[derive(Debug, Clone, PartialEq)]

@@ -2,7 +2,7 @@
 //! imgproxy's `mainPipeline`: read the header (limits before pixels), prepare, trim, find the
 //! focal points of a `smart` crop, plan the whole geometry (`geometry::plan`), choose
 //! shrink-on-load and the road, decode, crop + resize in one pass, orient, draw debug outlines
-//! and flip, run the post-transform filters, decide the output format (once), and encode — or
+//! and flip, run the post-transform filters, blur a flagged upload, decide the output format (once), and encode — or
 //! write the meta JSON instead. The runner (`runner`) records a
 //! tracing span per step and stops a render whose deadline has passed after every step.
 //!
@@ -28,6 +28,7 @@ mod geometry_setup;
 mod jpeg_planes;
 mod meta;
 mod meta_json;
+mod moderation_blur;
 mod orient;
 mod output_format;
 mod plan;
@@ -69,6 +70,8 @@ pub struct RenderJob<'a> {
     pub deadline: Option<std::time::Instant>,
     /// Focal points detected before for this original (the `detect` step asks it first).
     pub detection_memo: Option<&'a dyn DetectionMemo>,
+    /// Moderation flagged (or holds) the original: the output is strongly blurred.
+    pub moderation_blur: bool,
 }
 
 /// No watermark or frame images.
@@ -86,6 +89,7 @@ impl<'a> RenderJob<'a> {
             assets: &NO_ASSETS,
             deadline: None,
             detection_memo: None,
+            moderation_blur: false,
         }
     }
 
@@ -140,6 +144,7 @@ const STEPS: &[Step] = &[
     runner::step!("orient", orient),
     runner::step!("flip", flip),
     runner::step!("filters", filters),
+    runner::step!("moderation_blur", moderation_blur),
     runner::step!("format", output_format),
     runner::step!("meta", meta),
     runner::step!("encode", encode, format),

@@ -35,7 +35,10 @@ impl App {
             })?;
         Ok(Arc::new(App {
             cache: ResultCache::new(config.cache.memory_cache_bytes()),
-            sources: SourceCache::new(config.source.source_cache_bytes()),
+            sources: SourceCache::new(
+                config.source.source_cache_bytes(),
+                config.moderation.enabled(),
+            ),
             result_storage: ResultStorage::from_config(&config),
             focal_points: FocalPointCache::new(config.cache.focal_points_cache_entries),
             admission: admission::Admission::new(

@@ -10,11 +10,12 @@ use crate::imaging::detect::DetectionMemo;
 use crate::imaging::filters::FocalPoint;
 use crate::imaging::{self, RenderJob};
 use crate::metrics::Refusal;
+use crate::upload::moderation::{self, Treatment};
 use crate::url::{self, ImageRequest};
 use bytes::Bytes;
 use sha1::{Digest, Sha1};
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::Instrument;
@@ -44,29 +45,39 @@ pub async fn process_image(
     let deadline = Instant::now() + timeout;
     // Result storage keys results by path and WebP negotiation only: AVIF answers skip it.
     let stored = app.result_storage.applies_to(&request) && !accepts.avif;
-    app.cache
-        .get_or_render(key, async {
+    // Set by a render of an upload that moderation holds: such a render is kept nowhere, so
+    // the first request after its verdict renders anew.
+    let held = AtomicBool::new(false);
+    let rendered = app
+        .cache
+        .get_or_render(key.clone(), async {
             if stored {
                 if let Some(hit) = app.result_storage.get(path, accepts.webp).await {
                     return Ok(hit);
                 }
             }
-            let rendered =
-                tokio::time::timeout(timeout, render_uncached(app, request, accepts, deadline))
-                    .await
-                    .unwrap_or_else(|_| {
-                        metrics.record_refusal(Refusal::Deadline);
-                        Err(PictorError::GatewayTimeout(format!(
-                            "not done within REQUEST_TIMEOUT_SECONDS={}",
-                            timeout.as_secs()
-                        )))
-                    })?;
-            if stored {
+            let rendered = tokio::time::timeout(
+                timeout,
+                render_uncached(app, request, accepts, deadline, &held),
+            )
+            .await
+            .unwrap_or_else(|_| {
+                metrics.record_refusal(Refusal::Deadline);
+                Err(PictorError::GatewayTimeout(format!(
+                    "not done within REQUEST_TIMEOUT_SECONDS={}",
+                    timeout.as_secs()
+                )))
+            })?;
+            if stored && !held.load(Ordering::Relaxed) {
                 app.result_storage.put(path, accepts.webp, &rendered);
             }
             Ok(rendered)
         })
-        .await
+        .await?;
+    if held.load(Ordering::Relaxed) {
+        app.cache.invalidate(&key).await;
+    }
+    Ok(rendered)
 }
 
 /// A meta answer wrapped as JSONP: `callback({...});` served as `text/javascript`.
@@ -111,6 +122,7 @@ async fn render_uncached(
     mut request: ImageRequest,
     accepts: Accepts,
     deadline: Instant,
+    held: &AtomicBool,
 ) -> Result<Rendered, PictorError> {
     // Pre-load phase: `extract_focal()` swaps a nested Thumbor URL for the original it points
     // at (so every loader, and meta's `url`, sees the original) and keeps its crop as a focal
@@ -129,11 +141,17 @@ async fn render_uncached(
         )));
     }
     let image_url = request.image_url();
-    let source = app
+    let original = app
         .sources
         .load(&app.loader, &image_url)
         .instrument(tracing::info_span!("load", image = %image_url))
         .await?;
+    let treatment = moderation::treatment(app, &image_url, &original).await?;
+    let moderation_blur = treatment != Treatment::Sharp;
+    if treatment == (Treatment::Blurred { held: true }) {
+        held.store(true, Ordering::Relaxed);
+    }
+    let source = original.bytes;
     let assets = load_assets(app, asset_urls).await?;
     let settings = app.config.imaging.clone();
     let focal_points_key =
@@ -160,8 +178,13 @@ async fn render_uncached(
         focal_points: app.focal_points.clone(),
         focal_points_key,
         stored_focal_points,
+        moderation_blur,
     });
-    let (rendered, detected) = render_on_pool(app, work).await?;
+    let (mut rendered, detected) = render_on_pool(app, work).await?;
+    if held.load(Ordering::Relaxed) {
+        // A temporary result, as Thumbor's renders whose detection failed.
+        rendered.max_age = Some(app.config.cache.max_age_temp_image);
+    }
     if let (true, Some((key, points))) = (stored, detected) {
         app.result_storage.put_focal_points(&key, &points);
     }
@@ -178,8 +201,8 @@ async fn load_assets(app: &App, urls: Vec<String>) -> Result<HashMap<String, Byt
         }
         let quoted = url::parse::python_quote(&url, b"/");
         match app.sources.load(&app.loader, &quoted).await {
-            Ok(bytes) => {
-                assets.insert(url, bytes);
+            Ok(original) => {
+                assets.insert(url, original.bytes);
             }
             Err(e) => {
                 return Err(PictorError::BadRequest(format!(
@@ -206,6 +229,8 @@ struct RenderWork {
     /// The original's points as result storage holds them, read for this render (they serve it
     /// even when the memory cache is off).
     stored_focal_points: Option<Vec<FocalPoint>>,
+    /// Moderation flagged (or holds) the original: blurred.
+    moderation_blur: bool,
 }
 
 impl RenderWork {
@@ -218,6 +243,7 @@ impl RenderWork {
             assets: &self.assets,
             deadline: Some(self.deadline),
             detection_memo: memo.map(|memo| memo as &dyn DetectionMemo),
+            moderation_blur: self.moderation_blur,
         }
     }
 

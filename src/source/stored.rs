@@ -224,8 +224,22 @@ impl StoredOriginals {
                 "activation without an incoming area".into(),
             ));
         };
+        // The metadata sidecar (moderation) moves first and goes last, so the original is
+        // never in either area without it.
+        let sidecar = incoming
+            .get_at(&incoming.sidecar_key(name), SIDECAR_MAX_BYTES)
+            .await?;
         match incoming.get(name, max_bytes).await? {
             Some(object) => {
+                if let Some(sidecar) = sidecar {
+                    self.store
+                        .put(
+                            &self.sidecar_key(name),
+                            sidecar.body,
+                            &sidecar.info.attributes,
+                        )
+                        .await?;
+                }
                 let attributes = Attributes {
                     cache_control: self.cache_control.clone(),
                     ..object.info.attributes
@@ -234,26 +248,26 @@ impl StoredOriginals {
                     .put(&self.key(name), object.body, &attributes)
                     .await?;
                 incoming.delete(name).await?;
+                incoming.delete_at(&incoming.sidecar_key(name)).await?;
                 Ok(Some(Activation::Moved))
             }
-            None => Ok(self.head(name).await?.map(|_| Activation::AlreadyActive)),
+            None => {
+                let active = self.head(name).await?;
+                if active.is_some() && sidecar.is_some() {
+                    // A move cut short after the original's delete: finish it.
+                    incoming.delete_at(&incoming.sidecar_key(name)).await?;
+                }
+                Ok(active.map(|_| Activation::AlreadyActive))
+            }
         }
     }
 
     /// Removes what was written to this area before `cut_off` (the incoming area's
     /// unactivated uploads, for `pictor sweep`). One listing of at most MAX_LIST_KEYS keys.
     pub async fn sweep(&self, cut_off: std::time::SystemTime) -> Result<SweepSummary, PictorError> {
-        let prefix = match &self.store {
-            Store::File(_) => String::new(),
-            // The keys `key` makes: `<root>/<name>`, the root's slashes kept.
-            Store::S3(_) => match self.root_path.trim_end_matches('/') {
-                "" => String::new(),
-                root => format!("{root}/"),
-            },
-        };
         let keys = self
             .store
-            .list(&prefix, crate::storage::MAX_LIST_KEYS)
+            .list(&self.list_prefix(), crate::storage::MAX_LIST_KEYS)
             .await?;
         let mut summary = SweepSummary {
             truncated: keys.len() >= crate::storage::MAX_LIST_KEYS,
@@ -270,6 +284,57 @@ impl StoredOriginals {
             }
         }
         Ok(summary)
+    }
+
+    /// The prefix of every key `key` makes: `<root>/` on S3 (the root's slashes kept), none in
+    /// a folder.
+    fn list_prefix(&self) -> String {
+        match &self.store {
+            Store::File(_) => String::new(),
+            Store::S3(_) => match self.root_path.trim_end_matches('/') {
+                "" => String::new(),
+                root => format!("{root}/"),
+            },
+        }
+    }
+
+    /// The keys of this area's metadata sidecars (`….json`), from one listing of at most
+    /// MAX_LIST_KEYS keys; `true` when the listing stopped there.
+    pub async fn sidecar_keys(&self) -> Result<(Vec<String>, bool), PictorError> {
+        let keys = self
+            .store
+            .list(&self.list_prefix(), crate::storage::MAX_LIST_KEYS)
+            .await?;
+        let truncated = keys.len() >= crate::storage::MAX_LIST_KEYS;
+        let sidecars = keys
+            .into_iter()
+            .filter(|key| key.ends_with(SIDECAR_SUFFIX))
+            .collect();
+        Ok((sidecars, truncated))
+    }
+
+    /// The key of the metadata sidecar of the image named `name`: the image's key plus
+    /// `.json` (as Thumbor keeps its `.crypto` and `.detectors` files beside an image).
+    pub fn sidecar_key(&self, name: &str) -> String {
+        format!("{}{SIDECAR_SUFFIX}", self.key(name))
+    }
+
+    /// The object under a stored `key` (a sidecar's), at most `max_bytes` long.
+    pub async fn get_at(&self, key: &str, max_bytes: u64) -> Result<Option<Object>, PictorError> {
+        self.store.get(key, max_bytes).await
+    }
+
+    /// Stores JSON `body` under a stored `key` (a sidecar's), in one step.
+    pub async fn put_json_at(&self, key: &str, body: Bytes) -> Result<(), PictorError> {
+        let attributes = Attributes {
+            content_type: Some("application/json".to_string()),
+            ..Attributes::default()
+        };
+        self.store.put(key, body, &attributes).await
+    }
+
+    pub async fn delete_at(&self, key: &str) -> Result<(), PictorError> {
+        self.store.delete(key).await
     }
 
     /// The key of the image named `name` (Thumbor's quoted image URL, or an upload id).
@@ -326,20 +391,30 @@ impl StoredOriginals {
     /// Loads `image_url` from storage, for the loader: `Ok(None)` when it is not stored.
     /// Upload locations name `<id>/<filename>`; when that is not stored under its whole name,
     /// the id alone is tried (as Thumbor's `/image/` handler cuts names to MAX_ID_LENGTH).
+    /// Also says the name it was found under (the image URL or the upload id), whose sidecar
+    /// is the image's.
     pub async fn load(
         &self,
         image_url: &str,
         max_bytes: u64,
-    ) -> Result<Option<Bytes>, PictorError> {
+    ) -> Result<Option<(String, Bytes)>, PictorError> {
         if let Some(object) = self.get(image_url, max_bytes).await? {
-            return Ok(Some(object.body));
+            return Ok(Some((image_url.to_string(), object.body)));
         }
         match upload_id_of(image_url) {
-            Some(id) => Ok(self.get(id, max_bytes).await?.map(|object| object.body)),
+            Some(id) => Ok(self
+                .get(id, max_bytes)
+                .await?
+                .map(|object| (id.to_string(), object.body))),
             None => Ok(None),
         }
     }
 }
+
+/// How a sidecar's key ends.
+const SIDECAR_SUFFIX: &str = ".json";
+/// The most bytes a sidecar is read with (the parser refuses larger ones anyway).
+const SIDECAR_MAX_BYTES: u64 = crate::upload::moderation::sidecar::MAX_SIDECAR_BYTES;
 
 /// Thumbor's file storage layout: the SHA-1 of the name, its first two hex digits a folder.
 pub fn file_storage_key(name: &str) -> String {

@@ -233,7 +233,7 @@ fn hms(time: SystemTime) -> String {
 }
 
 /// `YYYY-MM-DDTHH:MM:SS.000Z` (UTC), the policy's `expiration`.
-fn iso8601(time: SystemTime) -> String {
+pub(crate) fn iso8601(time: SystemTime) -> String {
     let (y, m, d) = civil(seconds(time).div_euclid(86_400));
     let s = seconds(time).rem_euclid(86_400);
     format!(

@@ -99,9 +99,17 @@ pub async fn handle(
             if let Some((_, text)) = &metadata {
                 attributes.insert("pictor-metadata".to_string(), text.clone());
             }
-            storage
-                .upload_area()
-                .put(&name, image, probe.format.mime(), attributes)
+            let area = storage.upload_area();
+            super::moderation::moderate_upload(
+                app,
+                area,
+                &name,
+                &image,
+                &probe,
+                Some(&signing_app.name),
+            )
+            .await?;
+            area.put(&name, image, probe.format.mime(), attributes)
                 .await?;
             tracing::info!(name, app = signing_app.name, "JSON upload stored");
             true

@@ -145,9 +145,9 @@ async fn post(
         }
     };
     let id = super::random_id()?;
-    storage
-        .upload_area()
-        .put(&id, image, probe.format.mime(), Default::default())
+    let area = storage.upload_area();
+    super::moderation::moderate_upload(app, area, &id, &image, &probe, None).await?;
+    area.put(&id, image, probe.format.mime(), Default::default())
         .await?;
     tracing::info!(id, format = probe.format.name(), "upload stored");
     let base = parts
@@ -170,6 +170,7 @@ async fn get(
     let Some(object) = storage.get(id, app.config.source.max_source_bytes).await? else {
         return Err(PictorError::NotFound("no image at the given URL".into()));
     };
+    super::moderation::check_original(app, id, &object.body).await?;
     let rendered = Rendered {
         content_type: crate::imaging::decode::sniff(&object.body)
             .map(|f| f.mime())
@@ -201,9 +202,9 @@ async fn put(
     let image = read_upload(app, req.into_body()).await?;
     let probe = validate::check_image(app, &image).await?;
     // With UPLOAD_ACTIVATION a replacement, too, waits in the incoming area for activation.
-    storage
-        .upload_area()
-        .put(id, image, probe.format.mime(), Default::default())
+    let area = storage.upload_area();
+    super::moderation::moderate_upload(app, area, id, &image, &probe, None).await?;
+    area.put(id, image, probe.format.mime(), Default::default())
         .await?;
     forget(app, id);
     Ok(response::empty(StatusCode::NO_CONTENT, None))
@@ -225,8 +226,10 @@ async fn delete(
         return Err(PictorError::NotFound("no image at the given URL".into()));
     }
     storage.delete(id).await?;
+    super::moderation::forget_upload(storage, id).await?;
     if let Some(area) = incoming {
         area.delete(id).await?;
+        super::moderation::forget_upload(area, id).await?;
     }
     forget(app, id);
     Ok(response::empty(StatusCode::NO_CONTENT, None))

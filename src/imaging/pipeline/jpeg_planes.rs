@@ -31,6 +31,7 @@ pub(super) fn nothing_between_resize_and_encode(
         && !plan.flip_horizontal
         && !plan.flip_vertical
         && !job.filters().changes_pixels()
+        && !job.moderation_blur
         && context.overrides.max_bytes.is_none())
 }
 

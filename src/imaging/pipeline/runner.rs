@@ -91,6 +91,7 @@ mod tests {
                 "orient",
                 "flip",
                 "filters",
+                "moderation_blur",
                 "format",
                 "meta",
                 "encode"
