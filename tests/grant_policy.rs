@@ -124,8 +124,8 @@ fn grant(server: &Server) -> Value {
     r.json()
 }
 
-/// An HTML form's POST to `url`: the grant's fields (each replaced or added by `changes`,
-/// in order), then the file.
+/// An HTML form's POST to `url`: `fields` in order, then the file; the status and the whole
+/// answer.
 fn form_post(url: &str, fields: &[(String, String)], file: &[u8]) -> (u16, String) {
     let boundary = "pictorGrantBoundary7";
     let mut body = Vec::new();
@@ -250,6 +250,7 @@ fn a_key_outside_the_grants_folder_is_refused() {
         "st/news/cat.jpg".to_string(),
     ] {
         let answer = form_post(url, &fields(&grant, &key, "image/jpeg"), &jpeg());
+        assert!(answer.1.contains("field &apos;key&apos; failed"), "{}", answer.1);
         assert_refused(&s3, answer, "InvalidPolicyDocument");
     }
 }
@@ -266,6 +267,7 @@ fn a_content_type_that_is_not_an_image_is_refused() {
         &fields(&grant, &key, "text/html"),
         &jpeg(),
     );
+    assert!(answer.1.contains("field &apos;content-type&apos; failed"), "{}", answer.1);
     assert_refused(&s3, answer, "InvalidPolicyDocument");
 }
 
