@@ -4,8 +4,9 @@
 //! area and `activation` (`/images/<id>/activate`) makes them public. Every upload is read with
 //! a size cap while it streams in and checked (`validate`) before anything is stored; what is
 //! stored goes to the storage of originals (`source::stored`), which the loader reads first, so
-//! an upload renders like any image. `settings` reads the UPLOAD_* keys; `multipart` reads the
-//! form uploads of `POST /image`.
+//! an upload renders like any image. With MODERATION_WEBHOOK_URL, `moderation` has every new
+//! upload judged by a classifier and keeps the verdict in a sidecar beside it. `settings` reads
+//! the UPLOAD_* keys; `multipart` reads the form uploads of `POST /image`.
 
 pub mod activation;
 pub mod grants;

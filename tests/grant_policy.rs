@@ -55,9 +55,8 @@ impl S3sFs {
             .unwrap();
         let addr = listener.local_addr().unwrap();
         runtime.spawn(async move {
-            let http = hyper_util::server::conn::auto::Builder::new(
-                hyper_util::rt::TokioExecutor::new(),
-            );
+            let http =
+                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
             loop {
                 let Ok((socket, _)) = listener.accept().await else {
                     return;
@@ -119,13 +118,18 @@ fn pictor(s3: &S3sFs) -> Server {
 /// A grant from pictor: the answer's JSON.
 fn grant(server: &Server) -> Value {
     let bearer = format!("Bearer {APP_KEY}");
-    let r = server.send("POST", "/uploads/grants", &[("Authorization", &bearer)], b"");
+    let r = server.send(
+        "POST",
+        "/uploads/grants",
+        &[("Authorization", &bearer)],
+        b"",
+    );
     assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
     r.json()
 }
 
-/// An HTML form's POST to `url`: the grant's fields (each replaced or added by `changes`,
-/// in order), then the file.
+/// An HTML form's POST to `url`: `fields` in order, then the file; the status and the whole
+/// answer.
 fn form_post(url: &str, fields: &[(String, String)], file: &[u8]) -> (u16, String) {
     let boundary = "pictorGrantBoundary7";
     let mut body = Vec::new();
@@ -206,7 +210,10 @@ fn an_allowed_image_is_stored_and_renders() {
     let server = pictor(&s3);
     let grant = grant(&server);
     let prefix = grant["file_prefix"].as_str().unwrap();
-    assert!(prefix.starts_with("blog/") && prefix.ends_with('/'), "{prefix}");
+    assert!(
+        prefix.starts_with("blog/") && prefix.ends_with('/'),
+        "{prefix}"
+    );
     let url = grant["url"].as_str().unwrap();
     assert_eq!(url, format!("http://{}/{BUCKET}", s3.addr));
     let image = jpeg();
@@ -250,6 +257,11 @@ fn a_key_outside_the_grants_folder_is_refused() {
         "st/news/cat.jpg".to_string(),
     ] {
         let answer = form_post(url, &fields(&grant, &key, "image/jpeg"), &jpeg());
+        assert!(
+            answer.1.contains("field &apos;key&apos; failed"),
+            "{}",
+            answer.1
+        );
         assert_refused(&s3, answer, "InvalidPolicyDocument");
     }
 }
@@ -265,6 +277,11 @@ fn a_content_type_that_is_not_an_image_is_refused() {
         grant["url"].as_str().unwrap(),
         &fields(&grant, &key, "text/html"),
         &jpeg(),
+    );
+    assert!(
+        answer.1.contains("field &apos;content-type&apos; failed"),
+        "{}",
+        answer.1
     );
     assert_refused(&s3, answer, "InvalidPolicyDocument");
 }

@@ -532,7 +532,10 @@ fn the_sidecar_moves_with_activation() {
         .join(&digest[..2])
         .join(format!("{}.json", &digest[2..]));
     assert!(waiting.exists(), "the sidecar waits in the incoming area");
-    assert_eq!(server.get(&format!("/unsafe/300x200/{flagged}")).status, 404);
+    assert_eq!(
+        server.get(&format!("/unsafe/300x200/{flagged}")).status,
+        404
+    );
     for id in [&flagged, &approved] {
         let r = server.send(
             "POST",
