@@ -5,7 +5,7 @@
 
 use super::Loader;
 use crate::error::PictorError;
-use crate::upload::moderation::{self, Verdict};
+use crate::upload::moderation::sidecar::{self, Verdict};
 use bytes::Bytes;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -73,7 +73,7 @@ impl SourceCache {
                     .fetch_add(bytes.len() as u64, Ordering::Relaxed);
                 let verdict = match (&stored_name, loader.storage()) {
                     (Some(name), Some(storage)) if self.reads_sidecars => {
-                        moderation::read_verdict(storage, name).await?
+                        sidecar::read_verdict(storage, name).await?
                     }
                     _ => Verdict::None,
                 };

@@ -27,7 +27,8 @@ use crate::source::stored::StoredOriginals;
 use base64::Engine;
 use bytes::Bytes;
 use settings::{FailMode, ModerationAction, ModerationSettings};
-use sidecar::{Moderation, Sidecar, Status};
+use sidecar::{read_sidecar, Moderation, Sidecar, Status};
+pub use sidecar::{read_verdict, Verdict};
 use std::sync::OnceLock;
 use std::time::SystemTime;
 
@@ -37,16 +38,6 @@ const PREVIEW_PATH: &str = "/unsafe/fit-in/512x512/filters:format(jpeg):quality(
 /// The most bytes of a classifier's answer read.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
-/// What is known in memory of an original's moderation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// Not moderated: moderation is off, or the original is not an upload in storage.
-    None,
-    /// A stored original without a (readable) sidecar: moderated at its first load.
-    Unchecked,
-    Judged(Status),
-}
-
 /// What a render does with an original's verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Treatment {
@@ -55,45 +46,6 @@ pub enum Treatment {
     Blurred {
         held: bool,
     },
-}
-
-/// The verdict in the sidecar of the stored image `name`.
-pub async fn read_verdict(storage: &StoredOriginals, name: &str) -> Result<Verdict, PictorError> {
-    Ok(
-        match read_sidecar(storage, &storage.sidecar_key(name)).await? {
-            Some(sidecar) => Verdict::Judged(sidecar.moderation.status),
-            None => Verdict::Unchecked,
-        },
-    )
-}
-
-/// The sidecar under `key`; `None` when there is none or what is there is not one (then the
-/// image is moderated again and the sidecar rewritten).
-async fn read_sidecar(
-    storage: &StoredOriginals,
-    key: &str,
-) -> Result<Option<Sidecar>, PictorError> {
-    let object = match storage.get_at(key, sidecar::MAX_SIDECAR_BYTES).await {
-        Ok(object) => object,
-        Err(PictorError::TooLarge(_)) => {
-            tracing::warn!(
-                key,
-                "moderation sidecar over its size limit; moderating again"
-            );
-            return Ok(None);
-        }
-        Err(e) => return Err(e),
-    };
-    let Some(object) = object else {
-        return Ok(None);
-    };
-    match Sidecar::parse(&object.body) {
-        Ok(sidecar) => Ok(Some(sidecar)),
-        Err(e) => {
-            tracing::warn!(key, error = %e, "unreadable moderation sidecar; moderating again");
-            Ok(None)
-        }
-    }
 }
 
 /// Moderates a new upload named `name` and writes its sidecar to `area` (where the original

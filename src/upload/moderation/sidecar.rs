@@ -5,6 +5,8 @@
 //! parser of stored bytes (anyone with write access to the bucket can put anything there):
 //! bounded in size, strict in shape, and fuzzed (`fuzz/fuzz_targets/moderation_sidecar.rs`).
 
+use crate::error::PictorError;
+use crate::source::stored::StoredOriginals;
 use serde::{Deserialize, Serialize};
 
 /// A sidecar is a few hundred bytes; anything larger under its name is not one.
@@ -111,6 +113,55 @@ pub fn bounded_labels(labels: impl IntoIterator<Item = String>) -> Vec<String> {
                 .collect()
         })
         .collect()
+}
+
+/// What is known in memory of an original's moderation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Not moderated: moderation is off, or the original is not an upload in storage.
+    None,
+    /// A stored original without a (readable) sidecar: moderated at its first load.
+    Unchecked,
+    Judged(Status),
+}
+
+/// The verdict in the sidecar of the stored image `name`.
+pub async fn read_verdict(storage: &StoredOriginals, name: &str) -> Result<Verdict, PictorError> {
+    Ok(
+        match read_sidecar(storage, &storage.sidecar_key(name)).await? {
+            Some(sidecar) => Verdict::Judged(sidecar.moderation.status),
+            None => Verdict::Unchecked,
+        },
+    )
+}
+
+/// The sidecar under `key`; `None` when there is none or what is there is not one (then the
+/// image is moderated again and the sidecar rewritten).
+pub(super) async fn read_sidecar(
+    storage: &StoredOriginals,
+    key: &str,
+) -> Result<Option<Sidecar>, PictorError> {
+    let object = match storage.get_at(key, MAX_SIDECAR_BYTES).await {
+        Ok(object) => object,
+        Err(PictorError::TooLarge(_)) => {
+            tracing::warn!(
+                key,
+                "moderation sidecar over its size limit; moderating again"
+            );
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    let Some(object) = object else {
+        return Ok(None);
+    };
+    match Sidecar::parse(&object.body) {
+        Ok(sidecar) => Ok(Some(sidecar)),
+        Err(e) => {
+            tracing::warn!(key, error = %e, "unreadable moderation sidecar; moderating again");
+            Ok(None)
+        }
+    }
 }
 
 #[cfg(test)]
