@@ -11,6 +11,7 @@ pub use reader::{parse_config_file, ConfigError, ConfigSource};
 
 use crate::cache::settings::CacheSettings;
 use crate::imaging::settings::ImagingSettings;
+use crate::jobs::settings::BackgroundSettings;
 use crate::server::settings::{
     AccessSettings, AdmissionSettings, ConnectionLimits, ServerSettings,
 };
@@ -37,6 +38,8 @@ pub struct Config {
     pub imaging: ImagingSettings,
     /// The upload endpoints (UPLOAD_*).
     pub upload: UploadSettings,
+    /// Background work: BACKGROUND_RENDERS and the background queue.
+    pub background: BackgroundSettings,
 }
 
 impl Config {
@@ -56,6 +59,7 @@ impl Config {
         let connections = ConnectionLimits::from_keys(&r)?;
         let imaging = ImagingSettings::from_keys(&r)?;
         let upload = UploadSettings::from_keys(&r)?;
+        let background = BackgroundSettings::from_keys(&r, admission.request_timeout_seconds)?;
         let mut source = source;
         // Uploads are written to the storage of originals the loader reads: one storage.
         // UPLOAD_PHOTO_STORAGE (Thumbor's default: the file storage) picks it when STORAGE
@@ -129,6 +133,7 @@ impl Config {
             connections,
             imaging,
             upload,
+            background,
         })
     }
 }
