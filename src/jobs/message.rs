@@ -130,7 +130,10 @@ mod tests {
     fn reads_a_path_list() {
         assert_eq!(
             parse_preheat_body(br#"{"paths": ["/300x200/a.jpg", "fit-in/10x10/b.png"]}"#),
-            Ok(vec!["300x200/a.jpg".to_string(), "fit-in/10x10/b.png".to_string()])
+            Ok(vec![
+                "300x200/a.jpg".to_string(),
+                "fit-in/10x10/b.png".to_string()
+            ])
         );
     }
 

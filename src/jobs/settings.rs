@@ -91,7 +91,10 @@ impl BackgroundSettings {
         if sqs_region.is_empty() {
             return Err(invalid("AWS_SQS_REGION_NAME", "", "must not be empty"));
         }
-        let default_visibility = d.visibility_timeout.as_secs().max(2 * request_timeout_seconds);
+        let default_visibility = d
+            .visibility_timeout
+            .as_secs()
+            .max(2 * request_timeout_seconds);
         let visibility_seconds = r.number(
             "BACKGROUND_VISIBILITY_TIMEOUT_SECONDS",
             default_visibility,

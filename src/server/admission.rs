@@ -108,7 +108,9 @@ impl Slots {
 
     fn lock(&self) -> MutexGuard<'_, SlotState> {
         // Nothing panics while holding the lock; a poisoned lock still holds consistent counts.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// A slot at once if the class may take one now, without waiting.
@@ -487,7 +489,10 @@ mod tests {
         drop(first);
         let urgent = poll_once(&mut urgent).expect("the urgent waiter got the freed slot");
         assert!(urgent.is_ok());
-        assert!(poll_once(&mut background).is_none(), "background still waits");
+        assert!(
+            poll_once(&mut background).is_none(),
+            "background still waits"
+        );
         assert_eq!(admission.background_running(), 0);
         // The next freed slot, with no urgent render waiting, goes to the background one.
         drop(second);

@@ -54,14 +54,14 @@ pub async fn process_image(
             }
             let render = render_uncached(app, request, accepts, Priority::Urgent, timeout);
             let rendered = tokio::time::timeout(timeout, render)
-                    .await
-                    .unwrap_or_else(|_| {
-                        metrics.record_refusal(Refusal::Deadline);
-                        Err(PictorError::GatewayTimeout(format!(
-                            "not done within REQUEST_TIMEOUT_SECONDS={}",
-                            timeout.as_secs()
-                        )))
-                    })?;
+                .await
+                .unwrap_or_else(|_| {
+                    metrics.record_refusal(Refusal::Deadline);
+                    Err(PictorError::GatewayTimeout(format!(
+                        "not done within REQUEST_TIMEOUT_SECONDS={}",
+                        timeout.as_secs()
+                    )))
+                })?;
             if stored {
                 app.result_storage.put(path, accepts.webp, &rendered);
             }
@@ -278,7 +278,11 @@ impl RenderWork {
     /// The 504 of a render whose deadline passed before it started a step.
     fn check_deadline(&self) -> Result<(), PictorError> {
         // Not counted as a deadline refusal: the request's own timeout already counted it.
-        if self.deadline.get().is_some_and(|deadline| Instant::now() >= *deadline) {
+        if self
+            .deadline
+            .get()
+            .is_some_and(|deadline| Instant::now() >= *deadline)
+        {
             return Err(imaging::ImagingError::Abandoned.into());
         }
         Ok(())

@@ -56,9 +56,8 @@ where
     B: hyper::body::Body,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let signing_app = app_for_key(&app.config, req.headers()).ok_or_else(|| {
-        refusal(PictorError::Unauthorized("missing or wrong API key".into()))
-    })?;
+    let signing_app = app_for_key(&app.config, req.headers())
+        .ok_or_else(|| refusal(PictorError::Unauthorized("missing or wrong API key".into())))?;
     let path = req.uri().path().to_string();
     match (req.method().clone(), path.strip_prefix("/preheat/")) {
         (Method::POST, None) => {
