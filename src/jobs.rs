@@ -10,18 +10,30 @@
 
 pub mod message;
 pub mod settings;
+pub mod sqs;
 pub mod status;
 
 use crate::error::PictorError;
 use crate::metrics::METRICS;
 use crate::server::imaging::{render_to_storage, StoredOutcome};
 use crate::server::App;
-use settings::BackgroundSettings;
+use message::QueueMessage;
+use settings::{BackgroundSettings, QueueKind};
+use sqs::SqsQueue;
 use status::{JobStatus, JobTable, PathOutcome};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 use tokio::sync::Notify;
+
+/// After the shared queue could not be reached, a worker waits this long before asking again.
+const QUEUE_RETRY: Duration = Duration::from_secs(5);
+
+/// What a job's status says when its paths are on a fleet's shared queue.
+const SHARED_QUEUE_NOTE: &str = "BACKGROUND_QUEUE=sqs: done counts the paths this instance \
+    rendered (or found stored); other instances count theirs, and failed attempts are retried, \
+    then moved to the dead-letter queue by the queue's redrive policy";
 
 /// A job's name: 16 hex digits, unique within an instance's lifetime and unlikely to repeat
 /// across a fleet.
@@ -68,6 +80,8 @@ pub struct Background {
     settings: BackgroundSettings,
     jobs: Mutex<JobTable>,
     queue: InProcessQueue,
+    /// With BACKGROUND_QUEUE=sqs, the fleet's queue (then `queue` stays empty).
+    shared: Option<SqsQueue>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -87,19 +101,36 @@ impl Background {
                 ready: Notify::new(),
                 capacity: settings.queue_size,
             },
+            shared: (settings.queue == QueueKind::Sqs).then(|| SqsQueue::new(settings)),
         }
     }
 
     /// Queues `paths` (as after the signature) as one job owned by no app (uploads,
     /// regenerate). See [`Background::submit_for`].
-    pub fn submit(&self, paths: Vec<String>) -> Result<JobId, PictorError> {
-        self.submit_for("", paths)
+    pub async fn submit(&self, paths: Vec<String>) -> Result<JobId, PictorError> {
+        self.submit_for("", paths).await
     }
 
-    /// Queues `paths` as one job whose status only `owner` (an app name) may read. All paths
-    /// are queued or none: a full queue is a 503 (`Overloaded`).
-    pub fn submit_for(&self, owner: &str, paths: Vec<String>) -> Result<JobId, PictorError> {
+    /// Queues `paths` as one job whose status only `owner` (an app name) may read. In process,
+    /// all paths are queued or none: a full queue is a 503 (`Overloaded`), as is a shared
+    /// queue that cannot be reached.
+    pub async fn submit_for(&self, owner: &str, paths: Vec<String>) -> Result<JobId, PictorError> {
         let id = JobId::new();
+        if let Some(shared) = &self.shared {
+            let messages: Vec<QueueMessage> = paths
+                .into_iter()
+                .map(|path| QueueMessage {
+                    job: id.0.clone(),
+                    path,
+                })
+                .collect();
+            lock(&self.jobs).insert(&id.0, owner, messages.len());
+            if let Err(e) = shared.send(&messages).await {
+                lock(&self.jobs).remove(&id.0);
+                return Err(e);
+            }
+            return Ok(id);
+        }
         let mut tasks = lock(&self.queue.tasks);
         if tasks.len() + paths.len() > self.queue.capacity {
             return Err(PictorError::Overloaded(format!(
@@ -123,7 +154,11 @@ impl Background {
 
     /// What became of job `id` so far, if `owner` submitted it here and it is still kept.
     pub fn status(&self, id: &str, owner: &str) -> Option<JobStatus> {
-        lock(&self.jobs).status(id, owner)
+        let mut status = lock(&self.jobs).status(id, owner)?;
+        if self.shared.is_some() {
+            status.note = Some(SHARED_QUEUE_NOTE);
+        }
+        Some(status)
     }
 
     /// Starts the workers: BACKGROUND_RENDERS of them, each rendering one path at a time, so
@@ -131,7 +166,11 @@ impl Background {
     pub fn start_workers(app: &Arc<App>) {
         for _ in 0..app.config.background.background_renders {
             let app = app.clone();
-            tokio::spawn(async move { in_process_worker(app).await });
+            if app.background.shared.is_some() {
+                tokio::spawn(async move { shared_queue_worker(app).await });
+            } else {
+                tokio::spawn(async move { in_process_worker(app).await });
+            }
         }
     }
 
@@ -171,6 +210,45 @@ async fn in_process_worker(app: Arc<App>) {
         let task = app.background.next_task().await;
         let outcome = render_path(&app, &task.path).await;
         app.background.record(&task, outcome);
+    }
+}
+
+/// Takes paths from the fleet's queue one at a time; deletes a message only once its result
+/// is stored, so a crash mid-render (or a failed render) leaves it to be delivered again.
+async fn shared_queue_worker(app: Arc<App>) {
+    let Some(queue) = &app.background.shared else {
+        return;
+    };
+    loop {
+        let received = match queue.receive().await {
+            Ok(Some(received)) => received,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, "background queue: receive failed; retrying");
+                tokio::time::sleep(QUEUE_RETRY).await;
+                continue;
+            }
+        };
+        let message = match QueueMessage::parse(&received.body) {
+            Ok(message) => message,
+            Err(e) => {
+                // Not deleted: the redrive policy moves it to the dead-letter queue.
+                METRICS.background_failed.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(error = %e, "background queue: a message that is not a path job");
+                continue;
+            }
+        };
+        let outcome = render_path(&app, &message.path).await;
+        if matches!(outcome, PathOutcome::Failed(_)) {
+            // Left on the queue: delivered again after the visibility timeout, until the
+            // redrive policy gives up on it. Not counted in the job: it may yet succeed.
+            continue;
+        }
+        if let Err(e) = queue.delete(&received.receipt).await {
+            // Delivered again later; the render then finds the result stored.
+            tracing::warn!(error = %e, "background queue: delete failed");
+        }
+        lock(&app.background.jobs).record(&message.job, &message.path, outcome);
     }
 }
 

@@ -43,6 +43,9 @@ pub struct JobStatus {
     pub already_stored: usize,
     /// The first [`MAX_LISTED_FAILURES`] failures.
     pub failures: Vec<Failure>,
+    /// What the counts cover, when that is not the whole job (a fleet's shared queue).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<&'static str>,
 }
 
 #[derive(Debug)]
@@ -79,6 +82,7 @@ impl JobTable {
                     pending: paths,
                     already_stored: 0,
                     failures: Vec::new(),
+                    note: None,
                 },
             },
         );

@@ -77,6 +77,7 @@ where
             let job = app
                 .background
                 .submit_for(&signing_app.name, paths)
+                .await
                 .map_err(refusal)?;
             let mut r = response::json(StatusCode::ACCEPTED, &json!({ "job": job.0 }));
             if let Ok(location) = HeaderValue::from_str(&format!("/preheat/{job}")) {
