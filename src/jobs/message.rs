@@ -60,11 +60,11 @@ pub fn parse_preheat_body(body: &[u8]) -> Result<Vec<String>, MessageError> {
         .collect()
 }
 
-/// One path as a job names it: no leading `/`, not empty, bounded, no signature segment, no
+/// One path as a job names it: no leading `/` (any given are dropped), not empty, bounded, no signature segment, no
 /// control characters (they would never arrive in a request line).
 pub fn checked_path(index: usize, path: String) -> Result<String, MessageError> {
     let path = match path.strip_prefix('/') {
-        Some(rest) => rest.to_string(),
+        Some(rest) => rest.trim_start_matches('/').to_string(),
         None => path,
     };
     if path.is_empty() || path.len() > MAX_PATH_BYTES {
