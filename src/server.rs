@@ -6,6 +6,7 @@ pub mod access;
 pub mod admission;
 pub mod app;
 pub mod connection;
+pub mod idle_threads;
 pub mod imaging;
 pub mod preheat;
 pub mod request_body;

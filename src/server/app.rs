@@ -23,6 +23,8 @@ pub struct App {
     /// Bounds CPU work and memory: MAX_CONCURRENT_RENDERS, MAX_QUEUED_RENDERS, RENDER_MEMORY_MB,
     /// BACKGROUND_RENDERS.
     pub admission: admission::Admission,
+    /// The idle-priority threads background renders' CPU steps run on.
+    pub idle_threads: super::idle_threads::IdleThreads,
     /// Background work (pre-heat): its queue and the status of the jobs taken here.
     pub background: crate::jobs::Background,
     /// HEALTHCHECK_ROUTE, compiled once.
@@ -45,6 +47,9 @@ impl App {
                 config.admission.max_concurrent_renders,
                 config.admission.max_queued_renders,
                 config.admission.render_memory_mb * 1024 * 1024,
+                config.background.background_renders,
+            ),
+            idle_threads: super::idle_threads::IdleThreads::new(
                 config.background.background_renders,
             ),
             background: crate::jobs::Background::new(&config.background),

@@ -311,20 +311,21 @@ async fn render_on_pool(
     let _ = work.deadline.set(Instant::now() + work.timeout);
     work.check_deadline()?;
     let probing = work.clone();
-    let (slot, header, estimate) = on_blocking_pool(tracing::info_span!("estimate"), move || {
-        probing.check_deadline()?;
-        let job = probing.job(None);
-        let header = imaging::pipeline::probe_header(&probing.source, job.settings)?;
-        let estimate = imaging::estimate::render_memory_bytes(&probing.source, &header, &job)?;
-        Ok((slot, header, estimate))
-    })
-    .await?;
+    let (slot, header, estimate) =
+        on_pool(app, priority, tracing::info_span!("estimate"), move || {
+            probing.check_deadline()?;
+            let job = probing.job(None);
+            let header = imaging::pipeline::probe_header(&probing.source, job.settings)?;
+            let estimate = imaging::estimate::render_memory_bytes(&probing.source, &header, &job)?;
+            Ok((slot, header, estimate))
+        })
+        .await?;
     let permit = app
         .admission
         .memory(slot, estimate)
         .instrument(tracing::info_span!("queue"))
         .await?;
-    on_blocking_pool(tracing::info_span!("render"), move || {
+    on_pool(app, priority, tracing::info_span!("render"), move || {
         let _permit = permit;
         work.check_deadline()?;
         let memo = work.focal_points_key.clone().map(|key| {
@@ -346,6 +347,34 @@ async fn render_on_pool(
         Ok((rendered, detected))
     })
     .await
+}
+
+/// Runs `step` inside `span`: an urgent render's on the blocking pool, a background one's on
+/// the idle-priority threads. A panic inside it becomes a 500 for this request only.
+async fn on_pool<T: Send + 'static>(
+    app: &App,
+    priority: Priority,
+    span: tracing::Span,
+    step: impl FnOnce() -> Result<T, PictorError> + Send + 'static,
+) -> Result<T, PictorError> {
+    match priority {
+        Priority::Urgent => on_blocking_pool(span, step).await,
+        Priority::Background => {
+            let caught = app
+                .idle_threads
+                .run(move || {
+                    let _entered = span.enter();
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(step))
+                })
+                .await?;
+            caught.unwrap_or_else(|panic| {
+                Err(PictorError::Internal(format!(
+                    "render panicked: {}",
+                    panic_message(&panic)
+                )))
+            })
+        }
+    }
 }
 
 /// Runs `step` on the blocking pool inside `span`. A panic inside it becomes a 500 for this
