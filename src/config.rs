@@ -11,6 +11,7 @@ pub use reader::{parse_config_file, ConfigError, ConfigSource};
 
 use crate::cache::settings::CacheSettings;
 use crate::imaging::settings::ImagingSettings;
+use crate::jobs::settings::BackgroundSettings;
 use crate::server::settings::{
     AccessSettings, AdmissionSettings, ConnectionLimits, ServerSettings,
 };
@@ -40,6 +41,8 @@ pub struct Config {
     pub upload: UploadSettings,
     /// The classifier of new uploads (MODERATION_*).
     pub moderation: ModerationSettings,
+    /// Background work: BACKGROUND_RENDERS and the background queue.
+    pub background: BackgroundSettings,
 }
 
 impl Config {
@@ -60,6 +63,7 @@ impl Config {
         let imaging = ImagingSettings::from_keys(&r)?;
         let upload = UploadSettings::from_keys(&r)?;
         let moderation = ModerationSettings::from_keys(&r)?;
+        let background = BackgroundSettings::from_keys(&r, admission.request_timeout_seconds)?;
         let mut source = source;
         // Uploads are written to the storage of originals the loader reads: one storage.
         // UPLOAD_PHOTO_STORAGE (Thumbor's default: the file storage) picks it when STORAGE
@@ -134,6 +138,7 @@ impl Config {
             imaging,
             upload,
             moderation,
+            background,
         })
     }
 }

@@ -420,6 +420,34 @@ pub fn multipart(data: &[u8]) {
     }
 }
 
+/// The background work readers (`jobs::message`): the first byte chooses the reader (even:
+/// a `POST /preheat` body, odd: a queue message body), the rest is the input. What they accept
+/// must be within their bounds, and a message read must read the same once written again.
+pub fn job_message(data: &[u8]) {
+    use crate::jobs::message::{
+        parse_preheat_body, QueueMessage, MAX_PATHS_PER_REQUEST, MAX_PATH_BYTES,
+    };
+    let Some((&selector, body)) = data.split_first() else {
+        return;
+    };
+    let accepted_path =
+        |path: &str| !path.is_empty() && path.len() <= MAX_PATH_BYTES && !path.starts_with('/');
+    if selector % 2 == 0 {
+        if let Ok(paths) = parse_preheat_body(body) {
+            assert!(!paths.is_empty() && paths.len() <= MAX_PATHS_PER_REQUEST);
+            assert!(paths.iter().all(|path| accepted_path(path)));
+        }
+    } else {
+        let Ok(text) = std::str::from_utf8(body) else {
+            return;
+        };
+        if let Ok(message) = QueueMessage::parse(text) {
+            assert!(accepted_path(&message.path));
+            assert_eq!(QueueMessage::parse(&message.to_body()), Ok(message));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

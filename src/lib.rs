@@ -1,6 +1,6 @@
 //! pictor: a Thumbor-compatible image server. The request is one straight walk through these
 //! modules: `url` (parse + verify), `source` (load the original), `imaging` (decode, transform,
-//! filter, encode), `cache` (keep results), `server` (HTTP in and out), `upload` (take originals in). `storage` (a folder or
+//! filter, encode), `cache` (keep results), `server` (HTTP in and out), `upload` (take originals in), `jobs` (background renders: pre-heat). `storage` (a folder or
 //! an S3 bucket behind one interface) sits under both `source` and `cache`.
 
 // Every unsafe operation sits in its own `unsafe` block with a `// SAFETY:` line saying why it
@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod fuzzing;
 pub mod imaging;
+pub mod jobs;
 pub mod metrics;
 pub mod server;
 pub mod source;

@@ -455,6 +455,7 @@ async fn serve(config: Config, bind: SocketAddr) -> Result<(), String> {
         println!("pictor metrics on http://{metrics_addr}/metrics");
         tokio::spawn(server::serve_metrics(app.clone(), metrics_listener));
     }
+    pictor::jobs::Background::start_workers(&app);
     // Tests and scripts read this line to find the port when binding to port 0.
     println!("pictor listening on http://{addr}");
     tracing::info!(%addr, root = %app.config.source.file_loader_root_path.display(), "serving");

@@ -100,6 +100,14 @@ pub struct Metrics {
     pub smart_detections: AtomicU64,
     pub queued_renders: AtomicU64,
     pub running_renders: AtomicU64,
+    /// Background (pre-heat) paths rendered into result storage.
+    pub background_renders: AtomicU64,
+    /// Background paths found in result storage already (a lookup, no render).
+    pub background_already_stored: AtomicU64,
+    /// Background paths that failed (bad path, missing original, storage down...).
+    pub background_failed: AtomicU64,
+    /// Paths waiting in this instance's in-process background queue.
+    pub background_queued: AtomicU64,
     refusals: [AtomicU64; 4],
 }
 
@@ -119,6 +127,10 @@ pub static METRICS: Metrics = Metrics {
     smart_detections: AtomicU64::new(0),
     queued_renders: AtomicU64::new(0),
     running_renders: AtomicU64::new(0),
+    background_renders: AtomicU64::new(0),
+    background_already_stored: AtomicU64::new(0),
+    background_failed: AtomicU64::new(0),
+    background_queued: AtomicU64::new(0),
     refusals: [const { AtomicU64::new(0) }; 4],
 };
 
@@ -217,6 +229,27 @@ impl Metrics {
             "Renders running now.",
             load(&self.running_renders),
         );
+        gauge(
+            &mut out,
+            "pictor_background_queued_paths",
+            "Paths waiting in this instance's in-process background queue.",
+            load(&self.background_queued),
+        );
+        out.push_str(
+            "# HELP pictor_background_paths_total Background (pre-heat) paths by outcome.\n",
+        );
+        out.push_str("# TYPE pictor_background_paths_total counter\n");
+        for (outcome, count) in [
+            ("rendered", &self.background_renders),
+            ("already_stored", &self.background_already_stored),
+            ("failed", &self.background_failed),
+        ] {
+            let _ = writeln!(
+                out,
+                "pictor_background_paths_total{{outcome=\"{outcome}\"}} {}",
+                load(count)
+            );
+        }
         counter(
             &mut out,
             "pictor_origin_bytes_total",

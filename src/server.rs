@@ -6,7 +6,9 @@ pub mod access;
 pub mod admission;
 pub mod app;
 pub mod connection;
+pub mod idle_threads;
 pub mod imaging;
+pub mod preheat;
 pub mod request_body;
 pub mod response;
 pub mod settings;
@@ -267,6 +269,9 @@ async fn route(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
     }
     if crate::upload::handles(app, path) {
         return crate::upload::handle(app, req).await;
+    }
+    if preheat::handles(app, path) {
+        return preheat::handle(app, req).await;
     }
     if path == "/sign" && !app.config.access.signing_apps.is_empty() {
         return signing::handle(&app.config, req).await;

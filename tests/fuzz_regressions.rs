@@ -104,6 +104,11 @@ fn multipart_regressions() {
 }
 
 #[test]
+fn job_message_regressions() {
+    replay("job_message", pictor::fuzzing::job_message);
+}
+
+#[test]
 fn haar_cascade_regressions() {
     replay("haar_cascade", pictor::fuzzing::haar_cascade);
 }

@@ -105,6 +105,11 @@ impl ResultStorage {
         }
     }
 
+    /// Whether a result storage is configured at all.
+    pub fn is_on(&self) -> bool {
+        !matches!(self.backend, Backend::Off)
+    }
+
     /// Whether results of this request are read from and written to storage (as Thumbor:
     /// unsafe URLs only with RESULT_STORAGE_STORES_UNSAFE).
     pub fn applies_to(&self, request: &ImageRequest) -> bool {
@@ -169,6 +174,53 @@ impl ResultStorage {
                 storage.record_outage("write", &e);
             }
         });
+    }
+
+    /// Whether a fresh result for `path` is stored (a HEAD, not a read), for background work
+    /// that only needs to know whether to render. Unlike [`ResultStorage::get`], a storage
+    /// failure is the caller's error: a background job must not report a path done (or drop
+    /// its queue message) when the store could not be asked.
+    pub async fn contains(&self, path: &str, accepts_webp: bool) -> Result<bool, PictorError> {
+        let info = match &self.backend {
+            Backend::Off => return Ok(false),
+            Backend::File(store) => store.head(file_key(path, accepts_webp).as_bytes()).await?,
+            Backend::S3 { store, root_path } => {
+                store.head(&s3_key(root_path, path, accepts_webp)).await?
+            }
+        };
+        let Some(info) = info else {
+            return Ok(false);
+        };
+        let expired = match (self.expiration, info.modified) {
+            (Some(max), Some(modified)) => {
+                SystemTime::now()
+                    .duration_since(modified)
+                    .unwrap_or_default()
+                    >= max
+            }
+            _ => false,
+        };
+        Ok(!expired)
+    }
+
+    /// Stores `rendered` and waits until it is written: background work reports a path done
+    /// (and deletes its queue message) only once its result is stored.
+    pub async fn store(
+        &self,
+        path: &str,
+        accepts_webp: bool,
+        rendered: &Rendered,
+    ) -> Result<(), PictorError> {
+        if matches!(self.backend, Backend::Off) {
+            return Err(PictorError::BadRequest("result storage is off".into()));
+        }
+        let meta = StoredMeta {
+            content_type: rendered.content_type.to_string(),
+            vary_accept: rendered.vary_accept,
+            max_age: rendered.max_age,
+        };
+        self.write(path, accepts_webp, rendered.body.clone(), meta)
+            .await
     }
 
     /// The focal-point record stored for the original `key` names (see `focal_points`), or

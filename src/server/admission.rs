@@ -1,39 +1,203 @@
 //! Admission control for renders, in two steps. A render first takes one of
 //! MAX_CONCURRENT_RENDERS slots (the header probe and the memory estimate run under it, on the
 //! blocking pool), then its share of the RENDER_MEMORY_MB budget, estimated from that probe,
-//! while still holding the slot. Renders waiting for either count against
+//! while still holding the slot. Urgent renders (visitors) waiting for either count against
 //! MAX_QUEUED_RENDERS, so the queue stays bounded whichever of the two is exhausted. What does
 //! not fit is refused at once (503 when busy, 400 when one request alone is over the budget).
+//!
+//! Renders come in two classes. Urgent ones (visitor requests) always get a freed slot before
+//! background ones (pre-heat, regenerate); a background render starts only when no urgent one
+//! waits, and at most BACKGROUND_RENDERS of them hold slots at once, so a backlog can never
+//! take the whole pool. The memory budget is shared by both classes. Background renders wait
+//! as long as it takes and do not count against MAX_QUEUED_RENDERS: their number is bounded by
+//! the background workers that ask (`jobs`).
 
 use crate::error::PictorError;
 use crate::metrics::{Refusal, METRICS};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
 /// The memory budget is counted in KiB so a `u32` of permits covers terabytes.
 const KIB: u64 = 1024;
 
+/// Which class of work a render belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    /// A visitor waits for it.
+    Urgent,
+    /// Pre-heat or regenerate work: only spare capacity, never ahead of a visitor.
+    Background,
+}
+
 pub struct Admission {
-    slots: Arc<Semaphore>,
+    slots: Arc<Slots>,
     memory: Arc<Semaphore>,
     memory_budget_kib: u64,
-    /// Renders waiting for a slot or for memory: the queue MAX_QUEUED_RENDERS bounds.
+    /// Urgent renders waiting for a slot or for memory: the queue MAX_QUEUED_RENDERS bounds.
     queued: AtomicUsize,
-    /// The part of `queued` that waits for memory while holding a slot (not running yet).
+    /// Renders (of either class) waiting for memory while holding a slot (not running yet).
     waiting_for_memory: AtomicUsize,
     max_queued: usize,
+}
+
+/// The render slots and who waits for them, by class. A freed slot is handed straight to the
+/// first urgent waiter, else to the first background waiter when fewer than
+/// `max_background` background renders hold slots, else it becomes free.
+struct Slots {
+    state: Mutex<SlotState>,
+    max_background: usize,
+}
+
+struct SlotState {
+    free: usize,
+    /// Slots held by background renders (also those handed to a waiter not yet woken).
+    background_held: usize,
+    urgent: VecDeque<oneshot::Sender<()>>,
+    background: VecDeque<oneshot::Sender<()>>,
+}
+
+/// One held slot; dropping it frees the slot (or hands it to the next waiter).
+struct HeldSlot {
+    slots: Arc<Slots>,
+    priority: Priority,
+}
+
+impl Drop for HeldSlot {
+    fn drop(&mut self) {
+        self.slots.release(self.priority);
+    }
+}
+
+/// A place in a slot queue. If it is dropped after a slot was handed to it but before its
+/// owner took it (the waiting future was cancelled), the slot goes back.
+struct SlotWait {
+    slots: Arc<Slots>,
+    priority: Priority,
+    granted: oneshot::Receiver<()>,
+    taken: bool,
+}
+
+impl Drop for SlotWait {
+    fn drop(&mut self) {
+        if self.taken {
+            return;
+        }
+        // After close() no slot can be handed to this waiter any more; one handed before is
+        // still in the channel.
+        self.granted.close();
+        if self.granted.try_recv().is_ok() {
+            self.slots.release(self.priority);
+        }
+    }
+}
+
+impl Slots {
+    fn new(count: usize, max_background: usize) -> Slots {
+        Slots {
+            state: Mutex::new(SlotState {
+                free: count,
+                background_held: 0,
+                urgent: VecDeque::new(),
+                background: VecDeque::new(),
+            }),
+            max_background: max_background.clamp(1, count),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, SlotState> {
+        // Nothing panics while holding the lock; a poisoned lock still holds consistent counts.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A slot at once if the class may take one now, without waiting.
+    fn try_take(&self, priority: Priority) -> bool {
+        self.take_now(&mut self.lock(), priority)
+    }
+
+    /// Takes a free slot for `priority` if the class may have one now: urgent whenever one is
+    /// free; background only when no urgent render waits and its share is not used up.
+    fn take_now(&self, state: &mut SlotState, priority: Priority) -> bool {
+        let allowed = match priority {
+            Priority::Urgent => state.free > 0,
+            Priority::Background => {
+                state.free > 0
+                    && state.urgent.is_empty()
+                    && state.background_held < self.max_background
+            }
+        };
+        if allowed {
+            state.free -= 1;
+            if priority == Priority::Background {
+                state.background_held += 1;
+            }
+        }
+        allowed
+    }
+
+    /// A slot now, or a place at the back of the class's queue.
+    fn take_or_wait(self: &Arc<Self>, priority: Priority) -> Result<(), SlotWait> {
+        if self.try_take(priority) {
+            return Ok(());
+        }
+        let (sender, granted) = oneshot::channel();
+        let mut state = self.lock();
+        // Freed between the two locks: take it now rather than queue behind nobody.
+        if self.take_now(&mut state, priority) {
+            return Ok(());
+        }
+        match priority {
+            Priority::Urgent => state.urgent.push_back(sender),
+            Priority::Background => state.background.push_back(sender),
+        }
+        Err(SlotWait {
+            slots: self.clone(),
+            priority,
+            granted,
+            taken: false,
+        })
+    }
+
+    /// Gives back a slot of `priority`: to the first urgent waiter, else to a background
+    /// waiter if the background share allows, else to the free count.
+    fn release(&self, priority: Priority) {
+        let mut state = self.lock();
+        if priority == Priority::Background {
+            state.background_held -= 1;
+        }
+        while let Some(waiter) = state.urgent.pop_front() {
+            if waiter.send(()).is_ok() {
+                return;
+            }
+        }
+        if state.background_held < self.max_background {
+            while let Some(waiter) = state.background.pop_front() {
+                if waiter.send(()).is_ok() {
+                    state.background_held += 1;
+                    return;
+                }
+            }
+        }
+        state.free += 1;
+    }
+
+    fn free(&self) -> usize {
+        self.lock().free
+    }
 }
 
 /// A render slot: held while the header is probed and the memory estimated, then handed to
 /// [`Admission::memory`]. Dropping it frees the slot.
 pub struct SlotPermit {
-    slot: OwnedSemaphorePermit,
+    slot: HeldSlot,
 }
 
 /// Held while a render runs; dropping it frees the slot and the memory share.
 pub struct RenderPermit {
-    _slot: OwnedSemaphorePermit,
+    _slot: HeldSlot,
     _memory: OwnedSemaphorePermit,
 }
 
@@ -60,10 +224,17 @@ fn shutting_down(_: tokio::sync::AcquireError) -> PictorError {
 }
 
 impl Admission {
-    pub fn new(max_concurrent: usize, max_queued: usize, memory_budget_bytes: u64) -> Admission {
+    /// `background_renders`: slots background renders may hold at once (at least 1, at most
+    /// `max_concurrent`).
+    pub fn new(
+        max_concurrent: usize,
+        max_queued: usize,
+        memory_budget_bytes: u64,
+        background_renders: usize,
+    ) -> Admission {
         let memory_budget_kib = (memory_budget_bytes / KIB).clamp(1, u64::from(u32::MAX >> 3));
         Admission {
-            slots: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            slots: Arc::new(Slots::new(max_concurrent.max(1), background_renders)),
             memory: Arc::new(Semaphore::new(memory_budget_kib as usize)),
             memory_budget_kib,
             queued: AtomicUsize::new(0),
@@ -72,32 +243,53 @@ impl Admission {
         }
     }
 
-    /// Step one: a render slot, at once when one is free; else a place in the queue, or 503
-    /// when MAX_QUEUED_RENDERS renders already wait (for a slot or for memory).
+    /// Step one for a visitor's render: [`Admission::slot_for`] at urgent priority.
     pub async fn slot(&self) -> Result<SlotPermit, PictorError> {
-        if let Ok(slot) = self.slots.clone().try_acquire_owned() {
-            return Ok(SlotPermit { slot });
+        self.slot_for(Priority::Urgent).await
+    }
+
+    /// Step one: a render slot, at once when one is free (for background work: and no urgent
+    /// render waits, and the background share is not used up); else a place in the class's
+    /// queue. An urgent render is refused (503) when MAX_QUEUED_RENDERS urgent renders already
+    /// wait (for a slot or for memory); a background one waits as long as it takes.
+    pub async fn slot_for(&self, priority: Priority) -> Result<SlotPermit, PictorError> {
+        let held = |slots: &Arc<Slots>| SlotPermit {
+            slot: HeldSlot {
+                slots: slots.clone(),
+                priority,
+            },
+        };
+        if self.slots.try_take(priority) {
+            return Ok(held(&self.slots));
         }
-        let (waiting, _queued) = WaitingGuard::enter(&self.queued);
-        if waiting >= self.max_queued {
-            METRICS.record_refusal(Refusal::QueueFull);
-            return Err(PictorError::Overloaded(format!(
-                "{waiting} renders already waiting"
-            )));
-        }
-        let slot = self
-            .slots
-            .clone()
-            .acquire_owned()
+        let _queued = match priority {
+            Priority::Urgent => {
+                let (waiting, guard) = WaitingGuard::enter(&self.queued);
+                if waiting >= self.max_queued {
+                    METRICS.record_refusal(Refusal::QueueFull);
+                    return Err(PictorError::Overloaded(format!(
+                        "{waiting} renders already waiting"
+                    )));
+                }
+                Some(guard)
+            }
+            Priority::Background => None,
+        };
+        let mut wait = match self.slots.take_or_wait(priority) {
+            Ok(()) => return Ok(held(&self.slots)),
+            Err(wait) => wait,
+        };
+        (&mut wait.granted)
             .await
-            .map_err(shutting_down)?;
-        Ok(SlotPermit { slot })
+            .map_err(|_| PictorError::Overloaded("shutting down".into()))?;
+        wait.taken = true;
+        Ok(held(&self.slots))
     }
 
     /// Step two: `estimated_bytes` of the memory budget for the render holding `slot`. More
     /// than the whole budget is the request's fault (400). A render that must wait for memory
-    /// keeps its slot and takes a place in the queue: 503 when MAX_QUEUED_RENDERS renders
-    /// already wait (for memory or for a slot).
+    /// keeps its slot; an urgent one takes a place in the queue: 503 when MAX_QUEUED_RENDERS
+    /// urgent renders already wait (for memory or for a slot).
     pub async fn memory(
         &self,
         slot: SlotPermit,
@@ -116,13 +308,18 @@ impl Admission {
         let memory = match self.memory.clone().try_acquire_many_owned(need_kib) {
             Ok(memory) => memory,
             Err(_) => {
-                let (waiting, _queued) = WaitingGuard::enter(&self.queued);
-                if waiting >= self.max_queued {
-                    METRICS.record_refusal(Refusal::QueueFull);
-                    return Err(PictorError::Overloaded(format!(
-                        "{waiting} renders already waiting (for memory or a slot)"
-                    )));
-                }
+                let _queued = if slot.slot.priority == Priority::Urgent {
+                    let (waiting, guard) = WaitingGuard::enter(&self.queued);
+                    if waiting >= self.max_queued {
+                        METRICS.record_refusal(Refusal::QueueFull);
+                        return Err(PictorError::Overloaded(format!(
+                            "{waiting} renders already waiting (for memory or a slot)"
+                        )));
+                    }
+                    Some(guard)
+                } else {
+                    None
+                };
                 let (_, _for_memory) = WaitingGuard::enter(&self.waiting_for_memory);
                 self.memory
                     .clone()
@@ -137,13 +334,13 @@ impl Admission {
         })
     }
 
-    /// Both steps at once, for a render whose estimate needs no probe under the slot.
+    /// Both steps at once, for a visitor's render whose estimate needs no probe under the slot.
     pub async fn admit(&self, estimated_bytes: u64) -> Result<RenderPermit, PictorError> {
         let slot = self.slot().await?;
         self.memory(slot, estimated_bytes).await
     }
 
-    /// Renders waiting for a slot or memory right now.
+    /// Urgent renders waiting for a slot or memory right now.
     pub fn queued(&self) -> usize {
         self.queued.load(Ordering::SeqCst)
     }
@@ -151,8 +348,13 @@ impl Admission {
     /// Renders holding a slot and not waiting for memory: probing or rendering right now.
     pub fn running(&self, max_concurrent: usize) -> usize {
         max_concurrent
-            .saturating_sub(self.slots.available_permits())
+            .saturating_sub(self.slots.free())
             .saturating_sub(self.waiting_for_memory.load(Ordering::SeqCst))
+    }
+
+    /// Slots held by background renders right now.
+    pub fn background_running(&self) -> usize {
+        self.slots.lock().background_held
     }
 }
 
@@ -163,7 +365,7 @@ mod tests {
 
     #[tokio::test]
     async fn refuses_when_the_queue_is_full_and_recovers() {
-        let admission = Arc::new(Admission::new(1, 2, 1 << 30));
+        let admission = Arc::new(Admission::new(1, 2, 1 << 30, 1));
         let running = admission.admit(1000).await.unwrap();
         // Two may wait...
         let mut waiters = Vec::new();
@@ -188,7 +390,7 @@ mod tests {
 
     #[tokio::test]
     async fn memory_budget_bounds_concurrent_renders() {
-        let admission = Arc::new(Admission::new(4, 16, 10 * 1024 * 1024));
+        let admission = Arc::new(Admission::new(4, 16, 10 * 1024 * 1024, 1));
         // One request alone over the budget is the client's problem.
         assert!(matches!(
             admission.admit(11 * 1024 * 1024).await,
@@ -205,7 +407,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_dropped_waiter_leaves_the_queue() {
-        let admission = Arc::new(Admission::new(1, 4, 1 << 30));
+        let admission = Arc::new(Admission::new(1, 4, 1 << 30, 1));
         let _running = admission.admit(1).await.unwrap();
         let a = admission.clone();
         let waiter = tokio::spawn(async move { a.admit(1).await.map(|_| ()) });
@@ -219,7 +421,7 @@ mod tests {
     #[tokio::test]
     async fn renders_waiting_for_memory_count_against_the_queue() {
         // Slots to spare, memory exhausted: the queue bound must still hold.
-        let admission = Arc::new(Admission::new(8, 2, 10 * 1024 * 1024));
+        let admission = Arc::new(Admission::new(8, 2, 10 * 1024 * 1024, 1));
         let big = admission.admit(8 * 1024 * 1024).await.unwrap();
         let mut waiters = Vec::new();
         for _ in 0..2 {
@@ -239,18 +441,18 @@ mod tests {
             matches!(third, Ok(Err(PictorError::Overloaded(_)))),
             "a third memory waiter was queued"
         );
-        assert_eq!(admission.slots.available_permits(), 8 - 3);
+        assert_eq!(admission.slots.free(), 8 - 3);
         drop(big);
         for w in waiters {
             w.await.unwrap().unwrap();
         }
         assert_eq!(admission.queued(), 0);
-        assert_eq!(admission.slots.available_permits(), 8);
+        assert_eq!(admission.slots.free(), 8);
     }
 
     #[tokio::test]
     async fn a_slot_is_held_between_the_two_steps() {
-        let admission = Arc::new(Admission::new(1, 1, 1 << 30));
+        let admission = Arc::new(Admission::new(1, 1, 1 << 30, 1));
         let slot = admission.slot().await.unwrap();
         let a = admission.clone();
         let waiter = tokio::spawn(async move { a.admit(1).await.map(|_| ()) });
@@ -263,5 +465,82 @@ mod tests {
         // A slot dropped before its memory step frees it too.
         drop(admission.slot().await.unwrap());
         assert!(admission.admit(1).await.is_ok());
+    }
+
+    /// Polls `future` once, without a runtime's waker: `Some` when it is ready.
+    fn poll_once<F: std::future::Future + Unpin>(future: &mut F) -> Option<F::Output> {
+        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+        match std::pin::Pin::new(future).poll(&mut context) {
+            std::task::Poll::Ready(output) => Some(output),
+            std::task::Poll::Pending => None,
+        }
+    }
+
+    #[test]
+    fn a_freed_slot_goes_to_the_urgent_waiter_before_the_background_one() {
+        let admission = Admission::new(2, 8, 1 << 30, 1);
+        let first = poll_once(&mut Box::pin(admission.slot())).unwrap().unwrap();
+        let second = poll_once(&mut Box::pin(admission.slot())).unwrap().unwrap();
+        // Both slots taken: a background waiter queues first, then an urgent one.
+        let mut background = Box::pin(admission.slot_for(Priority::Background));
+        assert!(poll_once(&mut background).is_none());
+        let mut urgent = Box::pin(admission.slot());
+        assert!(poll_once(&mut urgent).is_none());
+        drop(first);
+        let urgent = poll_once(&mut urgent).expect("the urgent waiter got the freed slot");
+        assert!(urgent.is_ok());
+        assert!(
+            poll_once(&mut background).is_none(),
+            "background still waits"
+        );
+        assert_eq!(admission.background_running(), 0);
+        // The next freed slot, with no urgent render waiting, goes to the background one.
+        drop(second);
+        let background = poll_once(&mut background).unwrap().unwrap();
+        assert_eq!(admission.background_running(), 1);
+        drop(background);
+        assert_eq!(admission.background_running(), 0);
+    }
+
+    #[test]
+    fn background_renders_never_hold_more_than_their_share() {
+        let admission = Admission::new(4, 8, 1 << 30, 2);
+        let mut held = Vec::new();
+        for _ in 0..2 {
+            let slot = poll_once(&mut Box::pin(admission.slot_for(Priority::Background)));
+            held.push(slot.unwrap().unwrap());
+        }
+        // Two slots are free, but the background share (2) is used up.
+        let mut third = Box::pin(admission.slot_for(Priority::Background));
+        assert!(poll_once(&mut third).is_none());
+        assert_eq!(admission.slots.free(), 2);
+        assert_eq!(admission.background_running(), 2);
+        // Urgent renders still take the free slots at once.
+        let urgent = poll_once(&mut Box::pin(admission.slot())).unwrap().unwrap();
+        // A background render ending hands its slot to the waiting background one.
+        drop(held.pop());
+        let third = poll_once(&mut third).unwrap().unwrap();
+        assert_eq!(admission.background_running(), 2);
+        assert_eq!(admission.slots.free(), 1);
+        drop(urgent);
+        drop(third);
+        drop(held);
+        assert_eq!(admission.slots.free(), 4);
+        assert_eq!(admission.background_running(), 0);
+    }
+
+    #[test]
+    fn a_cancelled_background_waiter_gives_its_slot_back() {
+        let admission = Admission::new(1, 8, 1 << 30, 1);
+        let only = poll_once(&mut Box::pin(admission.slot())).unwrap().unwrap();
+        let mut background = Box::pin(admission.slot_for(Priority::Background));
+        assert!(poll_once(&mut background).is_none());
+        // The slot is handed to the waiter, which is dropped before it takes it.
+        drop(only);
+        drop(background);
+        assert_eq!(admission.slots.free(), 1);
+        assert_eq!(admission.background_running(), 0);
+        // Background waiters do not count against MAX_QUEUED_RENDERS.
+        assert_eq!(admission.queued(), 0);
     }
 }

@@ -20,8 +20,13 @@ pub struct App {
     pub result_storage: ResultStorage,
     /// What smart detection found per original, so it runs once per original.
     pub focal_points: FocalPointCache,
-    /// Bounds CPU work and memory: MAX_CONCURRENT_RENDERS, MAX_QUEUED_RENDERS, RENDER_MEMORY_MB.
+    /// Bounds CPU work and memory: MAX_CONCURRENT_RENDERS, MAX_QUEUED_RENDERS, RENDER_MEMORY_MB,
+    /// BACKGROUND_RENDERS.
     pub admission: admission::Admission,
+    /// The idle-priority threads background renders' CPU steps run on.
+    pub idle_threads: super::idle_threads::IdleThreads,
+    /// Background work (pre-heat): its queue and the status of the jobs taken here.
+    pub background: crate::jobs::Background,
     /// HEALTHCHECK_ROUTE, compiled once.
     pub(super) healthcheck: regex::Regex,
 }
@@ -45,7 +50,12 @@ impl App {
                 config.admission.max_concurrent_renders,
                 config.admission.max_queued_renders,
                 config.admission.render_memory_mb * 1024 * 1024,
+                config.background.background_renders,
             ),
+            idle_threads: super::idle_threads::IdleThreads::new(
+                config.background.background_renders,
+            ),
+            background: crate::jobs::Background::new(&config.background),
             loader,
             healthcheck,
             config,

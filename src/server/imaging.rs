@@ -1,7 +1,9 @@
 //! The imaging handler: parse and authorize the path, answer from the memory cache, then from
 //! result storage, or load the original (and filter assets), render it on the bounded CPU
-//! pool, and keep the result in both.
+//! pool, and keep the result in both. Background work (pre-heat) takes the same walk at
+//! background priority, straight into result storage ([`render_to_storage`]).
 
+use super::admission::Priority;
 use super::App;
 use crate::cache::focal_points::OriginalFocalPoints;
 use crate::cache::{self, FocalPointCache, Rendered};
@@ -11,12 +13,12 @@ use crate::imaging::filters::FocalPoint;
 use crate::imaging::{self, RenderJob};
 use crate::metrics::Refusal;
 use crate::upload::moderation::{self, Treatment};
-use crate::url::{self, ImageRequest};
+use crate::url::{self, signature, ImageRequest};
 use bytes::Bytes;
 use sha1::{Digest, Sha1};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tracing::Instrument;
 
@@ -42,7 +44,6 @@ pub async fn process_image(
     }
     metrics.memory_cache_misses.fetch_add(1, Ordering::Relaxed);
     let timeout = Duration::from_secs(app.config.admission.request_timeout_seconds);
-    let deadline = Instant::now() + timeout;
     // Result storage keys results by path and WebP negotiation only: AVIF answers skip it.
     let stored = app.result_storage.applies_to(&request) && !accepts.avif;
     // Set by a render of an upload that moderation holds: such a render is kept nowhere, so
@@ -56,18 +57,16 @@ pub async fn process_image(
                     return Ok(hit);
                 }
             }
-            let rendered = tokio::time::timeout(
-                timeout,
-                render_uncached(app, request, accepts, deadline, &held),
-            )
-            .await
-            .unwrap_or_else(|_| {
-                metrics.record_refusal(Refusal::Deadline);
-                Err(PictorError::GatewayTimeout(format!(
-                    "not done within REQUEST_TIMEOUT_SECONDS={}",
-                    timeout.as_secs()
-                )))
-            })?;
+            let render = render_uncached(app, request, accepts, Priority::Urgent, timeout, &held);
+            let rendered = tokio::time::timeout(timeout, render)
+                .await
+                .unwrap_or_else(|_| {
+                    metrics.record_refusal(Refusal::Deadline);
+                    Err(PictorError::GatewayTimeout(format!(
+                        "not done within REQUEST_TIMEOUT_SECONDS={}",
+                        timeout.as_secs()
+                    )))
+                })?;
             if stored && !held.load(Ordering::Relaxed) {
                 app.result_storage.put(path, accepts.webp, &rendered);
             }
@@ -78,6 +77,56 @@ pub async fn process_image(
         app.cache.invalidate(&key).await;
     }
     Ok(rendered)
+}
+
+/// What a background render of one path did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredOutcome {
+    /// Rendered and written to result storage.
+    Rendered,
+    /// Result storage already held it: a lookup, no render.
+    AlreadyStored,
+    /// Rendered, but moderation holds the upload (its verdict is pending), so the blurred
+    /// stand-in was not stored; a later pre-heat or visit renders the judged image.
+    Held,
+}
+
+/// Renders `path` (written as after the signature: `300x200/a.jpg`) into result storage at
+/// background priority, unless a result is stored already (a HEAD, not a render). The result
+/// is stored under the path signed with SECURITY_KEY, the name visitors' (and the CDN's)
+/// requests look up. Returns only once the result is written.
+///
+/// The deadline (REQUEST_TIMEOUT_SECONDS) runs from when the render gets its slot: a
+/// background render may wait behind visitors for as long as they keep the pool busy.
+pub async fn render_to_storage(app: &App, path: &str) -> Result<StoredOutcome, PictorError> {
+    let path = path.trim_start_matches('/');
+    let signed = format!(
+        "/{}/{path}",
+        signature::sign(app.config.access.security_key.as_bytes(), path)
+    );
+    let request = super::access::authorized_request(&app.config, &signed, false)?;
+    if !app.result_storage.applies_to(&request) {
+        return Err(PictorError::BadRequest(
+            "pre-rendering needs RESULT_STORAGE".into(),
+        ));
+    }
+    if app.result_storage.contains(&signed, false).await? {
+        return Ok(StoredOutcome::AlreadyStored);
+    }
+    let timeout = Duration::from_secs(app.config.admission.request_timeout_seconds);
+    let accepts = Accepts {
+        webp: false,
+        avif: false,
+    };
+    let held = AtomicBool::new(false);
+    let rendered =
+        render_uncached(app, request, accepts, Priority::Background, timeout, &held).await?;
+    if held.load(Ordering::Relaxed) {
+        // Moderation has not judged the upload yet: its blurred stand-in is kept nowhere.
+        return Ok(StoredOutcome::Held);
+    }
+    app.result_storage.store(&signed, false, &rendered).await?;
+    Ok(StoredOutcome::Rendered)
 }
 
 /// A meta answer wrapped as JSONP: `callback({...});` served as `text/javascript`.
@@ -121,9 +170,16 @@ async fn render_uncached(
     app: &App,
     mut request: ImageRequest,
     accepts: Accepts,
-    deadline: Instant,
+    priority: Priority,
+    timeout: Duration,
     held: &AtomicBool,
 ) -> Result<Rendered, PictorError> {
+    // An urgent render's deadline runs from now (the visitor waits from now); a background
+    // one's from when it gets its slot.
+    let deadline = OnceLock::new();
+    if priority == Priority::Urgent {
+        let _ = deadline.set(Instant::now() + timeout);
+    }
     // Pre-load phase: `extract_focal()` swaps a nested Thumbor URL for the original it points
     // at (so every loader, and meta's `url`, sees the original) and keeps its crop as a focal
     // point instead of applying it. What is loaded here and in `load_assets` is what
@@ -175,12 +231,13 @@ async fn render_uncached(
         accepts,
         assets,
         deadline,
+        timeout,
         focal_points: app.focal_points.clone(),
         focal_points_key,
         stored_focal_points,
         moderation_blur,
     });
-    let (mut rendered, detected) = render_on_pool(app, work).await?;
+    let (mut rendered, detected) = render_on_pool(app, work, priority).await?;
     if held.load(Ordering::Relaxed) {
         // A temporary result, as Thumbor's renders whose detection failed.
         rendered.max_age = Some(app.config.cache.max_age_temp_image);
@@ -222,7 +279,11 @@ struct RenderWork {
     settings: imaging::settings::ImagingSettings,
     accepts: Accepts,
     assets: HashMap<String, Bytes>,
-    deadline: Instant,
+    /// Set when the render's clock starts: at once for urgent renders, when the slot is taken
+    /// for background ones.
+    deadline: OnceLock<Instant>,
+    /// REQUEST_TIMEOUT_SECONDS, for a deadline set later.
+    timeout: Duration,
     focal_points: FocalPointCache,
     /// The original's key in `focal_points` when the render detects (`smart` with DETECTORS).
     focal_points_key: Option<String>,
@@ -241,7 +302,7 @@ impl RenderWork {
             accepts_webp: self.accepts.webp,
             accepts_avif: self.accepts.avif,
             assets: &self.assets,
-            deadline: Some(self.deadline),
+            deadline: self.deadline.get().copied(),
             detection_memo: memo.map(|memo| memo as &dyn DetectionMemo),
             moderation_blur: self.moderation_blur,
         }
@@ -250,7 +311,11 @@ impl RenderWork {
     /// The 504 of a render whose deadline passed before it started a step.
     fn check_deadline(&self) -> Result<(), PictorError> {
         // Not counted as a deadline refusal: the request's own timeout already counted it.
-        if Instant::now() >= self.deadline {
+        if self
+            .deadline
+            .get()
+            .is_some_and(|deadline| Instant::now() >= *deadline)
+        {
             return Err(imaging::ImagingError::Abandoned.into());
         }
         Ok(())
@@ -269,28 +334,31 @@ impl RenderWork {
 async fn render_on_pool(
     app: &App,
     work: Arc<RenderWork>,
+    priority: Priority,
 ) -> Result<(Rendered, Option<(String, Vec<FocalPoint>)>), PictorError> {
     let slot = app
         .admission
-        .slot()
+        .slot_for(priority)
         .instrument(tracing::info_span!("queue"))
         .await?;
+    let _ = work.deadline.set(Instant::now() + work.timeout);
     work.check_deadline()?;
     let probing = work.clone();
-    let (slot, header, estimate) = on_blocking_pool(tracing::info_span!("estimate"), move || {
-        probing.check_deadline()?;
-        let job = probing.job(None);
-        let header = imaging::pipeline::probe_header(&probing.source, job.settings)?;
-        let estimate = imaging::estimate::render_memory_bytes(&probing.source, &header, &job)?;
-        Ok((slot, header, estimate))
-    })
-    .await?;
+    let (slot, header, estimate) =
+        on_pool(app, priority, tracing::info_span!("estimate"), move || {
+            probing.check_deadline()?;
+            let job = probing.job(None);
+            let header = imaging::pipeline::probe_header(&probing.source, job.settings)?;
+            let estimate = imaging::estimate::render_memory_bytes(&probing.source, &header, &job)?;
+            Ok((slot, header, estimate))
+        })
+        .await?;
     let permit = app
         .admission
         .memory(slot, estimate)
         .instrument(tracing::info_span!("queue"))
         .await?;
-    on_blocking_pool(tracing::info_span!("render"), move || {
+    on_pool(app, priority, tracing::info_span!("render"), move || {
         let _permit = permit;
         work.check_deadline()?;
         let memo = work.focal_points_key.clone().map(|key| {
@@ -312,6 +380,34 @@ async fn render_on_pool(
         Ok((rendered, detected))
     })
     .await
+}
+
+/// Runs `step` inside `span`: an urgent render's on the blocking pool, a background one's on
+/// the idle-priority threads. A panic inside it becomes a 500 for this request only.
+async fn on_pool<T: Send + 'static>(
+    app: &App,
+    priority: Priority,
+    span: tracing::Span,
+    step: impl FnOnce() -> Result<T, PictorError> + Send + 'static,
+) -> Result<T, PictorError> {
+    match priority {
+        Priority::Urgent => on_blocking_pool(span, step).await,
+        Priority::Background => {
+            let caught = app
+                .idle_threads
+                .run(move || {
+                    let _entered = span.enter();
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(step))
+                })
+                .await?;
+            caught.unwrap_or_else(|panic| {
+                Err(PictorError::Internal(format!(
+                    "render panicked: {}",
+                    panic_message(&panic)
+                )))
+            })
+        }
+    }
 }
 
 /// Runs `step` on the blocking pool inside `span`. A panic inside it becomes a 500 for this

@@ -34,7 +34,7 @@ enum SignBody {
 }
 
 /// A refusal: status plus the JSON error message.
-struct Refusal(StatusCode, String);
+pub(super) struct Refusal(pub(super) StatusCode, pub(super) String);
 
 pub async fn handle<B>(config: &Config, req: Request<B>) -> Response<Full<Bytes>>
 where
@@ -190,8 +190,8 @@ fn item_path(item: SignItem) -> Result<String, Refusal> {
 
 /// The app may only sign paths whose every loaded name (image, `extract_focal()` original,
 /// watermark and frame images) lies under its prefix, as the loaders will see it
-/// (`url::confine`).
-fn check_image_prefix(app: &SigningApp, path: &str) -> Result<(), Refusal> {
+/// (`url::confine`). Also the check of `POST /preheat`'s paths.
+pub(super) fn check_image_prefix(app: &SigningApp, path: &str) -> Result<(), Refusal> {
     if app.image_prefix.is_empty() {
         return Ok(());
     }

@@ -372,11 +372,17 @@ fn credentials(settings: &S3Settings) -> SharedCredentialsProvider {
             None,
             "pictor-config",
         )),
-        _ => SharedCredentialsProvider::new(LazyDefaultChain {
-            region: Region::new(settings.region.clone()),
-            chain: tokio::sync::OnceCell::new(),
-        }),
+        _ => default_credentials(&settings.region),
     }
+}
+
+/// The standard AWS credential chain for `region`, resolved on first use; also the SQS
+/// client's (`jobs::sqs`).
+pub fn default_credentials(region: &str) -> SharedCredentialsProvider {
+    SharedCredentialsProvider::new(LazyDefaultChain {
+        region: Region::new(region.to_string()),
+        chain: tokio::sync::OnceCell::new(),
+    })
 }
 
 /// A client for one bucket's settings. Clones share the connection pool. Static keys when
