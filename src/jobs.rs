@@ -15,17 +15,41 @@ pub mod status;
 
 use crate::error::PictorError;
 use crate::metrics::METRICS;
-use crate::server::imaging::{render_to_storage, StoredOutcome};
-use crate::server::App;
 use message::QueueMessage;
 use settings::{BackgroundSettings, QueueKind};
 use sqs::SqsQueue;
 use status::{JobStatus, JobTable, PathOutcome};
 use std::collections::VecDeque;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::Notify;
+
+/// What the workers need of the server: the queue it owns and a render of one path into
+/// result storage. A trait, so that this module does not import the server (which holds the
+/// queue in its `App`): `server::app` implements it.
+pub trait BackgroundRenderer: Send + Sync + 'static {
+    /// The queue the workers take paths from.
+    fn background(&self) -> &Background;
+    /// Renders `path` (as after the signature) into result storage at background priority.
+    fn render_to_storage(
+        &self,
+        path: &str,
+    ) -> impl Future<Output = Result<StoredOutcome, PictorError>> + Send;
+}
+
+/// What a background render of one path did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredOutcome {
+    /// Rendered and written to result storage.
+    Rendered,
+    /// Result storage already held it: a lookup, no render.
+    AlreadyStored,
+    /// Rendered, but moderation holds the upload (its verdict is pending), so the blurred
+    /// stand-in was not stored; a later pre-heat or visit renders the judged image.
+    Held,
+}
 
 /// After the shared queue could not be reached, a worker waits this long before asking again.
 const QUEUE_RETRY: Duration = Duration::from_secs(5);
@@ -163,10 +187,10 @@ impl Background {
 
     /// Starts the workers: BACKGROUND_RENDERS of them, each rendering one path at a time, so
     /// background work never waits for more slots than it may hold.
-    pub fn start_workers(app: &Arc<App>) {
-        for _ in 0..app.config.background.background_renders {
+    pub fn start_workers<R: BackgroundRenderer>(app: &Arc<R>) {
+        for _ in 0..app.background().settings.background_renders {
             let app = app.clone();
-            if app.background.shared.is_some() {
+            if app.background().shared.is_some() {
                 tokio::spawn(async move { shared_queue_worker(app).await });
             } else {
                 tokio::spawn(async move { in_process_worker(app).await });
@@ -205,18 +229,18 @@ impl Background {
     }
 }
 
-async fn in_process_worker(app: Arc<App>) {
+async fn in_process_worker<R: BackgroundRenderer>(app: Arc<R>) {
     loop {
-        let task = app.background.next_task().await;
-        let outcome = render_path(&app, &task.path).await;
-        app.background.record(&task, outcome);
+        let task = app.background().next_task().await;
+        let outcome = render_path(&*app, &task.path).await;
+        app.background().record(&task, outcome);
     }
 }
 
 /// Takes paths from the fleet's queue one at a time; deletes a message only once its result
 /// is stored, so a crash mid-render (or a failed render) leaves it to be delivered again.
-async fn shared_queue_worker(app: Arc<App>) {
-    let Some(queue) = &app.background.shared else {
+async fn shared_queue_worker<R: BackgroundRenderer>(app: Arc<R>) {
+    let Some(queue) = &app.background().shared else {
         return;
     };
     loop {
@@ -238,7 +262,7 @@ async fn shared_queue_worker(app: Arc<App>) {
                 continue;
             }
         };
-        let outcome = render_path(&app, &message.path).await;
+        let outcome = render_path(&*app, &message.path).await;
         if matches!(outcome, PathOutcome::Failed(_)) {
             // Left on the queue: delivered again after the visibility timeout, until the
             // redrive policy gives up on it. Not counted in the job: it may yet succeed.
@@ -248,13 +272,13 @@ async fn shared_queue_worker(app: Arc<App>) {
             // Delivered again later; the render then finds the result stored.
             tracing::warn!(error = %e, "background queue: delete failed");
         }
-        lock(&app.background.jobs).record(&message.job, &message.path, outcome);
+        lock(&app.background().jobs).record(&message.job, &message.path, outcome);
     }
 }
 
 /// Renders one path into result storage and counts the outcome in /metrics.
-async fn render_path(app: &App, path: &str) -> PathOutcome {
-    match render_to_storage(app, path).await {
+async fn render_path<R: BackgroundRenderer>(app: &R, path: &str) -> PathOutcome {
+    match app.render_to_storage(path).await {
         Ok(StoredOutcome::Rendered) => {
             METRICS.background_renders.fetch_add(1, Ordering::Relaxed);
             PathOutcome::Rendered

@@ -1,8 +1,7 @@
 //! The background queue's keys: how many slots background renders may hold, where the backlog
 //! is kept (in process or an SQS queue shared by a fleet) and how large it may grow.
 
-use crate::config::reader::{invalid, Reader};
-use crate::config::ConfigError;
+use crate::config::reader::{invalid, ConfigError, Reader};
 use std::time::Duration;
 
 /// Where the backlog of paths to render is kept (BACKGROUND_QUEUE).

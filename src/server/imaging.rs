@@ -4,13 +4,14 @@
 //! background priority, straight into result storage ([`render_to_storage`]).
 
 use super::admission::Priority;
-use super::App;
+use super::app::App;
 use crate::cache::focal_points::OriginalFocalPoints;
 use crate::cache::{self, FocalPointCache, Rendered};
 use crate::error::PictorError;
 use crate::imaging::detect::DetectionMemo;
 use crate::imaging::filters::FocalPoint;
 use crate::imaging::{self, RenderJob};
+use crate::jobs::{Background, BackgroundRenderer, StoredOutcome};
 use crate::metrics::Refusal;
 use crate::upload::moderation::{self, Treatment};
 use crate::url::{self, signature, ImageRequest};
@@ -79,18 +80,6 @@ pub async fn process_image(
     Ok(rendered)
 }
 
-/// What a background render of one path did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StoredOutcome {
-    /// Rendered and written to result storage.
-    Rendered,
-    /// Result storage already held it: a lookup, no render.
-    AlreadyStored,
-    /// Rendered, but moderation holds the upload (its verdict is pending), so the blurred
-    /// stand-in was not stored; a later pre-heat or visit renders the judged image.
-    Held,
-}
-
 /// Renders `path` (written as after the signature: `300x200/a.jpg`) into result storage at
 /// background priority, unless a result is stored already (a HEAD, not a render). The result
 /// is stored under the path signed with SECURITY_KEY, the name visitors' (and the CDN's)
@@ -127,6 +116,17 @@ pub async fn render_to_storage(app: &App, path: &str) -> Result<StoredOutcome, P
     }
     app.result_storage.store(&signed, false, &rendered).await?;
     Ok(StoredOutcome::Rendered)
+}
+
+/// The background workers render through this walk (`jobs` does not import the server).
+impl BackgroundRenderer for App {
+    fn background(&self) -> &Background {
+        &self.background
+    }
+
+    async fn render_to_storage(&self, path: &str) -> Result<StoredOutcome, PictorError> {
+        render_to_storage(self, path).await
+    }
 }
 
 /// A meta answer wrapped as JSONP: `callback({...});` served as `text/javascript`.
