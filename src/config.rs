@@ -1,7 +1,7 @@
 //! Typed configuration: Thumbor's key names and defaults, read from a Thumbor-style config file
 //! (`KEY = value` lines) and environment variables (which win), validated once at start-up.
 //! Each subsystem owns its settings and reads its own keys (`server::settings`,
-//! `source::settings`, `cache::settings`, `imaging::settings`); this module only composes
+//! `source::settings`, `cache::settings`, `imaging::settings`, `url::presets`); this module only composes
 //! them into one [`Config`]. The key/value source and the typed reader they all use are in
 //! `reader`.
 
@@ -17,6 +17,7 @@ use crate::server::settings::{
 use crate::source::settings::{LoaderKind, SourceSettings};
 use crate::source::stored::StorageKind;
 use crate::upload::settings::UploadSettings;
+use crate::url::presets::Presets;
 use reader::Reader;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -37,6 +38,8 @@ pub struct Config {
     pub imaging: ImagingSettings,
     /// The upload endpoints (UPLOAD_*).
     pub upload: UploadSettings,
+    /// Named option sets (PRESETS, PRESET_SUFFIX_URLS, PRESETS_ONLY).
+    pub presets: Presets,
 }
 
 impl Config {
@@ -56,6 +59,7 @@ impl Config {
         let connections = ConnectionLimits::from_keys(&r)?;
         let imaging = ImagingSettings::from_keys(&r)?;
         let upload = UploadSettings::from_keys(&r)?;
+        let presets = Presets::from_keys(&r)?;
         let mut source = source;
         // Uploads are written to the storage of originals the loader reads: one storage.
         // UPLOAD_PHOTO_STORAGE (Thumbor's default: the file storage) picks it when STORAGE
@@ -129,6 +133,7 @@ impl Config {
             connections,
             imaging,
             upload,
+            presets,
         })
     }
 }

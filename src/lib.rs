@@ -1,7 +1,8 @@
 //! pictor: a Thumbor-compatible image server. The request is one straight walk through these
 //! modules: `url` (parse + verify), `source` (load the original), `imaging` (decode, transform,
 //! filter, encode), `cache` (keep results), `server` (HTTP in and out), `upload` (take originals in). `storage` (a folder or
-//! an S3 bucket behind one interface) sits under both `source` and `cache`.
+//! an S3 bucket behind one interface) sits under both `source` and `cache`. `regenerate`
+//! renders presets (`url::presets`) of every original into result storage ahead of requests.
 
 // Every unsafe operation sits in its own `unsafe` block with a `// SAFETY:` line saying why it
 // holds, also inside `unsafe fn`s (CI runs clippy with these denied).
@@ -14,6 +15,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod imaging;
 pub mod metrics;
+pub mod regenerate;
 pub mod server;
 pub mod source;
 pub mod startup_checks;

@@ -106,10 +106,13 @@ impl ResultStorage {
     }
 
     /// Whether results of this request are read from and written to storage (as Thumbor:
-    /// unsafe URLs only with RESULT_STORAGE_STORES_UNSAFE).
+    /// unsafe URLs only with RESULT_STORAGE_STORES_UNSAFE; but a path of nothing but presets
+    /// and the image is one of a bounded set, stored however it was asked).
     pub fn applies_to(&self, request: &ImageRequest) -> bool {
         !matches!(self.backend, Backend::Off)
-            && (self.stores_unsafe || request.signature != SignaturePart::Unsafe)
+            && (self.stores_unsafe
+                || request.signature != SignaturePart::Unsafe
+                || request.preset.as_ref().is_some_and(|p| p.preset_only))
     }
 
     fn in_outage(&self) -> bool {
@@ -225,6 +228,57 @@ impl ResultStorage {
                 storage.record_outage("write", &e);
             }
         });
+    }
+
+    /// Whether a result that has not expired is stored for `path`, found without reading it
+    /// (what pre-rendering checks before it renders). Storage errors are returned, not
+    /// swallowed: the caller counts them.
+    pub async fn contains(&self, path: &str, accepts_webp: bool) -> Result<bool, PictorError> {
+        let info = match &self.backend {
+            Backend::Off => return Ok(false),
+            Backend::File(store) => store.head(file_key(path, accepts_webp).as_bytes()).await?,
+            Backend::S3 { store, root_path } => {
+                store.head(&s3_key(root_path, path, accepts_webp)).await?
+            }
+        };
+        Ok(
+            info.is_some_and(|info| match (self.expiration, info.modified) {
+                (Some(max), Some(modified)) => {
+                    SystemTime::now()
+                        .duration_since(modified)
+                        .unwrap_or_default()
+                        < max
+                }
+                _ => true,
+            }),
+        )
+    }
+
+    /// Stores `rendered` now and says whether that worked (pre-rendering waits for its
+    /// writes; requests use [`ResultStorage::put`]).
+    pub async fn store(
+        &self,
+        path: &str,
+        accepts_webp: bool,
+        rendered: &Rendered,
+    ) -> Result<(), PictorError> {
+        if matches!(self.backend, Backend::Off) {
+            return Err(PictorError::Internal(
+                "no RESULT_STORAGE to store in".into(),
+            ));
+        }
+        let meta = StoredMeta {
+            content_type: rendered.content_type.to_string(),
+            vary_accept: rendered.vary_accept,
+            max_age: rendered.max_age,
+        };
+        self.write(path, accepts_webp, rendered.body.clone(), meta)
+            .await
+    }
+
+    /// Whether a result storage is configured.
+    pub fn enabled(&self) -> bool {
+        !matches!(self.backend, Backend::Off)
     }
 
     async fn read(&self, path: &str, accepts_webp: bool) -> Result<Option<Rendered>, PictorError> {

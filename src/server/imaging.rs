@@ -44,10 +44,15 @@ pub async fn process_image(
     let deadline = Instant::now() + timeout;
     // Result storage keys results by path and WebP negotiation only: AVIF answers skip it.
     let stored = app.result_storage.applies_to(&request) && !accepts.avif;
+    // A preset's result is named by its presets' definitions, not by the path as sent.
+    let stored_path = match &request.preset {
+        Some(preset) => preset.result_key.clone(),
+        None => path.to_string(),
+    };
     app.cache
         .get_or_render(key, async {
             if stored {
-                if let Some(hit) = app.result_storage.get(path, accepts.webp).await {
+                if let Some(hit) = app.result_storage.get(&stored_path, accepts.webp).await {
                     return Ok(hit);
                 }
             }
@@ -62,11 +67,37 @@ pub async fn process_image(
                         )))
                     })?;
             if stored {
-                app.result_storage.put(path, accepts.webp, &rendered);
+                app.result_storage
+                    .put(&stored_path, accepts.webp, &rendered);
             }
             Ok(rendered)
         })
         .await
+}
+
+/// Renders `request` (already authorized and expanded) without the caches, as a request whose
+/// Accept allows WebP (when `accepts_webp` and AUTO_WEBP) and nothing else negotiable would get
+/// it, under REQUEST_TIMEOUT_SECONDS and the same admission as visitors' renders: for
+/// pre-rendering into result storage.
+pub async fn render_for_storage(
+    app: &App,
+    request: ImageRequest,
+    accepts_webp: bool,
+) -> Result<Rendered, PictorError> {
+    let accepts = Accepts {
+        webp: accepts_webp && app.config.imaging.auto_webp,
+        avif: false,
+    };
+    let timeout = Duration::from_secs(app.config.admission.request_timeout_seconds);
+    let deadline = Instant::now() + timeout;
+    tokio::time::timeout(timeout, render_uncached(app, request, accepts, deadline))
+        .await
+        .unwrap_or_else(|_| {
+            Err(PictorError::GatewayTimeout(format!(
+                "not done within REQUEST_TIMEOUT_SECONDS={}",
+                timeout.as_secs()
+            )))
+        })
 }
 
 /// A meta answer wrapped as JSONP: `callback({...});` served as `text/javascript`.
@@ -93,10 +124,15 @@ struct Accepts {
     avif: bool,
 }
 
-/// The same path can render differently only by the negotiated format.
+/// The same path can render differently only by the negotiated format (and, with presets, by
+/// their definitions, which the preset's result key holds).
 fn cache_key(request: &ImageRequest, accepts: Accepts) -> String {
-    let mut key = String::with_capacity(request.signed_path.len() + 11);
-    key.push_str(&request.signed_path);
+    let name = match &request.preset {
+        Some(preset) => &preset.result_key,
+        None => &request.signed_path,
+    };
+    let mut key = String::with_capacity(name.len() + 11);
+    key.push_str(name);
     if accepts.webp {
         key.push_str("|webp");
     }
