@@ -397,33 +397,6 @@ pub fn multipart(data: &[u8]) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_invariant_holds_for_names_under_the_prefix() {
-        assert_loaded_under("app/a.jpg", "app/");
-        assert_loaded_under("/img.example.com/app/a%20b.jpg", "img.example.com/app/");
-        assert_loaded_under(
-            "http://img.example.com/app/x.jpg",
-            "http://img.example.com/app/",
-        );
-    }
-
-    #[test]
-    #[should_panic]
-    fn the_invariant_catches_a_sibling() {
-        assert_loaded_under("t10/a.jpg", "t1");
-    }
-
-    #[test]
-    #[should_panic]
-    fn the_invariant_catches_an_encoded_climb() {
-        assert_loaded_under("app/%2e%2e/other/a.jpg", "app/");
-    }
-}
-
 /// Read a PRESETS text (pictor's object or c2corg's RESIZING_CONFIG list); one that reads
 /// expands a few preset, suffix and plain paths.
 pub fn preset_definitions(data: &[u8]) {
@@ -452,5 +425,32 @@ pub fn preset_definitions(data: &[u8]) {
                 let _ = build::build_path(&build::UrlOptions::from(&expanded));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_invariant_holds_for_names_under_the_prefix() {
+        assert_loaded_under("app/a.jpg", "app/");
+        assert_loaded_under("/img.example.com/app/a%20b.jpg", "img.example.com/app/");
+        assert_loaded_under(
+            "http://img.example.com/app/x.jpg",
+            "http://img.example.com/app/",
+        );
+    }
+
+    #[test]
+    #[should_panic]
+    fn the_invariant_catches_a_sibling() {
+        assert_loaded_under("t10/a.jpg", "t1");
+    }
+
+    #[test]
+    #[should_panic]
+    fn the_invariant_catches_an_encoded_climb() {
+        assert_loaded_under("app/%2e%2e/other/a.jpg", "app/");
     }
 }

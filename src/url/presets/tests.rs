@@ -181,7 +181,7 @@ fn paths_for_lists_every_preset_of_an_original() {
 
 #[test]
 fn settings_need_presets_and_read_a_file() {
-    let read = |pairs: &[(&str, &str)]| with_pairs(pairs, |r| Presets::from_keys(r));
+    let read = |pairs: &[(&str, &str)]| with_pairs(pairs, Presets::from_keys);
     assert_eq!(read(&[]).unwrap(), Presets::default());
     assert_eq!(
         read(&[("PRESETS_ONLY", "True")]).unwrap_err().key,
