@@ -84,8 +84,8 @@ impl Presets {
         })
     }
 
-    /// Presets from already-parsed definitions (name -> Thumbor options), validated as
-    /// PRESETS is.
+    /// Presets from the JSON text of PRESETS (not a file path), read and validated as
+    /// [`Presets::from_keys`] reads it; suffix URLs and PRESETS_ONLY off.
     pub fn from_definitions(text: &str) -> Result<Presets, String> {
         Ok(Presets {
             definitions: definitions::parse(text)?,
