@@ -1,8 +1,8 @@
 //! Black-box tests of `pictor regenerate`: presets of every original rendered into result
 //! storage, over a folder (FILE_LOADER_ROOT_PATH into a file result storage) and over S3
 //! (STORAGE and result storage in moto's buckets): what is current is skipped, `--force` renders
-//! again, a changed preset renders again, a run stopped by `--limit` is finished by `--resume`
-//! without redoing what it did, and a broken original is a failure with its reason.
+//! again, a changed preset renders again, a run stopped by `--limit` or Ctrl-C is finished by
+//! `--resume` without redoing what it did, and a broken original is a failure with its reason.
 
 mod common;
 use common::{corpus, Server};
@@ -367,5 +367,81 @@ fn a_bucket_of_originals_is_rendered_into_a_result_bucket() {
             .contains("2 originals: 0 rendered, 4 skipped"),
         "{}",
         prefixed.summary()
+    );
+}
+
+#[test]
+fn ctrl_c_stops_after_the_renders_in_flight_and_resume_finishes() {
+    use std::io::{BufRead, BufReader, Read};
+    let folders = Folders::new();
+    std::fs::create_dir(folders.originals.path().join("many")).unwrap();
+    for i in 0..100 {
+        std::fs::write(
+            folders.originals.path().join(format!("many/{i:03}.jpg")),
+            jpeg(),
+        )
+        .unwrap();
+    }
+    let total = 102 * 2;
+    let env = folders.env(PRESETS);
+    let mut child = Command::new(common::binary())
+        .args(["regenerate", "--jobs", "1"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RUST_LOG", "error")
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    assert!(
+        first.starts_with(&format!("regenerate: 1/{total} ")),
+        "{first}"
+    );
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    let status = child.wait().unwrap();
+    // However far the run got before the signal was handled, it stops cleanly with a summary
+    // and a checkpoint of exactly what it rendered.
+    assert_eq!(status.code(), Some(130), "{stdout} {rest}");
+    let stopped = Run {
+        code: status.code(),
+        stdout,
+        stderr: rest,
+    };
+    assert!(
+        stopped.summary().contains("stopped early"),
+        "{}",
+        stopped.summary()
+    );
+    let rendered = |summary: &str| -> usize {
+        let counts = summary.split(": ").nth(2).unwrap();
+        counts.split(' ').next().unwrap().parse().unwrap()
+    };
+    let done = rendered(stopped.summary());
+    assert!((1..=total).contains(&done), "{}", stopped.summary());
+    let resumed = regenerate(&env, &["--force", "--resume"]);
+    assert_eq!(resumed.code, Some(0), "{}", resumed.stderr);
+    assert!(
+        resumed.summary().contains(&format!(
+            "{} rendered, 0 skipped (current), {done} resumed",
+            total - done
+        )),
+        "{}",
+        resumed.summary()
     );
 }
