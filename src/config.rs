@@ -1,7 +1,7 @@
 //! Typed configuration: Thumbor's key names and defaults, read from a Thumbor-style config file
 //! (`KEY = value` lines) and environment variables (which win), validated once at start-up.
 //! Each subsystem owns its settings and reads its own keys (`server::settings`,
-//! `source::settings`, `cache::settings`, `imaging::settings`); this module only composes
+//! `source::settings`, `cache::settings`, `imaging::settings`, `url::presets`); this module only composes
 //! them into one [`Config`]. The key/value source and the typed reader they all use are in
 //! `reader`.
 
@@ -19,6 +19,7 @@ use crate::source::settings::{LoaderKind, SourceSettings};
 use crate::source::stored::StorageKind;
 use crate::upload::moderation::settings::ModerationSettings;
 use crate::upload::settings::UploadSettings;
+use crate::url::presets::Presets;
 use reader::Reader;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -43,6 +44,8 @@ pub struct Config {
     pub moderation: ModerationSettings,
     /// Background work: BACKGROUND_RENDERS and the background queue.
     pub background: BackgroundSettings,
+    /// Named option sets (PRESETS, PRESET_SUFFIX_URLS, PRESETS_ONLY).
+    pub presets: Presets,
 }
 
 impl Config {
@@ -64,6 +67,7 @@ impl Config {
         let upload = UploadSettings::from_keys(&r)?;
         let moderation = ModerationSettings::from_keys(&r)?;
         let background = BackgroundSettings::from_keys(&r, admission.request_timeout_seconds)?;
+        let presets = Presets::from_keys(&r)?;
         let mut source = source;
         // Uploads are written to the storage of originals the loader reads: one storage.
         // UPLOAD_PHOTO_STORAGE (Thumbor's default: the file storage) picks it when STORAGE
@@ -139,6 +143,7 @@ impl Config {
             upload,
             moderation,
             background,
+            presets,
         })
     }
 }

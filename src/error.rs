@@ -26,6 +26,12 @@ pub enum PictorError {
     /// cannot be loaded).
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// A `preset:` path naming a preset PRESETS does not define.
+    #[error("unknown preset {0:?}")]
+    UnknownPreset(String),
+    /// PRESETS_ONLY is on and the path names no preset.
+    #[error("PRESETS_ONLY: only preset paths (preset:<name>/<image>) are served")]
+    PresetRequired,
     /// A request body over MAX_REQUEST_BODY_BYTES (from its Content-Length, or counted while it
     /// streams in).
     #[error("request body over {0} bytes")]
@@ -74,7 +80,9 @@ impl PictorError {
             | PictorError::UnsafeDisabled
             | PictorError::Undecodable(_)
             | PictorError::TooLarge(_)
-            | PictorError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            | PictorError::BadRequest(_)
+            | PictorError::UnknownPreset(_)
+            | PictorError::PresetRequired => StatusCode::BAD_REQUEST,
             PictorError::NotFound(_) => StatusCode::NOT_FOUND,
             PictorError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             PictorError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
@@ -100,6 +108,8 @@ impl PictorError {
             PictorError::Undecodable(_) => "source image could not be decoded",
             PictorError::TooLarge(_) => "image is over the configured limits",
             PictorError::BadRequest(_) => "bad request",
+            PictorError::UnknownPreset(_) => "unknown preset",
+            PictorError::PresetRequired => "only preset paths are served",
             PictorError::UnsupportedMediaType(_) => "not an image that can be uploaded",
             PictorError::PreconditionFailed(_) => "upload is over the size limit",
             PictorError::MethodNotAllowed(_) => "method not allowed",
@@ -128,6 +138,8 @@ pub(crate) fn clone_error(e: &PictorError) -> PictorError {
         PictorError::Undecodable(m) => PictorError::Undecodable(m.clone()),
         PictorError::TooLarge(m) => PictorError::TooLarge(m.clone()),
         PictorError::BadRequest(m) => PictorError::BadRequest(m.clone()),
+        PictorError::UnknownPreset(m) => PictorError::UnknownPreset(m.clone()),
+        PictorError::PresetRequired => PictorError::PresetRequired,
         PictorError::UnsupportedMediaType(m) => PictorError::UnsupportedMediaType(m.clone()),
         PictorError::PreconditionFailed(m) => PictorError::PreconditionFailed(m.clone()),
         PictorError::MethodNotAllowed(m) => PictorError::MethodNotAllowed(m.clone()),

@@ -448,6 +448,37 @@ pub fn job_message(data: &[u8]) {
     }
 }
 
+/// Read a PRESETS text (pictor's object or c2corg's RESIZING_CONFIG list); one that reads
+/// expands a few preset, suffix and plain paths.
+pub fn preset_definitions(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(mut presets) = url::presets::Presets::from_definitions(text) else {
+        return;
+    };
+    presets.suffix_urls = true;
+    let names: Vec<String> = presets.names().iter().map(|n| n.to_string()).collect();
+    let mut paths = vec![
+        "/unsafe/a.jpg".to_string(),
+        "/unsafe/meta/300x0/a.jpg".to_string(),
+    ];
+    for name in &names {
+        paths.push(format!("/unsafe/preset:{name}/a.jpg"));
+        paths.push(format!(
+            "/unsafe/preset:{name}/10x-20/filters:quality(5)/a.jpg"
+        ));
+        paths.push(format!("/unsafe/dir/a{name}.png"));
+    }
+    for path in paths {
+        if let Ok(request) = url::parse_path(&path) {
+            if let Ok(expanded) = presets.expand(request) {
+                let _ = build::build_path(&build::UrlOptions::from(&expanded));
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,8 @@
 //! pictor: a Thumbor-compatible image server. The request is one straight walk through these
 //! modules: `url` (parse + verify), `source` (load the original), `imaging` (decode, transform,
-//! filter, encode), `cache` (keep results), `server` (HTTP in and out), `upload` (take originals in), `jobs` (background renders: pre-heat). `storage` (a folder or
-//! an S3 bucket behind one interface) sits under both `source` and `cache`.
+//! filter, encode), `cache` (keep results), `server` (HTTP in and out), `upload` (take originals in), `jobs` (background renders: pre-heat, presets of uploads). `storage` (a folder or
+//! an S3 bucket behind one interface) sits under both `source` and `cache`. `regenerate`
+//! renders presets (`url::presets`) of every original into result storage ahead of requests.
 
 // Every unsafe operation sits in its own `unsafe` block with a `// SAFETY:` line saying why it
 // holds, also inside `unsafe fn`s (CI runs clippy with these denied).
@@ -15,6 +16,7 @@ pub mod fuzzing;
 pub mod imaging;
 pub mod jobs;
 pub mod metrics;
+pub mod regenerate;
 pub mod server;
 pub mod source;
 pub mod startup_checks;

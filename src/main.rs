@@ -1,5 +1,6 @@
-//! The `pictor` command line: `serve` (the HTTP server), `sign` (print a signed Thumbor path)
-//! and `render` (run one URL through the pipeline without a server).
+//! The `pictor` command line: `serve` (the HTTP server), `sign` (print a signed Thumbor path),
+//! `render` (run one URL through the pipeline without a server), `sweep` (unactivated uploads)
+//! and `regenerate` (render presets of every original into result storage).
 
 // Every unsafe operation sits in its own `unsafe` block with a `// SAFETY:` line saying why it
 // holds, also inside `unsafe fn`s (CI runs clippy with these denied).
@@ -87,9 +88,17 @@ enum Command {
         /// The signing key (default: SECURITY_KEY from the environment).
         #[arg(long, env = "SECURITY_KEY", hide_env_values = true)]
         key: String,
-        /// The path to sign, without signature (a leading `/` is ignored).
+        /// The path to sign, without signature (a leading `/` is ignored). With `--preset`:
+        /// the image, or options to override the preset's and the image (`300x0/cat.jpg`).
         #[arg(required_unless_present = "image", conflicts_with = "image")]
         path: Option<String>,
+        /// Sign `preset:NAME/<PATH or --image>`; NAME must be in PRESETS (read as `serve`
+        /// reads its configuration, from the environment and `--config`).
+        #[arg(long)]
+        preset: Option<String>,
+        /// A Thumbor-style config file for `--preset`; environment variables win.
+        #[arg(long, requires = "preset")]
+        config: Option<PathBuf>,
         #[command(flatten)]
         options: SignOptions,
     },
@@ -130,6 +139,43 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Render presets (PRESETS) of every original (a bucket, or FILE_LOADER_ROOT_PATH) into
+    /// result storage, skipping what is current, and print a summary. Ctrl-C stops after the
+    /// renders in flight; `--resume` then goes on.
+    Regenerate(RegenerateArgs),
+}
+
+/// `pictor regenerate`'s flags.
+#[derive(clap::Args)]
+struct RegenerateArgs {
+    /// Only this preset (repeat for more; default: every preset).
+    #[arg(long = "preset")]
+    presets: Vec<String>,
+    /// Only originals whose names start with this.
+    #[arg(long, default_value = "")]
+    prefix: String,
+    /// Only originals written at or after this (UTC): `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SSZ`.
+    #[arg(long, value_parser = pictor::regenerate::originals::parse_since)]
+    since: Option<std::time::SystemTime>,
+    /// Render even what result storage holds already for the preset's current definition.
+    #[arg(long)]
+    force: bool,
+    /// Renders at once (default: the number of cores).
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Skip what the checkpoint (`--state`) says an interrupted run did.
+    #[arg(long)]
+    resume: bool,
+    /// The checkpoint file (default: `.regenerate-checkpoint` under a file result storage's
+    /// root, else `pictor-regenerate.checkpoint` here).
+    #[arg(long)]
+    state: Option<PathBuf>,
+    /// Stop after this many paths, as if interrupted (the checkpoint is kept).
+    #[arg(long)]
+    limit: Option<usize>,
+    /// A Thumbor-style config file; environment variables win.
+    #[arg(long)]
+    config: Option<PathBuf>,
 }
 
 /// `90`, `90s`, `30m`, `24h`, `7d` as a duration.
@@ -244,10 +290,20 @@ fn main() -> ExitCode {
     // Dropped when main returns, after `serve` has drained: flushes the last spans.
     let _trace_export = init_logging();
     match cli.command {
-        Command::Sign { key, path, options } => {
-            let path = match path {
-                Some(path) => path.trim_start_matches('/').to_string(),
-                None => match options.to_path() {
+        Command::Sign {
+            key,
+            path,
+            preset,
+            config,
+            options,
+        } => {
+            let path = match (path, preset) {
+                (path, Some(preset)) => match preset_path(&preset, path, &options, config) {
+                    Ok(path) => path,
+                    Err(code) => return code,
+                },
+                (Some(path), None) => path.trim_start_matches('/').to_string(),
+                (None, None) => match options.to_path() {
                     Ok(path) => path,
                     Err(message) => {
                         eprintln!("{message}");
@@ -290,6 +346,10 @@ fn main() -> ExitCode {
             Ok(config) => run(moderate_retry(config)),
             Err(code) => code,
         },
+        Command::Regenerate(args) => match load_config(args.config.clone()) {
+            Ok(config) => regenerate(config, args),
+            Err(code) => code,
+        },
     }
 }
 
@@ -321,6 +381,109 @@ async fn moderate_retry(config: Config) -> Result<(), String> {
         }
     );
     Ok(())
+}
+
+/// `pictor regenerate`: exit 0 when everything is done, 1 when some paths failed, 2 when it
+/// cannot start, 130 when stopped by a signal (3 by `--limit`).
+fn regenerate(config: Config, args: RegenerateArgs) -> ExitCode {
+    use pictor::regenerate::{self, Options};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let state = args
+        .state
+        .clone()
+        .unwrap_or_else(|| match config.cache.result_storage.kind {
+            pictor::cache::settings::ResultStorageKind::File => config
+                .cache
+                .result_storage
+                .file_root
+                .join(".regenerate-checkpoint"),
+            _ => PathBuf::from("pictor-regenerate.checkpoint"),
+        });
+    let options = Options {
+        presets: args.presets,
+        prefix: args.prefix,
+        since: args.since,
+        force: args.force,
+        jobs: args.jobs.unwrap_or(cores).max(1),
+        resume: args.resume,
+        state,
+        limit: args.limit,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let outcome = runtime.block_on(async {
+        let app = App::new(config).map_err(|e| e.to_string())?;
+        let stop = interrupted.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("regenerate: stopping after the renders in flight");
+                stop.store(true, Ordering::Relaxed);
+            }
+        });
+        regenerate::run(app, &options, interrupted.clone()).await
+    });
+    match outcome {
+        Ok(summary) => {
+            for line in summary.lines() {
+                println!("{line}");
+            }
+            if interrupted.load(Ordering::Relaxed) {
+                ExitCode::from(130)
+            } else if !summary.failed.is_empty() {
+                ExitCode::from(1)
+            } else if summary.stopped {
+                ExitCode::from(3)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(message) => {
+            eprintln!("regenerate: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `pictor sign --preset NAME`: `preset:NAME/<path>` (or the `--image` name, encoded), once
+/// NAME is known to be a configured preset and the whole path to expand.
+fn preset_path(
+    name: &str,
+    path: Option<String>,
+    options: &SignOptions,
+    config: Option<PathBuf>,
+) -> Result<String, ExitCode> {
+    let config = load_config(config)?;
+    let refuse = |message: String| {
+        eprintln!("{message}");
+        ExitCode::from(2)
+    };
+    if config.presets.is_empty() {
+        return Err(refuse("--preset: PRESETS is not set".into()));
+    }
+    let rest = match (path, &options.image) {
+        (Some(path), _) => path.trim_start_matches('/').to_string(),
+        (None, Some(image)) => pictor::url::parse::python_quote(
+            image.trim_start_matches('/'),
+            pictor::url::build::PATH_TEXT_SAFE,
+        ),
+        (None, None) => return Err(refuse("--preset needs an image".into())),
+    };
+    let path = format!("preset:{name}/{rest}");
+    pictor::url::parse_path(&format!("/unsafe/{path}"))
+        .and_then(|request| config.presets.expand(request))
+        .map_err(|e| refuse(format!("--preset {name}: {e}")))?;
+    Ok(path)
 }
 
 /// `pictor sweep`: one pass over the incoming area.

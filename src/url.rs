@@ -4,6 +4,7 @@
 pub mod build;
 pub mod confine;
 pub mod parse;
+pub mod presets;
 pub mod signature;
 
 pub use parse::parse_path;
@@ -110,6 +111,9 @@ pub struct ImageRequest {
     pub filter_list: FilterList,
     /// The image part, percent-decoded once (what Tornado hands the handler).
     pub image: String,
+    /// The presets this request was expanded with (`presets::Presets::expand`); `None` for
+    /// every path when PRESETS is unset.
+    pub preset: Option<presets::AppliedPreset>,
 }
 
 impl ImageRequest {

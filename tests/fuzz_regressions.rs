@@ -38,6 +38,11 @@ fn url_parse_regressions() {
 }
 
 #[test]
+fn preset_definitions_regressions() {
+    replay("preset_definitions", pictor::fuzzing::preset_definitions);
+}
+
+#[test]
 fn filters_parse_regressions() {
     replay("filters_parse", pictor::fuzzing::filters_parse);
 }

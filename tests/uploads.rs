@@ -375,6 +375,10 @@ fn json_uploads(storage: Storage) {
         ("SIGNING_API_KEYS", &keys),
         ("SECURITY_KEY", "upload-test-key"),
         ("PUBLIC_BASE_URL", "https://img.example.com"),
+        (
+            "PRESETS",
+            r#"{"thumb": "fit-in/100x100", "square": "50x50"}"#,
+        ),
     ]);
     let bearer = format!("Bearer {APP_KEY}");
     let auth = [
@@ -408,6 +412,18 @@ fn json_uploads(storage: Storage) {
     let r = server.get(&signed);
     assert_eq!(r.status, 200);
     assert_eq!(r.image_size(), (300, 400));
+    // A signed URL of each preset, which renders that preset.
+    let presets = answer["presets"].as_object().unwrap();
+    assert_eq!(presets.len(), 2);
+    for (preset, size) in [("thumb", (75, 100)), ("square", (50, 50))] {
+        let url = presets[preset].as_str().unwrap();
+        let path = format!("preset:{preset}/{name}");
+        let expected = pictor::url::signature::sign(b"upload-test-key", &path);
+        assert_eq!(url, format!("/{expected}/{path}"));
+        let r = server.get(url);
+        assert_eq!(r.status, 200, "{url}");
+        assert_eq!(r.image_size(), size, "{url}");
+    }
 
     // The same bytes again: the same name, stored once.
     let r = server.send("POST", "/uploads", &auth, &json_upload(&jpeg));

@@ -111,10 +111,13 @@ impl ResultStorage {
     }
 
     /// Whether results of this request are read from and written to storage (as Thumbor:
-    /// unsafe URLs only with RESULT_STORAGE_STORES_UNSAFE).
+    /// unsafe URLs only with RESULT_STORAGE_STORES_UNSAFE; but a path of nothing but presets
+    /// and the image is one of a bounded set, stored however it was asked).
     pub fn applies_to(&self, request: &ImageRequest) -> bool {
         !matches!(self.backend, Backend::Off)
-            && (self.stores_unsafe || request.signature != SignaturePart::Unsafe)
+            && (self.stores_unsafe
+                || request.signature != SignaturePart::Unsafe
+                || request.preset.as_ref().is_some_and(|p| p.preset_only))
     }
 
     fn in_outage(&self) -> bool {

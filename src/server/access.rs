@@ -39,6 +39,8 @@ pub fn authorized_request(
         }
         Err(e) => return Err(e),
     };
+    // The signature covers the path as sent; the presets then say what it asks for.
+    let request = config.presets.expand(request)?;
     check_allowed_size(config, &request)?;
     Ok(request)
 }

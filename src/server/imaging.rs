@@ -47,6 +47,11 @@ pub async fn process_image(
     let timeout = Duration::from_secs(app.config.admission.request_timeout_seconds);
     // Result storage keys results by path and WebP negotiation only: AVIF answers skip it.
     let stored = app.result_storage.applies_to(&request) && !accepts.avif;
+    // A preset's result is named by its presets' definitions, not by the path as sent.
+    let stored_path = match &request.preset {
+        Some(preset) => preset.result_key.clone(),
+        None => path.to_string(),
+    };
     // Set by a render of an upload that moderation holds: such a render is kept nowhere, so
     // the first request after its verdict renders anew.
     let held = AtomicBool::new(false);
@@ -54,7 +59,7 @@ pub async fn process_image(
         .cache
         .get_or_render(key.clone(), async {
             if stored {
-                if let Some(hit) = app.result_storage.get(path, accepts.webp).await {
+                if let Some(hit) = app.result_storage.get(&stored_path, accepts.webp).await {
                     return Ok(hit);
                 }
             }
@@ -69,7 +74,8 @@ pub async fn process_image(
                     )))
                 })?;
             if stored && !held.load(Ordering::Relaxed) {
-                app.result_storage.put(path, accepts.webp, &rendered);
+                app.result_storage
+                    .put(&stored_path, accepts.webp, &rendered);
             }
             Ok(rendered)
         })
@@ -99,7 +105,12 @@ pub async fn render_to_storage(app: &App, path: &str) -> Result<StoredOutcome, P
             "pre-rendering needs RESULT_STORAGE".into(),
         ));
     }
-    if app.result_storage.contains(&signed, false).await? {
+    // A preset's result is named by its presets' definitions, as `process_image` names it.
+    let stored_path = match &request.preset {
+        Some(preset) => preset.result_key.clone(),
+        None => signed,
+    };
+    if app.result_storage.contains(&stored_path, false).await? {
         return Ok(StoredOutcome::AlreadyStored);
     }
     let timeout = Duration::from_secs(app.config.admission.request_timeout_seconds);
@@ -114,7 +125,9 @@ pub async fn render_to_storage(app: &App, path: &str) -> Result<StoredOutcome, P
         // Moderation has not judged the upload yet: its blurred stand-in is kept nowhere.
         return Ok(StoredOutcome::Held);
     }
-    app.result_storage.store(&signed, false, &rendered).await?;
+    app.result_storage
+        .store(&stored_path, false, &rendered)
+        .await?;
     Ok(StoredOutcome::Rendered)
 }
 
@@ -127,6 +140,40 @@ impl BackgroundRenderer for App {
     async fn render_to_storage(&self, path: &str) -> Result<StoredOutcome, PictorError> {
         render_to_storage(self, path).await
     }
+}
+
+/// Renders `request` (already authorized and expanded) without the caches, as a request whose
+/// Accept allows WebP (when `accepts_webp` and AUTO_WEBP) and nothing else negotiable would get
+/// it, under REQUEST_TIMEOUT_SECONDS and the same admission as visitors' renders: for
+/// pre-rendering into result storage.
+pub async fn render_for_storage(
+    app: &App,
+    request: ImageRequest,
+    accepts_webp: bool,
+) -> Result<Rendered, PictorError> {
+    let accepts = Accepts {
+        webp: accepts_webp && app.config.imaging.auto_webp,
+        avif: false,
+    };
+    let timeout = Duration::from_secs(app.config.admission.request_timeout_seconds);
+    // Urgent: the command that pre-renders serves no visitors, so its renders need not yield.
+    let held = AtomicBool::new(false);
+    let render = render_uncached(app, request, accepts, Priority::Urgent, timeout, &held);
+    let rendered = tokio::time::timeout(timeout, render)
+        .await
+        .unwrap_or_else(|_| {
+            Err(PictorError::GatewayTimeout(format!(
+                "not done within REQUEST_TIMEOUT_SECONDS={}",
+                timeout.as_secs()
+            )))
+        })?;
+    if held.load(Ordering::Relaxed) {
+        // Its blurred stand-in is kept nowhere; the next run renders the judged image.
+        return Err(PictorError::Withheld(
+            "held: the upload's moderation verdict is pending".into(),
+        ));
+    }
+    Ok(rendered)
 }
 
 /// A meta answer wrapped as JSONP: `callback({...});` served as `text/javascript`.
@@ -153,10 +200,15 @@ struct Accepts {
     avif: bool,
 }
 
-/// The same path can render differently only by the negotiated format.
+/// The same path can render differently only by the negotiated format (and, with presets, by
+/// their definitions, which the preset's result key holds).
 fn cache_key(request: &ImageRequest, accepts: Accepts) -> String {
-    let mut key = String::with_capacity(request.signed_path.len() + 11);
-    key.push_str(&request.signed_path);
+    let name = match &request.preset {
+        Some(preset) => &preset.result_key,
+        None => &request.signed_path,
+    };
+    let mut key = String::with_capacity(name.len() + 11);
+    key.push_str(name);
     if accepts.webp {
         key.push_str("|webp");
     }

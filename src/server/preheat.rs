@@ -72,7 +72,7 @@ where
             let paths = parse_preheat_body(&body)
                 .map_err(|e| refusal(PictorError::BadRequest(e.to_string())))?;
             for path in &paths {
-                check_image_prefix(signing_app, path)?;
+                check_image_prefix(&app.config, signing_app, path)?;
             }
             let job = app
                 .background

@@ -1,10 +1,12 @@
 //! The signing endpoint (`GET`/`POST /sign`): apps holding an API key get signed Thumbor paths
-//! without ever holding SECURITY_KEY, each app limited to its own image prefix.
+//! without ever holding SECURITY_KEY, each app limited to its own image prefix. With PRESETS,
+//! `{"preset": "thumb", "image": "a.jpg"}` signs `preset:thumb/a.jpg`, and every path is
+//! checked as the server will expand it (an unknown preset is a 400 here too).
 
 use super::response;
 use super::settings::SigningApp;
 use crate::config::Config;
-use crate::url::build::{build_path, StructuredOptions};
+use crate::url::build::{build_path, StructuredOptions, PATH_TEXT_SAFE};
 use crate::url::{self, signature};
 use bytes::Bytes;
 use http::{header, Method, Request, Response, StatusCode};
@@ -16,12 +18,22 @@ use subtle::ConstantTimeEq;
 /// Most URLs signed in one request.
 const MAX_URLS: usize = 1000;
 
-/// One thing to sign: path text (`300x200/smart/cat.jpg`) or structured options.
+/// One thing to sign: path text (`300x200/smart/cat.jpg`), a preset of an image, or
+/// structured options.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 enum SignItem {
     Path(String),
+    Preset(PresetOfImage),
     Structured(StructuredOptions),
+}
+
+/// `{"preset": "thumb", "image": "photos/a.jpg"}`: the image a plain name, encoded here.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PresetOfImage {
+    preset: String,
+    image: String,
 }
 
 /// The body forms of `POST /sign`.
@@ -30,6 +42,7 @@ enum SignItem {
 enum SignBody {
     One { url: String },
     Many { urls: Vec<SignItem> },
+    Preset(PresetOfImage),
     Structured(StructuredOptions),
 }
 
@@ -78,7 +91,7 @@ where
     let mut signed = Vec::with_capacity(items.len());
     for item in items {
         let path = item_path(item)?;
-        check_image_prefix(app, &path)?;
+        check_image_prefix(config, app, &path)?;
         signed.push(format!(
             "/{}/{}",
             signature::sign(config.access.security_key.as_bytes(), &path),
@@ -169,6 +182,7 @@ where
     Ok(match parsed {
         SignBody::One { url } => (false, vec![SignItem::Path(url)]),
         SignBody::Many { urls } => (true, urls),
+        SignBody::Preset(preset) => (false, vec![SignItem::Preset(preset)]),
         SignBody::Structured(options) => (false, vec![SignItem::Structured(options)]),
     })
 }
@@ -178,6 +192,10 @@ fn item_path(item: SignItem) -> Result<String, Refusal> {
     let path = match item {
         SignItem::Path(text) => text.trim_start_matches('/').to_string(),
         SignItem::Structured(options) => build_path(&options.to_url_options().map_err(bad)?),
+        SignItem::Preset(PresetOfImage { preset, image }) => format!(
+            "preset:{preset}/{}",
+            url::parse::python_quote(image.trim_start_matches('/'), PATH_TEXT_SAFE)
+        ),
     };
     if path.is_empty() {
         return Err(bad("empty url".into()));
@@ -190,15 +208,27 @@ fn item_path(item: SignItem) -> Result<String, Refusal> {
 
 /// The app may only sign paths whose every loaded name (image, `extract_focal()` original,
 /// watermark and frame images) lies under its prefix, as the loaders will see it
-/// (`url::confine`). Also the check of `POST /preheat`'s paths.
-pub(super) fn check_image_prefix(app: &SigningApp, path: &str) -> Result<(), Refusal> {
-    if app.image_prefix.is_empty() {
+/// (`url::confine`). With presets, the path is checked as the server expands it. Also the
+/// check of `POST /preheat`'s paths.
+pub(super) fn check_image_prefix(
+    config: &Config,
+    app: &SigningApp,
+    path: &str,
+) -> Result<(), Refusal> {
+    if app.image_prefix.is_empty() && config.presets.is_empty() {
         return Ok(());
     }
     // Parsed exactly as the signed path will be: the signature segment is consumed the same
     // way whether it is `unsafe` or a hash.
     let request = url::parse_path(&format!("/unsafe/{path}"))
         .map_err(|_| bad(format!("{path:?} is not a Thumbor path")))?;
+    let request = config
+        .presets
+        .expand(request)
+        .map_err(|e| bad(e.to_string()))?;
+    if app.image_prefix.is_empty() {
+        return Ok(());
+    }
     url::confine::confine(&request, &app.image_prefix).map_err(|escape| {
         Refusal(
             StatusCode::FORBIDDEN,

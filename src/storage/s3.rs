@@ -341,6 +341,44 @@ impl S3Store {
         Ok(keys)
     }
 
+    /// One page of keys under `prefix` that sort after `start_after` (at most `limit`, and
+    /// one listing call's worth), in key order, with their last-modified times: a walk over a
+    /// whole bucket goes page by page, each page starting after the last key of the one before.
+    pub async fn list_page(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Option<SystemTime>)>, PictorError> {
+        let what = self.describe(prefix);
+        let call = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .max_keys(i32::try_from(limit.clamp(1, LIST_PAGE_KEYS)).unwrap_or(1000))
+            .set_start_after(start_after.map(str::to_string))
+            .send();
+        let page = self
+            .within(
+                &what,
+                "listed",
+                Box::pin(async { call.await.map_err(|e| classify(&what, &e)) }),
+            )
+            .await?;
+        Ok(page
+            .contents()
+            .iter()
+            .filter_map(|object| {
+                let modified = object
+                    .last_modified()
+                    .and_then(|at| u64::try_from(at.secs()).ok())
+                    .map(|secs| SystemTime::UNIX_EPOCH + Duration::from_secs(secs));
+                Some((object.key()?.to_string(), modified))
+            })
+            .collect())
+    }
+
     /// Runs one call under the request timeout: `GatewayTimeout` ("not <done> within"). The
     /// call comes boxed: the SDK's futures are large and deeply nested, and inline they would
     /// make the request future that awaits a store too deep for the compiler's layout limit

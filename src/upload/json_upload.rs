@@ -2,7 +2,8 @@
 //! {...}}`) with their API key (SIGNING_API_KEYS). The original is stored under
 //! `<app prefix>/<hex digest of its bytes>.<extension>` (UPLOAD_ID_HASH: md5, as the buckets
 //! of such apps are keyed, or sha256), so the same bytes give the same name and are stored
-//! once. The answer names the image and gives a signed URL of the original.
+//! once. The answer names the image and gives a signed URL of the original and, with PRESETS,
+//! of each preset of it.
 
 use super::validate;
 use crate::error::PictorError;
@@ -130,6 +131,10 @@ pub async fn handle(
     });
     if let Some(base) = &app.config.access.public_base_url {
         answer["url"] = json!(format!("{base}{signed}"));
+    }
+    if !app.config.presets.is_empty() {
+        let key = app.config.access.security_key.as_bytes();
+        answer["presets"] = json!(app.config.presets.signed_paths(key, &name));
     }
     if let Some((value, _)) = metadata {
         answer["metadata"] = value;

@@ -180,6 +180,7 @@ fn reparses_to(opts: &UrlOptions, request: &ImageRequest) -> bool {
             // The list follows from `filters`, which is compared; the request's own list may
             // have had its `extract_focal()` points resolved since it was parsed.
             filter_list: request.filter_list.clone(),
+            preset: request.preset.clone(),
             ..reparsed
         } == *request
     })

@@ -116,6 +116,7 @@ pub fn parse_path(path: &str) -> Result<ImageRequest, PictorError> {
         filter_list: FilterList::parse(filters.as_deref().unwrap_or("")),
         filters,
         image,
+        preset: None,
     })
 }
 

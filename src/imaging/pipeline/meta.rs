@@ -60,6 +60,16 @@ pub(super) fn run(context: &mut RenderContext<'_>) -> Result<(), ImagingError> {
         ));
     }
     let mut document = vec![("thumbor", Json::Object(thumbor))];
+    // pictor's presets: which applied and the options they expanded to.
+    if let Some(preset) = &context.job.request.preset {
+        document.push((
+            "preset",
+            Json::Object(vec![
+                ("name", Json::Str(preset.names.join(":"))),
+                ("options", Json::Str(preset.options.clone())),
+            ]),
+        ));
+    }
     // imagor's placeholders, beside Thumbor's object (its names and layout).
     if let Some((x, y)) = context.overrides.blurhash {
         document.push(("blurhash", Json::Str(placeholder::blurhash(image, x, y)?)));
