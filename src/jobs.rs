@@ -9,6 +9,8 @@
 //! (`sqs`), where every instance of a fleet consumes one backlog.
 
 pub mod message;
+pub mod regenerate;
+pub mod render_path;
 pub mod settings;
 pub mod sqs;
 pub mod status;
@@ -44,11 +46,8 @@ pub trait BackgroundRenderer: Send + Sync + 'static {
 pub enum StoredOutcome {
     /// Rendered and written to result storage.
     Rendered,
-    /// Result storage already held it: a lookup, no render.
+    /// Result storage held it (every variant) already: a lookup, no render.
     AlreadyStored,
-    /// Rendered, but moderation holds the upload (its verdict is pending), so the blurred
-    /// stand-in was not stored; a later pre-heat or visit renders the judged image.
-    Held,
 }
 
 /// After the shared queue could not be reached, a worker waits this long before asking again.
@@ -288,12 +287,6 @@ async fn render_path<R: BackgroundRenderer>(app: &R, path: &str) -> PathOutcome 
                 .background_already_stored
                 .fetch_add(1, Ordering::Relaxed);
             PathOutcome::AlreadyStored
-        }
-        Ok(StoredOutcome::Held) => {
-            // Not stored; on the shared queue the message comes back after its visibility
-            // timeout, by when the classifier may have judged the upload.
-            METRICS.background_failed.fetch_add(1, Ordering::Relaxed);
-            PathOutcome::Failed("held: the upload's moderation verdict is pending".into())
         }
         Err(e) => {
             METRICS.background_failed.fetch_add(1, Ordering::Relaxed);

@@ -16,7 +16,6 @@ pub mod fuzzing;
 pub mod imaging;
 pub mod jobs;
 pub mod metrics;
-pub mod regenerate;
 pub mod server;
 pub mod source;
 pub mod startup_checks;

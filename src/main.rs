@@ -155,7 +155,7 @@ struct RegenerateArgs {
     #[arg(long, default_value = "")]
     prefix: String,
     /// Only originals written at or after this (UTC): `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SSZ`.
-    #[arg(long, value_parser = pictor::regenerate::originals::parse_since)]
+    #[arg(long, value_parser = pictor::jobs::regenerate::originals::parse_since)]
     since: Option<std::time::SystemTime>,
     /// Render even what result storage holds already for the preset's current definition.
     #[arg(long)]
@@ -386,7 +386,7 @@ async fn moderate_retry(config: Config) -> Result<(), String> {
 /// `pictor regenerate`: exit 0 when everything is done, 1 when some paths failed, 2 when it
 /// cannot start, 130 when stopped by a signal (3 by `--limit`).
 fn regenerate(config: Config, args: RegenerateArgs) -> ExitCode {
-    use pictor::regenerate::{self, Options};
+    use pictor::jobs::regenerate::{self, Options};
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());

@@ -11,10 +11,9 @@ use crate::error::PictorError;
 use crate::imaging::detect::DetectionMemo;
 use crate::imaging::filters::FocalPoint;
 use crate::imaging::{self, RenderJob};
-use crate::jobs::{Background, BackgroundRenderer, StoredOutcome};
 use crate::metrics::Refusal;
 use crate::upload::moderation::{self, Treatment};
-use crate::url::{self, signature, ImageRequest};
+use crate::url::{self, ImageRequest};
 use bytes::Bytes;
 use sha1::{Digest, Sha1};
 use std::collections::HashMap;
@@ -86,87 +85,39 @@ pub async fn process_image(
     Ok(rendered)
 }
 
-/// Renders `path` (written as after the signature: `300x200/a.jpg`) into result storage at
-/// background priority, unless a result is stored already (a HEAD, not a render). The result
-/// is stored under the path signed with SECURITY_KEY, the name visitors' (and the CDN's)
-/// requests look up. Returns only once the result is written.
-///
-/// The deadline (REQUEST_TIMEOUT_SECONDS) runs from when the render gets its slot: a
-/// background render may wait behind visitors for as long as they keep the pool busy.
-pub async fn render_to_storage(app: &App, path: &str) -> Result<StoredOutcome, PictorError> {
-    let path = path.trim_start_matches('/');
-    let signed = format!(
-        "/{}/{path}",
-        signature::sign(app.config.access.security_key.as_bytes(), path)
-    );
-    let request = super::access::authorized_request(&app.config, &signed, false)?;
-    if !app.result_storage.applies_to(&request) {
-        return Err(PictorError::BadRequest(
-            "pre-rendering needs RESULT_STORAGE".into(),
-        ));
-    }
-    // A preset's result is named by its presets' definitions, as `process_image` names it.
-    let stored_path = match &request.preset {
-        Some(preset) => preset.result_key.clone(),
-        None => signed,
-    };
-    if app.result_storage.contains(&stored_path, false).await? {
-        return Ok(StoredOutcome::AlreadyStored);
-    }
-    let timeout = Duration::from_secs(app.config.admission.request_timeout_seconds);
-    let accepts = Accepts {
-        webp: false,
-        avif: false,
-    };
-    let held = AtomicBool::new(false);
-    let rendered =
-        render_uncached(app, request, accepts, Priority::Background, timeout, &held).await?;
-    if held.load(Ordering::Relaxed) {
-        // Moderation has not judged the upload yet: its blurred stand-in is kept nowhere.
-        return Ok(StoredOutcome::Held);
-    }
-    app.result_storage
-        .store(&stored_path, false, &rendered)
-        .await?;
-    Ok(StoredOutcome::Rendered)
-}
-
-/// The background workers render through this walk (`jobs` does not import the server).
-impl BackgroundRenderer for App {
-    fn background(&self) -> &Background {
-        &self.background
-    }
-
-    async fn render_to_storage(&self, path: &str) -> Result<StoredOutcome, PictorError> {
-        render_to_storage(self, path).await
-    }
-}
-
 /// Renders `request` (already authorized and expanded) without the caches, as a request whose
 /// Accept allows WebP (when `accepts_webp` and AUTO_WEBP) and nothing else negotiable would get
-/// it, under REQUEST_TIMEOUT_SECONDS and the same admission as visitors' renders: for
-/// pre-rendering into result storage.
+/// it, under REQUEST_TIMEOUT_SECONDS and the same admission as visitors' renders (at
+/// `priority`): for pre-rendering into result storage (`jobs::render_path`). A render of an
+/// upload moderation holds is a 451: its blurred stand-in is not to be stored.
+///
+/// A background render's deadline runs from when it gets its slot: it may wait behind visitors
+/// for as long as they keep the pool busy.
 pub async fn render_for_storage(
     app: &App,
     request: ImageRequest,
     accepts_webp: bool,
+    priority: Priority,
 ) -> Result<Rendered, PictorError> {
     let accepts = Accepts {
         webp: accepts_webp && app.config.imaging.auto_webp,
         avif: false,
     };
     let timeout = Duration::from_secs(app.config.admission.request_timeout_seconds);
-    // Urgent: the command that pre-renders serves no visitors, so its renders need not yield.
     let held = AtomicBool::new(false);
-    let render = render_uncached(app, request, accepts, Priority::Urgent, timeout, &held);
-    let rendered = tokio::time::timeout(timeout, render)
-        .await
-        .unwrap_or_else(|_| {
-            Err(PictorError::GatewayTimeout(format!(
-                "not done within REQUEST_TIMEOUT_SECONDS={}",
-                timeout.as_secs()
-            )))
-        })?;
+    let render = render_uncached(app, request, accepts, priority, timeout, &held);
+    let outcome = if priority == Priority::Urgent {
+        tokio::time::timeout(timeout, render).await
+    } else {
+        // The deadline is set when the slot is granted (`render_uncached`).
+        Ok(render.await)
+    };
+    let rendered = outcome.unwrap_or_else(|_| {
+        Err(PictorError::GatewayTimeout(format!(
+            "not done within REQUEST_TIMEOUT_SECONDS={}",
+            timeout.as_secs()
+        )))
+    })?;
     if held.load(Ordering::Relaxed) {
         // Its blurred stand-in is kept nowhere; the next run renders the judged image.
         return Err(PictorError::Withheld(

@@ -1,8 +1,8 @@
 //! `pictor regenerate`: renders presets of every original into result storage, so visitors
 //! (and the CDN in front) find them rendered. The walk over the originals is `originals`
 //! (a folder or a bucket, page by page), the resumable record of what is done `checkpoint`,
-//! the progress display `progress`. One path is rendered by [`render_into_result_storage`],
-//! which a background queue can call the same way.
+//! the progress display `progress`. One path is rendered by `jobs::render_path`, as the
+//! background queue renders it; `--enqueue` puts the paths on the fleet's queue instead.
 
 pub mod checkpoint;
 pub mod originals;
@@ -16,67 +16,10 @@ use std::time::SystemTime;
 
 use futures_util::StreamExt;
 
-use crate::error::PictorError;
-use crate::server::App;
-use crate::url::{self, signature};
-
-/// What [`render_into_result_storage`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// Rendered and stored.
-    Rendered,
-    /// A current result was stored already (and `force` was off): nothing rendered.
-    Current,
-}
-
-/// The name result storage keeps the result of `path` under (as after the signature;
-/// presets allowed), as a visitor's request would store it: for a preset path, its result key
-/// (presets and their definitions' fingerprint, no signature); for any other path, the path
-/// signed with SECURITY_KEY.
-pub fn stored_path(app: &App, path: &str) -> Result<(String, url::ImageRequest), PictorError> {
-    let path = path.trim_start_matches('/');
-    let hash = signature::sign(app.config.access.security_key.as_bytes(), path);
-    let request = url::parse_path(&format!("/{hash}/{path}"))?;
-    let request = app.config.presets.expand(request)?;
-    let name = match &request.preset {
-        Some(preset) => preset.result_key.clone(),
-        None => format!("/{hash}/{path}"),
-    };
-    Ok((name, request))
-}
-
-/// Renders `path` (as after the signature, e.g. `preset:thumb/photos/a.jpg`) into result
-/// storage, and with AUTO_WEBP its WebP variant too, unless a current result is stored already
-/// and `force` is off. Uses the server's render (admission, deadline, focal points) but not its
-/// caches.
-pub async fn render_into_result_storage(
-    app: &App,
-    path: &str,
-    force: bool,
-) -> Result<Outcome, PictorError> {
-    if !app.result_storage.is_on() {
-        return Err(PictorError::BadRequest(
-            "no RESULT_STORAGE to render into".into(),
-        ));
-    }
-    let (name, request) = stored_path(app, path)?;
-    let variants: &[bool] = if app.config.imaging.auto_webp {
-        &[false, true]
-    } else {
-        &[false]
-    };
-    let mut outcome = Outcome::Current;
-    for &webp in variants {
-        if !force && app.result_storage.contains(&name, webp).await? {
-            continue;
-        }
-        let rendered =
-            crate::server::imaging::render_for_storage(app, request.clone(), webp).await?;
-        app.result_storage.store(&name, webp, &rendered).await?;
-        outcome = Outcome::Rendered;
-    }
-    Ok(outcome)
-}
+use super::render_path::{render_into_result_storage, stored_path};
+use super::StoredOutcome;
+use crate::server::admission::Priority;
+use crate::server::app::App;
 
 /// What `pictor regenerate` was asked to do.
 #[derive(Debug, Clone)]
@@ -183,7 +126,9 @@ pub async fn run(
         .map(|(path, key)| {
             let app = app.clone();
             async move {
-                let outcome = render_into_result_storage(&app, &path, force).await;
+                // Urgent: this command serves no visitors, so its renders need not yield.
+                let outcome =
+                    render_into_result_storage(&app, &path, force, Priority::Urgent).await;
                 (path, key, outcome)
             }
         })
@@ -192,8 +137,8 @@ pub async fn run(
         match outcome {
             Ok(outcome) => {
                 match outcome {
-                    Outcome::Rendered => summary.rendered += 1,
-                    Outcome::Current => summary.skipped += 1,
+                    StoredOutcome::Rendered => summary.rendered += 1,
+                    StoredOutcome::AlreadyStored => summary.skipped += 1,
                 }
                 record.done(key);
             }
