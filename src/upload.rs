@@ -56,6 +56,34 @@ pub async fn handle(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> 
     answer.unwrap_or_else(|e| refusal(&path, &e))
 }
 
+/// Queues every preset of the upload `name` (PRESETS) for rendering into result storage in the
+/// background, so its first visitors (and the CDN) find them rendered; the job is `owner`'s
+/// (an app name; empty for Thumbor's API). Called once the upload is active: at once without
+/// UPLOAD_ACTIVATION, at its activation with it. Nothing without PRESETS or RESULT_STORAGE.
+/// A queue that refuses
+/// (full, or SQS unreachable) does not fail the upload: the presets then render at their first
+/// request. Returns the job's id.
+pub(crate) async fn prerender_presets(app: &App, name: &str, owner: &str) -> Option<String> {
+    let presets = &app.config.presets;
+    if presets.is_empty() || !app.result_storage.is_on() {
+        return None;
+    }
+    match app
+        .background
+        .submit_for(owner, presets.paths_for(name))
+        .await
+    {
+        Ok(job) => {
+            tracing::info!(name, %job, "presets of the upload queued");
+            Some(job.to_string())
+        }
+        Err(e) => {
+            tracing::warn!(name, error = %e, "presets of the upload not queued; they render on demand");
+            None
+        }
+    }
+}
+
 /// The app whose key the request presents; 401 without one.
 fn authorised<'a>(app: &'a App, headers: &http::HeaderMap) -> Result<&'a SigningApp, PictorError> {
     crate::server::signing::app_for_key(&app.config, headers)

@@ -213,3 +213,140 @@ fn preheat_needs_result_storage() {
         .unwrap()
         .contains("RESULT_STORAGE"));
 }
+
+/// Every file under `dir`, at any depth.
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(folder) = pending.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+/// Waits (at most 600 polls) until the background has rendered `count` paths in all.
+fn wait_for_renders(server: &Server, count: u64) {
+    for _ in 0..600 {
+        if background_count(server, "rendered") >= count {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("fewer than {count} background renders after 600 polls");
+}
+
+const UPLOAD_PRESETS: &str = r#"{"thumb": "fit-in/100x100", "square": "50x50"}"#;
+
+fn upload_id(r: &common::Response) -> String {
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let location = r.header("location").expect("a Location header");
+    let rest = location.strip_prefix("/image/").expect(location);
+    rest.split_once('/').expect(location).0.to_string()
+}
+
+#[test]
+fn an_upload_gets_its_presets_rendered_into_result_storage() {
+    let results = tempfile::tempdir().unwrap();
+    let originals = tempfile::tempdir().unwrap();
+    let originals_root = originals.path().to_str().unwrap();
+    let server = preheat_server(
+        Some(results.path()),
+        &[
+            ("STORAGE", "file"),
+            ("FILE_STORAGE_ROOT_PATH", originals_root),
+            ("UPLOAD_ENABLED", "True"),
+            ("PRESETS", UPLOAD_PRESETS),
+        ],
+    );
+    let jpeg = std::fs::read(corpus().join("thumbor/images/image.jpg")).unwrap();
+
+    // Thumbor's upload API: the upload's presets are queued once it is stored.
+    let id = upload_id(&server.send("POST", "/image", &[("Slug", "cat.jpg")], &jpeg));
+    wait_for_renders(&server, 2);
+    assert_eq!(files_under(results.path()).len(), 2);
+    // They are stored under the names visitors' preset requests look up: asking renders
+    // nothing new and stores nothing new.
+    for (preset, size) in [("thumb", (75, 100)), ("square", (50, 50))] {
+        let r = server.get(&signed(&format!("preset:{preset}/{id}")));
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(r.image_size(), size, "{preset}");
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(files_under(results.path()).len(), 2);
+    assert_eq!(background_count(&server, "rendered"), 2);
+
+    // A JSON upload answers the job, which its app may follow.
+    let small = std::fs::read(corpus().join("thumbor/images/20x20.jpg")).unwrap();
+    let body = serde_json::json!({"data": {"image": base64_of(&small)}}).to_string();
+    let r = server.send(
+        "POST",
+        "/uploads",
+        &[
+            ("Authorization", &bearer(OTHER_KEY)),
+            ("Content-Type", "application/json"),
+        ],
+        body.as_bytes(),
+    );
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let job = r.json()["prerender_job"]
+        .as_str()
+        .expect("a prerender_job")
+        .to_string();
+    let status = wait_for_job(&server, OTHER_KEY, &format!("/preheat/{job}"));
+    assert_eq!(status["done"], 2, "{status}");
+    assert_eq!(status["failed"], 0, "{status}");
+    assert_eq!(files_under(results.path()).len(), 4);
+}
+
+#[test]
+fn an_upload_waiting_for_activation_gets_its_presets_rendered_when_activated() {
+    let results = tempfile::tempdir().unwrap();
+    let originals = tempfile::tempdir().unwrap();
+    let incoming = tempfile::tempdir().unwrap();
+    let originals_root = originals.path().to_str().unwrap();
+    let incoming_root = incoming.path().to_str().unwrap();
+    let secret = "activation-secret-0123456789";
+    let server = preheat_server(
+        Some(results.path()),
+        &[
+            ("STORAGE", "file"),
+            ("FILE_STORAGE_ROOT_PATH", originals_root),
+            ("UPLOAD_ENABLED", "True"),
+            ("UPLOAD_ACTIVATION", "True"),
+            ("INCOMING_FILE_STORAGE_ROOT_PATH", incoming_root),
+            ("API_SECRET_KEY", secret),
+            ("PRESETS", UPLOAD_PRESETS),
+        ],
+    );
+    let jpeg = std::fs::read(corpus().join("thumbor/images/image.jpg")).unwrap();
+    let id = upload_id(&server.send("POST", "/image", &[], &jpeg));
+    // Not public yet: nothing is rendered for it.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(background_count(&server, "rendered"), 0);
+    assert!(files_under(results.path()).is_empty());
+
+    let r = server.send(
+        "POST",
+        &format!("/images/{id}/activate"),
+        &[("Authorization", &bearer(secret))],
+        b"",
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert!(r.json()["prerender_job"].is_string(), "{}", r.json());
+    wait_for_renders(&server, 2);
+    assert_eq!(files_under(results.path()).len(), 2);
+    let r = server.get(&signed(&format!("preset:thumb/{id}")));
+    assert_eq!(r.image_size(), (75, 100));
+}
+
+fn base64_of(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}

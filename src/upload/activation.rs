@@ -51,10 +51,11 @@ pub async fn handle(
         Activation::AlreadyActive => "already active",
     };
     tracing::info!(id, state, "upload activation");
-    Ok(response::json(
-        StatusCode::OK,
-        &serde_json::json!({ "id": id, "active": true, "state": state }),
-    ))
+    let mut answer = serde_json::json!({ "id": id, "active": true, "state": state });
+    if let Some(job) = super::prerender_presets(app, &id, "").await {
+        answer["prerender_job"] = job.into();
+    }
+    Ok(response::json(StatusCode::OK, &answer))
 }
 
 /// `Authorization: Bearer <API_SECRET_KEY>`, compared in constant time.

@@ -136,6 +136,11 @@ pub async fn handle(
         let key = app.config.access.security_key.as_bytes();
         answer["presets"] = json!(app.config.presets.signed_paths(key, &name));
     }
+    if created && storage.incoming().is_none() {
+        if let Some(job) = super::prerender_presets(app, &name, &signing_app.name).await {
+            answer["prerender_job"] = job.into();
+        }
+    }
     if let Some((value, _)) = metadata {
         answer["metadata"] = value;
     }

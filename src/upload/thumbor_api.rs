@@ -150,6 +150,9 @@ async fn post(
     area.put(&id, image, probe.format.mime(), Default::default())
         .await?;
     tracing::info!(id, format = probe.format.name(), "upload stored");
+    if storage.incoming().is_none() {
+        super::prerender_presets(app, &id, "").await;
+    }
     let base = parts
         .uri
         .path_and_query()
@@ -207,6 +210,11 @@ async fn put(
     area.put(id, image, probe.format.mime(), Default::default())
         .await?;
     forget(app, id);
+    if storage.incoming().is_none() {
+        // Results stored for the image it replaces are current to result storage (kept until
+        // RESULT_STORAGE_EXPIRATION_SECONDS, as in Thumbor), so only missing ones render.
+        super::prerender_presets(app, id, "").await;
+    }
     Ok(response::empty(StatusCode::NO_CONTENT, None))
 }
 
