@@ -1,5 +1,6 @@
-//! Background work: paths to render into result storage without a visitor waiting (pre-heat
-//! now; presets after an upload and `regenerate --enqueue` later). A job is a list of paths
+//! Background work: paths to render into result storage without a visitor waiting (pre-heat,
+//! the presets of a new upload, `regenerate --enqueue`; `regenerate` itself renders the same
+//! way in its own process). One path's render is `render_path`. A job is a list of paths
 //! written as after the signature (`300x200/a.jpg`); [`Background::submit`] queues them and
 //! answers a [`JobId`] at once, workers render them through the normal imaging path at
 //! background priority (`server::admission`: never ahead of a visitor, at most

@@ -1,8 +1,9 @@
 //! pictor: a Thumbor-compatible image server. The request is one straight walk through these
-//! modules: `url` (parse + verify), `source` (load the original), `imaging` (decode, transform,
-//! filter, encode), `cache` (keep results), `server` (HTTP in and out), `upload` (take originals in), `jobs` (background renders: pre-heat, presets of uploads). `storage` (a folder or
-//! an S3 bucket behind one interface) sits under both `source` and `cache`. `regenerate`
-//! renders presets (`url::presets`) of every original into result storage ahead of requests.
+//! modules: `url` (parse + verify, presets), `source` (load the original), `imaging` (decode,
+//! transform, filter, encode), `cache` (keep results), `server` (HTTP in and out), `upload`
+//! (take originals in), `jobs` (background renders into result storage: pre-heat, presets of
+//! new uploads, `regenerate`). `storage` (a folder or an S3 bucket behind one interface) sits
+//! under both `source` and `cache`.
 
 // Every unsafe operation sits in its own `unsafe` block with a `// SAFETY:` line saying why it
 // holds, also inside `unsafe fn`s (CI runs clippy with these denied).

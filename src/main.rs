@@ -1,6 +1,7 @@
 //! The `pictor` command line: `serve` (the HTTP server), `sign` (print a signed Thumbor path),
-//! `render` (run one URL through the pipeline without a server), `sweep` (unactivated uploads)
-//! and `regenerate` (render presets of every original into result storage).
+//! `render` (run one URL through the pipeline without a server), `sweep` (unactivated uploads),
+//! `moderate --retry` (uploads whose moderation is pending) and `regenerate` (render presets of
+//! every original into result storage, or queue them for the fleet).
 
 // Every unsafe operation sits in its own `unsafe` block with a `// SAFETY:` line saying why it
 // holds, also inside `unsafe fn`s (CI runs clippy with these denied).
@@ -173,6 +174,10 @@ struct RegenerateArgs {
     /// Stop after this many paths, as if interrupted (the checkpoint is kept).
     #[arg(long)]
     limit: Option<usize>,
+    /// Put the paths on the fleet's background queue (BACKGROUND_QUEUE=sqs) for its workers
+    /// instead of rendering them here.
+    #[arg(long)]
+    enqueue: bool,
     /// A Thumbor-style config file; environment variables win.
     #[arg(long)]
     config: Option<PathBuf>,
@@ -410,6 +415,7 @@ fn regenerate(config: Config, args: RegenerateArgs) -> ExitCode {
         resume: args.resume,
         state,
         limit: args.limit,
+        enqueue: args.enqueue,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -346,3 +346,100 @@ fn messages_that_keep_failing_go_to_the_dead_letter_queue() {
     assert!(background_count(&server, "failed") >= 2);
     assert_eq!(background_count(&server, "rendered"), 0);
 }
+
+/// `pictor regenerate --enqueue` with `env`: (exit code, stdout, stderr).
+fn regenerate_enqueue(env: &[(&str, &str)], extra_args: &[&str]) -> (Option<i32>, String, String) {
+    let out = std::process::Command::new(common::binary())
+        .args(["regenerate", "--enqueue"])
+        .args(extra_args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RUST_LOG", "error")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn regenerate_enqueue_hands_the_presets_to_the_fleet() {
+    let moto = S3Server::start(0, false);
+    let queues = queues(&moto.endpoint.url, "regenerate", 5);
+    let results = tempfile::tempdir().unwrap();
+    let originals = tempfile::tempdir().unwrap();
+    for image in ["image.jpg", "20x20.jpg"] {
+        std::fs::copy(
+            corpus().join("thumbor/images").join(image),
+            originals.path().join(image),
+        )
+        .unwrap();
+    }
+    let originals_root = originals.path().to_str().unwrap();
+    let results_root = results.path().to_str().unwrap();
+    let presets = r#"{"thumb": "fit-in/40x40", "square": "20x20"}"#;
+    let env = [
+        ("FILE_LOADER_ROOT_PATH", originals_root),
+        ("SECURITY_KEY", SECURITY_KEY),
+        ("PRESETS", presets),
+        ("RESULT_STORAGE", "file"),
+        ("RESULT_STORAGE_FILE_STORAGE_ROOT_PATH", results_root),
+        ("BACKGROUND_QUEUE", "sqs"),
+        ("BACKGROUND_QUEUE_URL", queues.jobs.as_str()),
+        ("AWS_SQS_ENDPOINT_URL", moto.endpoint.url.as_str()),
+        ("AWS_ACCESS_KEY_ID", AWS_KEY_ID),
+        ("AWS_SECRET_ACCESS_KEY", AWS_SECRET),
+    ];
+    // Refused: options that only mean something for renders done here, and a queue in process.
+    let (code, _, stderr) = regenerate_enqueue(&env, &["--force"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--force"), "{stderr}");
+    let in_process: Vec<(&str, &str)> = env
+        .iter()
+        .copied()
+        .filter(|(k, _)| !k.starts_with("BACKGROUND_QUEUE"))
+        .collect();
+    let (code, _, stderr) = regenerate_enqueue(&in_process, &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("BACKGROUND_QUEUE=sqs"), "{stderr}");
+    assert_eq!(queues.messages(&queues.jobs), 0);
+
+    // Two originals, two presets: four paths queued, nothing rendered by the command.
+    let (code, stdout, stderr) = regenerate_enqueue(&env, &[]);
+    assert_eq!(code, Some(0), "{stdout} {stderr}");
+    assert!(
+        stdout.contains("regenerate: 2 originals: 4 paths queued"),
+        "{stdout}"
+    );
+    assert_eq!(queues.messages(&queues.jobs), 4);
+    assert!(std::fs::read_dir(results.path()).unwrap().next().is_none());
+
+    // An instance of the fleet takes them and renders each into result storage.
+    let worker = instance(
+        &moto,
+        &queues.jobs,
+        results.path(),
+        &[
+            ("PRESETS", presets),
+            ("FILE_LOADER_ROOT_PATH", originals_root),
+        ],
+    );
+    wait_until("the queued presets rendered and the queue empty", || {
+        background_count(&worker, "rendered") == 4 && queues.messages(&queues.jobs) == 0
+    });
+    assert_eq!(background_count(&worker, "failed"), 0);
+    let signed = |path: &str| {
+        format!(
+            "/{}/{path}",
+            pictor::url::signature::sign(SECURITY_KEY.as_bytes(), path)
+        )
+    };
+    let r = worker.get(&signed("preset:thumb/image.jpg"));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.image_size(), (30, 40));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(background_count(&worker, "rendered"), 4);
+}

@@ -17,6 +17,7 @@ use std::time::SystemTime;
 use futures_util::StreamExt;
 
 use super::render_path::{render_into_result_storage, stored_path};
+use super::settings::QueueKind;
 use super::StoredOutcome;
 use crate::server::admission::Priority;
 use crate::server::app::App;
@@ -40,6 +41,9 @@ pub struct Options {
     pub state: PathBuf,
     /// `--limit`: stop (as if interrupted) after this many paths.
     pub limit: Option<usize>,
+    /// `--enqueue`: put the paths on the fleet's background queue (BACKGROUND_QUEUE=sqs)
+    /// instead of rendering them here.
+    pub enqueue: bool,
 }
 
 /// How a run ended, with its counts.
@@ -55,6 +59,8 @@ pub struct Summary {
     pub failed: Vec<(String, String)>,
     /// Stopped before the end (`--limit` or a signal); the checkpoint is kept.
     pub stopped: bool,
+    /// With `--enqueue`: the paths put on the background queue.
+    pub queued: Option<usize>,
 }
 
 /// Walks the originals and renders the chosen presets of each, `options.jobs` at once, until
@@ -75,6 +81,22 @@ pub async fn run(
             return Err(format!("--preset {name}: not in PRESETS"));
         }
     }
+    if options.enqueue {
+        if app.background.settings().queue != QueueKind::Sqs {
+            return Err(
+                "--enqueue puts the work on the fleet's queue: set BACKGROUND_QUEUE=sqs \
+                        (an in-process queue would end with this command)"
+                    .into(),
+            );
+        }
+        if options.force || options.resume || options.limit.is_some() {
+            return Err(
+                "--enqueue sends every path to the workers, which skip what is current: \
+                        it takes no --force, --resume or --limit"
+                    .into(),
+            );
+        }
+    }
     let walk = originals::Walk::from_config(&app.config)?;
     let names = walk
         .names(&options.prefix, options.since)
@@ -92,6 +114,9 @@ pub async fn run(
                 paths.push(path);
             }
         }
+    }
+    if options.enqueue {
+        return enqueue(&app, names.len(), paths, &stop).await;
     }
     let done: HashSet<String> = if options.resume {
         checkpoint::read(&options.state)
@@ -166,9 +191,53 @@ pub async fn run(
     Ok(summary)
 }
 
+/// Paths sent to the shared queue at once: one job each (SQS takes them 10 to a request).
+const ENQUEUE_CHUNK: usize = 500;
+
+/// `--enqueue`: sends `paths` to the fleet's queue, `ENQUEUE_CHUNK` at a time, until done or
+/// `stop`. What the fleet's workers then do is counted by their `/metrics`.
+async fn enqueue(
+    app: &App,
+    originals: usize,
+    paths: Vec<String>,
+    stop: &AtomicBool,
+) -> Result<Summary, String> {
+    let mut summary = Summary {
+        originals,
+        queued: Some(0),
+        ..Summary::default()
+    };
+    let mut queued = 0;
+    for chunk in paths.chunks(ENQUEUE_CHUNK) {
+        if stop.load(Ordering::Relaxed) {
+            summary.stopped = true;
+            break;
+        }
+        app.background
+            .submit(chunk.to_vec())
+            .await
+            .map_err(|e| format!("{queued} of {} paths queued, then: {e}", paths.len()))?;
+        queued += chunk.len();
+        summary.queued = Some(queued);
+    }
+    Ok(summary)
+}
+
 impl Summary {
     /// The closing lines: the counts, then each failure with its reason.
     pub fn lines(&self) -> Vec<String> {
+        if let Some(queued) = self.queued {
+            return vec![format!(
+                "regenerate: {} originals: {queued} paths queued on BACKGROUND_QUEUE_URL for the \
+                 fleet's workers{}",
+                self.originals,
+                if self.stopped {
+                    "; stopped early: the rest were not queued"
+                } else {
+                    ""
+                }
+            )];
+        }
         let mut lines = vec![format!(
             "regenerate: {} originals: {} rendered, {} skipped (current), {} resumed (done before), {} failed{}",
             self.originals,
