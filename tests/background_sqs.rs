@@ -172,18 +172,6 @@ fn post_paths(server: &Server, paths: &[String]) -> common::Response {
     )
 }
 
-/// `pictor_background_paths_total{outcome="<outcome>"}` of one instance.
-fn background_count(server: &Server, outcome: &str) -> u64 {
-    let metrics = Server::attach(server.metrics_addr.expect("METRICS_BIND"));
-    let text = String::from_utf8(metrics.get("/metrics").body).unwrap();
-    let prefix = format!("pictor_background_paths_total{{outcome=\"{outcome}\"}} ");
-    text.lines()
-        .find_map(|line| line.strip_prefix(&prefix))
-        .unwrap_or_else(|| panic!("no {prefix} in /metrics"))
-        .parse()
-        .unwrap()
-}
-
 fn stored(results: &Path, path: &str) -> bool {
     let signed = format!(
         "/{}/{path}",
@@ -221,7 +209,7 @@ fn two_instances_sharing_a_queue_render_each_path_once() {
         .collect();
     let r = post_paths(&a, &paths);
     assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
-    let rendered = || background_count(&a, "rendered") + background_count(&b, "rendered");
+    let rendered = || a.background_count("rendered") + b.background_count("rendered");
     wait_until("every path rendered and the queue empty", || {
         rendered() == paths.len() as u64 && queues.messages(&queues.jobs) == 0
     });
@@ -238,13 +226,12 @@ fn two_instances_sharing_a_queue_render_each_path_once() {
             &[("Authorization", &format!("Bearer {KEY}"))],
         )
         .json();
-    assert_eq!(status["done"], background_count(&a, "rendered"), "{status}");
+    assert_eq!(status["done"], a.background_count("rendered"), "{status}");
     assert!(status["note"].as_str().unwrap().contains("sqs"));
 
     // The same paths again, through the other instance: lookups only.
     assert_eq!(post_paths(&b, &paths).status, 202);
-    let already =
-        || background_count(&a, "already_stored") + background_count(&b, "already_stored");
+    let already = || a.background_count("already_stored") + b.background_count("already_stored");
     wait_until("every path found stored", || {
         already() == paths.len() as u64 && queues.messages(&queues.jobs) == 0
     });
@@ -308,7 +295,7 @@ fn a_message_held_by_a_killed_instance_is_rendered_by_another() {
     assert!(!stored(results.path(), &path));
     let second = instance(&moto, &queues.jobs, results.path(), &http_origin);
     wait_until("the message delivered again and rendered", || {
-        background_count(&second, "rendered") == 1 && queues.messages(&queues.jobs) == 0
+        second.background_count("rendered") == 1 && queues.messages(&queues.jobs) == 0
     });
     assert!(stored(results.path(), &path));
 }
@@ -343,26 +330,8 @@ fn messages_that_keep_failing_go_to_the_dead_letter_queue() {
         "{dead:?}"
     );
     assert!(dead.iter().any(|body| body.contains(&missing)), "{dead:?}");
-    assert!(background_count(&server, "failed") >= 2);
-    assert_eq!(background_count(&server, "rendered"), 0);
-}
-
-/// `pictor regenerate --enqueue` with `env`: (exit code, stdout, stderr).
-fn regenerate_enqueue(env: &[(&str, &str)], extra_args: &[&str]) -> (Option<i32>, String, String) {
-    let out = std::process::Command::new(common::binary())
-        .args(["regenerate", "--enqueue"])
-        .args(extra_args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("RUST_LOG", "error")
-        .envs(env.iter().copied())
-        .output()
-        .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    assert!(server.background_count("failed") >= 2);
+    assert_eq!(server.background_count("rendered"), 0);
 }
 
 #[test]
@@ -394,7 +363,8 @@ fn regenerate_enqueue_hands_the_presets_to_the_fleet() {
         ("AWS_SECRET_ACCESS_KEY", AWS_SECRET),
     ];
     // Refused: options that only mean something for renders done here, and a queue in process.
-    let (code, _, stderr) = regenerate_enqueue(&env, &["--force"]);
+    let common::Run { code, stderr, .. } =
+        common::run_pictor(&["regenerate", "--enqueue", "--force"], &env);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("--force"), "{stderr}");
     let in_process: Vec<(&str, &str)> = env
@@ -402,13 +372,18 @@ fn regenerate_enqueue_hands_the_presets_to_the_fleet() {
         .copied()
         .filter(|(k, _)| !k.starts_with("BACKGROUND_QUEUE"))
         .collect();
-    let (code, _, stderr) = regenerate_enqueue(&in_process, &[]);
+    let common::Run { code, stderr, .. } =
+        common::run_pictor(&["regenerate", "--enqueue"], &in_process);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("BACKGROUND_QUEUE=sqs"), "{stderr}");
     assert_eq!(queues.messages(&queues.jobs), 0);
 
     // Two originals, two presets: four paths queued, nothing rendered by the command.
-    let (code, stdout, stderr) = regenerate_enqueue(&env, &[]);
+    let common::Run {
+        code,
+        stdout,
+        stderr,
+    } = common::run_pictor(&["regenerate", "--enqueue"], &env);
     assert_eq!(code, Some(0), "{stdout} {stderr}");
     assert!(
         stdout.contains("regenerate: 2 originals: 4 paths queued"),
@@ -428,9 +403,9 @@ fn regenerate_enqueue_hands_the_presets_to_the_fleet() {
         ],
     );
     wait_until("the queued presets rendered and the queue empty", || {
-        background_count(&worker, "rendered") == 4 && queues.messages(&queues.jobs) == 0
+        worker.background_count("rendered") == 4 && queues.messages(&queues.jobs) == 0
     });
-    assert_eq!(background_count(&worker, "failed"), 0);
+    assert_eq!(worker.background_count("failed"), 0);
     let signed = |path: &str| {
         format!(
             "/{}/{path}",
@@ -441,5 +416,5 @@ fn regenerate_enqueue_hands_the_presets_to_the_fleet() {
     assert_eq!(r.status, 200);
     assert_eq!(r.image_size(), (30, 40));
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(background_count(&worker, "rendered"), 4);
+    assert_eq!(worker.background_count("rendered"), 4);
 }

@@ -10,7 +10,10 @@ mod common;
 use common::{corpus, Response, Server};
 #[path = "common/s3.rs"]
 mod s3_harness;
-use s3_harness::{block_on, s3, sdk, seed, unique_bucket};
+#[path = "common/upload_storage.rs"]
+mod upload_storage;
+use s3_harness::{block_on, sdk};
+use upload_storage::Storage;
 
 use base64::Engine;
 use bytes::Bytes;
@@ -142,54 +145,7 @@ fn edge_energy(r: &Response) -> f64 {
     total as f64 / count.max(1) as f64
 }
 
-/// Where the uploads are stored.
-enum Storage {
-    Folder(tempfile::TempDir),
-    Bucket {
-        endpoint: s3_harness::S3Endpoint,
-        bucket: String,
-        _server: Option<s3_harness::S3Server>,
-    },
-}
-
 impl Storage {
-    fn folder() -> Storage {
-        Storage::Folder(tempfile::tempdir().unwrap())
-    }
-
-    fn bucket() -> Storage {
-        let (endpoint, server) = s3();
-        let bucket = unique_bucket("moderation");
-        seed(&endpoint, &bucket, &[]);
-        Storage::Bucket {
-            endpoint,
-            bucket,
-            _server: server,
-        }
-    }
-
-    fn env(&self) -> Vec<(String, String)> {
-        let pairs: Vec<(&str, String)> = match self {
-            Storage::Folder(dir) => vec![
-                ("STORAGE", "file".into()),
-                ("FILE_STORAGE_ROOT_PATH", dir.path().display().to_string()),
-            ],
-            Storage::Bucket {
-                endpoint, bucket, ..
-            } => vec![
-                ("STORAGE", "thumbor_aws.storage".into()),
-                ("AWS_STORAGE_BUCKET_NAME", bucket.clone()),
-                ("AWS_STORAGE_S3_ENDPOINT_URL", endpoint.url.clone()),
-                ("AWS_STORAGE_S3_ACCESS_KEY_ID", endpoint.access_key.clone()),
-                (
-                    "AWS_STORAGE_S3_SECRET_ACCESS_KEY",
-                    endpoint.secret_key.clone(),
-                ),
-            ],
-        };
-        pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
-    }
-
     /// The environment of a server (and of `pictor moderate`) with uploads and moderation on.
     fn moderated_env(&self, classifier: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
         let mut env = self.env();
@@ -359,7 +315,7 @@ fn flagged_uploads_are_blurred_in_a_folder() {
 
 #[test]
 fn flagged_uploads_are_blurred_on_s3() {
-    flagged_uploads_are_blurred(Storage::bucket());
+    flagged_uploads_are_blurred(Storage::bucket("moderation"));
 }
 
 #[test]
@@ -461,14 +417,14 @@ fn held_until_the_retry_in_a_folder() {
 
 #[test]
 fn held_until_the_retry_on_s3() {
-    held_until_the_retry(Storage::bucket());
+    held_until_the_retry(Storage::bucket("moderation"));
 }
 
 /// An original that reached the storage without pictor (a browser-to-S3 upload) has no
 /// sidecar: it is moderated at its first load, before anything of it is served.
 #[test]
 fn originals_without_a_sidecar_are_moderated_at_first_load() {
-    let storage = Storage::bucket();
+    let storage = Storage::bucket("moderation");
     let Storage::Bucket {
         endpoint, bucket, ..
     } = &storage

@@ -58,18 +58,6 @@ fn wait_for_job(server: &Server, key: &str, location: &str) -> serde_json::Value
     panic!("job {location} still pending after 600 polls");
 }
 
-/// `pictor_background_paths_total{outcome="<outcome>"}` from /metrics.
-fn background_count(server: &Server, outcome: &str) -> u64 {
-    let metrics = Server::attach(server.metrics_addr.expect("METRICS_BIND"));
-    let text = String::from_utf8(metrics.get("/metrics").body).unwrap();
-    let prefix = format!("pictor_background_paths_total{{outcome=\"{outcome}\"}} ");
-    text.lines()
-        .find_map(|line| line.strip_prefix(&prefix))
-        .unwrap_or_else(|| panic!("no {prefix} in /metrics"))
-        .parse()
-        .unwrap()
-}
-
 fn signed(path: &str) -> String {
     format!(
         "/{}/{path}",
@@ -104,8 +92,8 @@ fn a_job_renders_its_paths_into_result_storage_and_a_repeat_costs_no_render() {
             .starts_with("404"),
         "{status}"
     );
-    assert_eq!(background_count(&server, "rendered"), 2);
-    assert_eq!(background_count(&server, "failed"), 1);
+    assert_eq!(server.background_count("rendered"), 2);
+    assert_eq!(server.background_count("failed"), 1);
     // The results are where a visitor's signed request looks them up.
     for path in good {
         let file = pictor::cache::result_storage::file_path(results.path(), &signed(path), false);
@@ -122,8 +110,8 @@ fn a_job_renders_its_paths_into_result_storage_and_a_repeat_costs_no_render() {
     let status = wait_for_job(&server, SITE_KEY, &location);
     assert_eq!(status["done"], 2, "{status}");
     assert_eq!(status["already_stored"], 2, "{status}");
-    assert_eq!(background_count(&server, "rendered"), 2);
-    assert_eq!(background_count(&server, "already_stored"), 2);
+    assert_eq!(server.background_count("rendered"), 2);
+    assert_eq!(server.background_count("already_stored"), 2);
 }
 
 #[test]
@@ -234,7 +222,7 @@ fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
 /// Waits (at most 600 polls) until the background has rendered `count` paths in all.
 fn wait_for_renders(server: &Server, count: u64) {
     for _ in 0..600 {
-        if background_count(server, "rendered") >= count {
+        if server.background_count("rendered") >= count {
             return;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -280,7 +268,7 @@ fn an_upload_gets_its_presets_rendered_into_result_storage() {
     }
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(files_under(results.path()).len(), 2);
-    assert_eq!(background_count(&server, "rendered"), 2);
+    assert_eq!(server.background_count("rendered"), 2);
 
     // A JSON upload answers the job, which its app may follow.
     let small = std::fs::read(corpus().join("thumbor/images/20x20.jpg")).unwrap();
@@ -329,7 +317,7 @@ fn an_upload_waiting_for_activation_gets_its_presets_rendered_when_activated() {
     let id = upload_id(&server.send("POST", "/image", &[], &jpeg));
     // Not public yet: nothing is rendered for it.
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(background_count(&server, "rendered"), 0);
+    assert_eq!(server.background_count("rendered"), 0);
     assert!(files_under(results.path()).is_empty());
 
     let r = server.send(

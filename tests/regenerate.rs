@@ -5,7 +5,7 @@
 //! `--resume` without redoing what it did, and a broken original is a failure with its reason.
 
 mod common;
-use common::{corpus, Server};
+use common::{corpus, Run, Server};
 #[path = "common/s3.rs"]
 mod s3_harness;
 use s3_harness::{block_on, s3, sdk, seed, unique_bucket};
@@ -19,37 +19,18 @@ fn jpeg() -> Vec<u8> {
     std::fs::read(corpus().join("thumbor/images/image.jpg")).unwrap()
 }
 
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    /// The summary line.
-    fn summary(&self) -> &str {
-        self.stdout
-            .lines()
-            .find(|l| l.starts_with("regenerate:"))
-            .unwrap_or_else(|| panic!("no summary in {:?} / {:?}", self.stdout, self.stderr))
-    }
+/// The summary line of a run.
+fn summary(run: &Run) -> &str {
+    run.stdout
+        .lines()
+        .find(|l| l.starts_with("regenerate:"))
+        .unwrap_or_else(|| panic!("no summary in {:?} / {:?}", run.stdout, run.stderr))
 }
 
 fn regenerate(env: &[(&str, &str)], args: &[&str]) -> Run {
-    let out = Command::new(common::binary())
-        .arg("regenerate")
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("RUST_LOG", "error")
-        .envs(env.iter().copied())
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let mut all = vec!["regenerate"];
+    all.extend_from_slice(args);
+    common::run_pictor(&all, env)
 }
 
 fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
@@ -110,11 +91,9 @@ fn a_folder_of_originals_is_rendered_skipped_and_forced() {
     let first = regenerate(&env, &[]);
     assert_eq!(first.code, Some(0), "{}", first.stderr);
     assert!(
-        first
-            .summary()
-            .contains("2 originals: 4 rendered, 0 skipped"),
+        summary(&first).contains("2 originals: 4 rendered, 0 skipped"),
         "{}",
-        first.summary()
+        summary(&first)
     );
     assert_eq!(
         folders.results(),
@@ -126,36 +105,36 @@ fn a_folder_of_originals_is_rendered_skipped_and_forced() {
 
     let second = regenerate(&env, &[]);
     assert!(
-        second.summary().contains("0 rendered, 4 skipped"),
+        summary(&second).contains("0 rendered, 4 skipped"),
         "{}",
-        second.summary()
+        summary(&second)
     );
     let forced = regenerate(&env, &["--force", "--preset", "thumb"]);
     assert!(
-        forced.summary().contains("2 rendered, 0 skipped"),
+        summary(&forced).contains("2 rendered, 0 skipped"),
         "{}",
-        forced.summary()
+        summary(&forced)
     );
     let prefixed = regenerate(&env, &["--force", "--prefix", "photos/"]);
     assert!(
-        prefixed.summary().contains("1 originals: 2 rendered"),
+        summary(&prefixed).contains("1 originals: 2 rendered"),
         "{}",
-        prefixed.summary()
+        summary(&prefixed)
     );
     let future = regenerate(&env, &["--since", "2999-01-01"]);
     assert!(
-        future.summary().contains("0 originals"),
+        summary(&future).contains("0 originals"),
         "{}",
-        future.summary()
+        summary(&future)
     );
 
     // A changed definition is not current: only that preset renders again, under new names.
     let changed = r#"{"thumb": "fit-in/100x100", "square": "60x60"}"#;
     let third = regenerate(&folders.env(changed), &[]);
     assert!(
-        third.summary().contains("2 rendered, 2 skipped"),
+        summary(&third).contains("2 rendered, 2 skipped"),
         "{}",
-        third.summary()
+        summary(&third)
     );
     assert_eq!(folders.results(), 6);
 
@@ -185,29 +164,27 @@ fn a_run_stopped_early_is_resumed_without_redoing_its_work() {
     let stopped = regenerate(&env, &["--force", "--jobs", "1", "--limit", "3"]);
     assert_eq!(stopped.code, Some(3), "{}", stopped.stderr);
     assert!(
-        stopped.summary().contains("3 rendered"),
+        summary(&stopped).contains("3 rendered"),
         "{}",
-        stopped.summary()
+        summary(&stopped)
     );
-    assert!(stopped.summary().contains("--resume"));
+    assert!(summary(&stopped).contains("--resume"));
     assert!(state.exists(), "the checkpoint is kept");
     // --force renders what is current, but --resume leaves out what the stopped run did.
     let resumed = regenerate(&env, &["--force", "--resume"]);
     assert_eq!(resumed.code, Some(0), "{}", resumed.stderr);
     assert!(
-        resumed
-            .summary()
-            .contains("1 rendered, 0 skipped (current), 3 resumed"),
+        summary(&resumed).contains("1 rendered, 0 skipped (current), 3 resumed"),
         "{}",
-        resumed.summary()
+        summary(&resumed)
     );
     assert!(!state.exists(), "a finished run leaves no checkpoint");
     // Without --resume a run starts over.
     let again = regenerate(&env, &["--force"]);
     assert!(
-        again.summary().contains("4 rendered"),
+        summary(&again).contains("4 rendered"),
         "{}",
-        again.summary()
+        summary(&again)
     );
 }
 
@@ -222,11 +199,11 @@ fn a_broken_original_is_a_failure_with_its_reason() {
     let run = regenerate(&folders.env(PRESETS), &[]);
     assert_eq!(run.code, Some(1), "{}", run.stderr);
     assert!(
-        run.summary().contains("4 rendered, 0 skipped"),
+        summary(&run).contains("4 rendered, 0 skipped"),
         "{}",
-        run.summary()
+        summary(&run)
     );
-    assert!(run.summary().contains("2 failed"), "{}", run.summary());
+    assert!(summary(&run).contains("2 failed"), "{}", summary(&run));
     let failures: Vec<&str> = run
         .stdout
         .lines()
@@ -323,11 +300,9 @@ fn a_bucket_of_originals_is_rendered_into_a_result_bucket() {
     let first = regenerate(&env, &["--state", state_arg]);
     assert_eq!(first.code, Some(0), "{}", first.stderr);
     assert!(
-        first
-            .summary()
-            .contains("3 originals: 6 rendered, 0 skipped"),
+        summary(&first).contains("3 originals: 6 rendered, 0 skipped"),
         "{}",
-        first.summary()
+        summary(&first)
     );
     let keys = stored();
     assert_eq!(keys.len(), 6, "{keys:?}");
@@ -339,9 +314,9 @@ fn a_bucket_of_originals_is_rendered_into_a_result_bucket() {
 
     let second = regenerate(&env, &["--state", state_arg]);
     assert!(
-        second.summary().contains("0 rendered, 6 skipped"),
+        summary(&second).contains("0 rendered, 6 skipped"),
         "{}",
-        second.summary()
+        summary(&second)
     );
 
     let stopped = regenerate(
@@ -354,19 +329,15 @@ fn a_bucket_of_originals_is_rendered_into_a_result_bucket() {
     assert!(state_file.exists());
     let resumed = regenerate(&env, &["--state", state_arg, "--force", "--resume"]);
     assert!(
-        resumed
-            .summary()
-            .contains("4 rendered, 0 skipped (current), 2 resumed"),
+        summary(&resumed).contains("4 rendered, 0 skipped (current), 2 resumed"),
         "{}",
-        resumed.summary()
+        summary(&resumed)
     );
     let prefixed = regenerate(&env, &["--state", state_arg, "--prefix", "photos/"]);
     assert!(
-        prefixed
-            .summary()
-            .contains("2 originals: 0 rendered, 4 skipped"),
+        summary(&prefixed).contains("2 originals: 0 rendered, 4 skipped"),
         "{}",
-        prefixed.summary()
+        summary(&prefixed)
     );
 }
 
@@ -424,24 +395,24 @@ fn ctrl_c_stops_after_the_renders_in_flight_and_resume_finishes() {
         stderr: rest,
     };
     assert!(
-        stopped.summary().contains("stopped early"),
+        summary(&stopped).contains("stopped early"),
         "{}",
-        stopped.summary()
+        summary(&stopped)
     );
     let rendered = |summary: &str| -> usize {
         let counts = summary.split(": ").nth(2).unwrap();
         counts.split(' ').next().unwrap().parse().unwrap()
     };
-    let done = rendered(stopped.summary());
-    assert!((1..=total).contains(&done), "{}", stopped.summary());
+    let done = rendered(summary(&stopped));
+    assert!((1..=total).contains(&done), "{}", summary(&stopped));
     let resumed = regenerate(&env, &["--force", "--resume"]);
     assert_eq!(resumed.code, Some(0), "{}", resumed.stderr);
     assert!(
-        resumed.summary().contains(&format!(
+        summary(&resumed).contains(&format!(
             "{} rendered, 0 skipped (current), {done} resumed",
             total - done
         )),
         "{}",
-        resumed.summary()
+        summary(&resumed)
     );
 }

@@ -7,7 +7,10 @@ mod common;
 use common::{corpus, Response, Server};
 #[path = "common/s3.rs"]
 mod s3_harness;
-use s3_harness::{block_on, s3, sdk, seed, unique_bucket, S3Endpoint};
+#[path = "common/upload_storage.rs"]
+mod upload_storage;
+use s3_harness::{block_on, sdk, seed, unique_bucket};
+use upload_storage::Storage;
 
 use base64::Engine;
 
@@ -17,55 +20,7 @@ fn image(name: &str) -> Vec<u8> {
     std::fs::read(corpus().join("thumbor/images").join(name)).unwrap()
 }
 
-/// Where the test's uploads are stored, and how to count what is there.
-enum Storage {
-    Folder(tempfile::TempDir),
-    Bucket {
-        endpoint: S3Endpoint,
-        bucket: String,
-        _server: Option<s3_harness::S3Server>,
-    },
-}
-
 impl Storage {
-    fn folder() -> Storage {
-        Storage::Folder(tempfile::tempdir().unwrap())
-    }
-
-    fn bucket() -> Storage {
-        let (endpoint, server) = s3();
-        let bucket = unique_bucket("uploads");
-        seed(&endpoint, &bucket, &[]);
-        Storage::Bucket {
-            endpoint,
-            bucket,
-            _server: server,
-        }
-    }
-
-    fn env(&self) -> Vec<(String, String)> {
-        let pairs: Vec<(&str, String)> = match self {
-            Storage::Folder(dir) => vec![
-                ("STORAGE", "file".into()),
-                ("FILE_STORAGE_ROOT_PATH", dir.path().display().to_string()),
-            ],
-            Storage::Bucket {
-                endpoint, bucket, ..
-            } => vec![
-                ("STORAGE", "thumbor_aws.storage".into()),
-                ("AWS_STORAGE_BUCKET_NAME", bucket.clone()),
-                ("AWS_STORAGE_S3_ENDPOINT_URL", endpoint.url.clone()),
-                ("AWS_STORAGE_S3_ACCESS_KEY_ID", endpoint.access_key.clone()),
-                (
-                    "AWS_STORAGE_S3_SECRET_ACCESS_KEY",
-                    endpoint.secret_key.clone(),
-                ),
-                ("CACHE_CONTROL", "max-age=31536000, immutable".into()),
-            ],
-        };
-        pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
-    }
-
     /// Every stored object: (key, bytes).
     fn objects(&self) -> Vec<(String, Vec<u8>)> {
         match self {
@@ -141,6 +96,9 @@ impl Storage {
     fn start(&self, extra: &[(&str, &str)]) -> Server {
         let loader_root = tempfile::tempdir().unwrap().keep();
         let mut env: Vec<(String, String)> = self.env();
+        if let Storage::Bucket { .. } = self {
+            env.push(("CACHE_CONTROL".into(), "max-age=31536000, immutable".into()));
+        }
         env.push((
             "FILE_LOADER_ROOT_PATH".into(),
             loader_root.display().to_string(),
@@ -297,7 +255,7 @@ fn thumbor_upload_api_on_a_folder() {
 
 #[test]
 fn thumbor_upload_api_on_s3() {
-    thumbor_upload_api(Storage::bucket());
+    thumbor_upload_api(Storage::bucket("uploads"));
 }
 
 #[test]
@@ -470,7 +428,7 @@ fn json_uploads_on_a_folder() {
 
 #[test]
 fn json_uploads_on_s3() {
-    json_uploads(Storage::bucket());
+    json_uploads(Storage::bucket("uploads"));
 }
 
 #[test]
@@ -509,7 +467,7 @@ fn hostile_uploads_are_refused_and_nothing_is_stored_in_a_folder() {
 
 #[test]
 fn hostile_uploads_are_refused_and_nothing_is_stored_in_s3() {
-    hostile_uploads(Storage::bucket());
+    hostile_uploads(Storage::bucket("uploads"));
 }
 
 fn hostile_uploads(storage: Storage) {
@@ -1060,7 +1018,7 @@ fn activation_on_a_folder() {
 
 #[test]
 fn activation_on_s3() {
-    activation(Storage::bucket());
+    activation(Storage::bucket("uploads"));
 }
 
 #[test]
@@ -1185,7 +1143,7 @@ fn sweep_removes_old_unactivated_uploads_from_a_folder() {
 /// is now: everything waiting goes, the active image stays).
 #[test]
 fn sweep_lists_the_incoming_prefix_on_s3() {
-    let storage = Storage::bucket();
+    let storage = Storage::bucket("uploads");
     let incoming = tempfile::tempdir().unwrap();
     let env = activation_env(&storage, &incoming);
     let refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();

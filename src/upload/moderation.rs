@@ -18,6 +18,7 @@
 pub mod settings;
 pub mod sidecar;
 
+use super::validate::on_blocking_pool;
 use crate::error::PictorError;
 use crate::imaging::decode::Probe;
 use crate::imaging::{self, RenderJob};
@@ -34,6 +35,9 @@ use std::time::SystemTime;
 
 /// The preview the classifier gets: the upload fitted in 512x512 (never enlarged), as JPEG.
 const PREVIEW_PATH: &str = "/unsafe/fit-in/512x512/filters:format(jpeg):quality(85)/preview";
+
+/// The work the preview's panics name (a 500).
+const PREVIEW_WORK: &str = "moderation preview";
 
 /// The most bytes of a classifier's answer read.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
@@ -330,7 +334,7 @@ async fn preview(app: &App, image: &Bytes) -> Result<(Vec<u8>, Probe), PictorErr
     let slot = app.admission.slot().await?;
     let (probing, settings_for_probe, request_for_probe) =
         (image.clone(), settings.clone(), request.clone());
-    let (slot, header, estimate) = on_blocking_pool(move || {
+    let (slot, header, estimate) = on_blocking_pool(PREVIEW_WORK, move || {
         let job = RenderJob::new(&request_for_probe, &settings_for_probe);
         let header = imaging::pipeline::probe_header(&probing, &settings_for_probe)?;
         let estimate = imaging::estimate::render_memory_bytes(&probing, &header, &job)?;
@@ -339,27 +343,13 @@ async fn preview(app: &App, image: &Bytes) -> Result<(Vec<u8>, Probe), PictorErr
     .await?;
     let permit = app.admission.memory(slot, estimate).await?;
     let image = image.clone();
-    on_blocking_pool(move || {
+    on_blocking_pool(PREVIEW_WORK, move || {
         let _permit = permit;
         let job = RenderJob::new(&request, &settings);
         let output = imaging::pipeline::render_probed(&image, &header, &job)?;
         Ok((output.body, header))
     })
     .await
-}
-
-/// Runs `work` on the blocking pool; a panic is this call's 500.
-async fn on_blocking_pool<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, PictorError> + Send + 'static,
-) -> Result<T, PictorError> {
-    match tokio::task::spawn_blocking(move || {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
-    })
-    .await
-    {
-        Ok(Ok(result)) => result,
-        Ok(Err(_)) | Err(_) => Err(PictorError::Internal("moderation preview failed".into())),
-    }
 }
 
 /// What `pictor moderate --retry` did.

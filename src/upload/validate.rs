@@ -55,7 +55,7 @@ pub async fn check_image(app: &App, bytes: &Bytes) -> Result<Probe, PictorError>
     let max_jpeg_scans = app.config.imaging.max_jpeg_scans;
     let slot = app.admission.slot().await?;
     let probing = bytes.clone();
-    let (slot, header, estimate) = blocking(move || {
+    let (slot, header, estimate) = on_blocking_pool("upload check", move || {
         let header = decode::probe(&probing).map_err(not_an_image)?;
         if !ACCEPTED.contains(&header.format) {
             return Err(PictorError::UnsupportedMediaType(format!(
@@ -90,7 +90,7 @@ pub async fn check_image(app: &App, bytes: &Bytes) -> Result<Probe, PictorError>
     .await?;
     let permit = app.admission.memory(slot, estimate).await?;
     let bytes = bytes.clone();
-    blocking(move || {
+    on_blocking_pool("upload check", move || {
         let _permit = permit;
         let mut options = DecodeOptions::new(max_pixels);
         options.max_jpeg_scans = max_jpeg_scans;
@@ -138,8 +138,10 @@ fn not_an_image(e: ImagingError) -> PictorError {
     }
 }
 
-/// Runs `work` on the blocking pool; a panic is this upload's 500.
-async fn blocking<T: Send + 'static>(
+/// Runs `work` on the blocking pool (CPU work never runs on the runtime); a panic is this
+/// call's 500, `"<what> failed"`.
+pub(super) async fn on_blocking_pool<T: Send + 'static>(
+    what: &'static str,
     work: impl FnOnce() -> Result<T, PictorError> + Send + 'static,
 ) -> Result<T, PictorError> {
     match tokio::task::spawn_blocking(move || {
@@ -148,6 +150,6 @@ async fn blocking<T: Send + 'static>(
     .await
     {
         Ok(Ok(result)) => result,
-        Ok(Err(_)) | Err(_) => Err(PictorError::Internal("upload check failed".into())),
+        Ok(Err(_)) | Err(_) => Err(PictorError::Internal(format!("{what} failed"))),
     }
 }

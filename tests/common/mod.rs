@@ -129,6 +129,18 @@ impl Server {
         self.request("GET", path, &[])
     }
 
+    /// `pictor_background_paths_total{outcome="<outcome>"}` from /metrics (METRICS_BIND).
+    pub fn background_count(&self, outcome: &str) -> u64 {
+        let metrics = Server::attach(self.metrics_addr.expect("METRICS_BIND"));
+        let text = String::from_utf8(metrics.get("/metrics").body).unwrap();
+        let prefix = format!("pictor_background_paths_total{{outcome=\"{outcome}\"}} ");
+        text.lines()
+            .find_map(|line| line.strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in /metrics"))
+            .parse()
+            .unwrap()
+    }
+
     pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Response {
         self.send(method, path, headers, b"")
     }
@@ -281,4 +293,28 @@ impl Response {
 /// Writes `bytes` as `dir/name` (a test's loader root).
 pub fn write(dir: &std::path::Path, name: &str, bytes: &[u8]) {
     std::fs::write(dir.join(name), bytes).unwrap();
+}
+
+/// What a `pictor` command run to its end printed.
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `pictor <args>` with nothing of this environment but PATH (RUST_LOG=error) and `env`.
+pub fn run_pictor(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let out = Command::new(binary())
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RUST_LOG", "error")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
 }
