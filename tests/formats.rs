@@ -21,6 +21,28 @@ fn decoded(body: &[u8]) -> pictor::imaging::Image {
         .unwrap_or_else(|e| panic!("body does not decode: {e}"))
 }
 
+/// `GET /unsafe/<options><file>`: asserts a 200 of `mime` at `size`, and returns the image.
+fn served(
+    server: &Server,
+    options: &str,
+    file: &str,
+    mime: &str,
+    size: (u32, u32),
+) -> pictor::imaging::Image {
+    let path = format!("/unsafe/{options}{file}");
+    let response = server.get(&path);
+    assert_eq!(
+        response.status,
+        200,
+        "{path}: {}",
+        String::from_utf8_lossy(&response.body)
+    );
+    assert_eq!(response.header("content-type"), Some(mime), "{path}");
+    let image = decoded(&response.body);
+    assert_eq!((image.width, image.height), size, "{path}");
+    image
+}
+
 /// A loader root holding the JPEG XL and SVG test files and the corpus SVGs.
 fn root_with_formats() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -83,18 +105,8 @@ fn jpeg_xl_originals_are_served_as_jpeg_or_gif() {
         ("animated.jxl", "50x50/", "image/gif", (50, 50), 2),
     ];
     for (file, options, mime, size, frames) in cases {
-        let path = format!("/unsafe/{options}{file}");
-        let response = server.get(&path);
-        assert_eq!(
-            response.status,
-            200,
-            "{path}: {}",
-            String::from_utf8_lossy(&response.body)
-        );
-        assert_eq!(response.header("content-type"), Some(mime), "{path}");
-        let image = decoded(&response.body);
-        assert_eq!((image.width, image.height), size, "{path}");
-        assert_eq!(image.frames.len(), frames, "{path}");
+        let image = served(&server, options, file, mime, size);
+        assert_eq!(image.frames.len(), frames, "{file} {options}");
     }
     // Transparency survives into PNG; the P3 profile into the JPEG.
     let png = server.get("/unsafe/filters:format(png)/watermark-alpha.jxl");
@@ -151,17 +163,7 @@ fn heic_originals_are_served_as_jpeg_or_the_format_asked() {
         ),
     ];
     for (file, options, mime, size) in cases {
-        let path = format!("/unsafe/{options}{file}");
-        let response = server.get(&path);
-        assert_eq!(
-            response.status,
-            200,
-            "{path}: {}",
-            String::from_utf8_lossy(&response.body)
-        );
-        assert_eq!(response.header("content-type"), Some(mime), "{path}");
-        let image = decoded(&response.body);
-        assert_eq!((image.width, image.height), size, "{path}");
+        served(&server, options, file, mime, size);
     }
     // Negotiated: AUTO_WEBP and a browser that takes WebP.
     let negotiated = server.request("GET", "/unsafe/image.heic", &[("Accept", "image/webp,*/*")]);
@@ -255,18 +257,11 @@ fn svg_originals_are_drawn_at_the_size_asked() {
         ("Commons-logo.svg", "2048x0/", (2048, 2752)),
     ];
     for (file, options, size) in cases {
-        let path = format!("/unsafe/{options}{file}");
-        let response = server.get(&path);
-        assert_eq!(
-            response.status,
-            200,
-            "{path}: {}",
-            String::from_utf8_lossy(&response.body)
+        let image = served(&server, options, file, "image/png", size);
+        assert!(
+            image.has_transparency(),
+            "{file} {options}: background kept"
         );
-        assert_eq!(response.header("content-type"), Some("image/png"), "{path}");
-        let image = decoded(&response.body);
-        assert_eq!((image.width, image.height), size, "{path}");
-        assert!(image.has_transparency(), "{path}: background kept");
     }
     // Drawn at 2048 wide, not drawn at 1024 and upscaled: an edge stays one pixel wide, so
     // twice the size has about twice the partly covered pixels (an upscale has 4x or more).
