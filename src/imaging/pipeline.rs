@@ -72,6 +72,15 @@ pub struct RenderJob<'a> {
     pub detection_memo: Option<&'a dyn DetectionMemo>,
     /// Moderation flagged (or holds) the original: the output is strongly blurred.
     pub moderation_blur: bool,
+    /// Waited at between steps (after the deadline check): a background render waits there
+    /// while visitors' renders run (`server::admission::IdleGate`).
+    pub between_steps: Option<&'a dyn BetweenSteps>,
+}
+
+/// What a render waits for between its steps (see [`RenderJob::between_steps`]).
+pub trait BetweenSteps: Sync {
+    /// Returns when the render may go on, or at `deadline` (which then stops it).
+    fn wait(&self, deadline: Option<std::time::Instant>);
 }
 
 /// No watermark or frame images.
@@ -90,6 +99,7 @@ impl<'a> RenderJob<'a> {
             deadline: None,
             detection_memo: None,
             moderation_blur: false,
+            between_steps: None,
         }
     }
 

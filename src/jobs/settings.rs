@@ -18,6 +18,9 @@ pub enum QueueKind {
 pub struct BackgroundSettings {
     /// BACKGROUND_RENDERS: render slots background work may hold at once (default 1).
     pub background_renders: usize,
+    /// BACKGROUND_WHEN_IDLE: a background render starts only while no visitor's render runs
+    /// (default); off, also beside them (only while none waits).
+    pub when_idle: bool,
     /// BACKGROUND_QUEUE: `process` or `sqs`.
     pub queue: QueueKind,
     /// BACKGROUND_QUEUE_SIZE: paths the in-process queue holds; more are a 503 on /preheat.
@@ -37,6 +40,7 @@ impl Default for BackgroundSettings {
     fn default() -> Self {
         BackgroundSettings {
             background_renders: 1,
+            when_idle: true,
             queue: QueueKind::InProcess,
             queue_size: 10_000,
             queue_url: None,
@@ -116,6 +120,7 @@ impl BackgroundSettings {
                 1,
                 4096,
             )? as usize,
+            when_idle: r.boolean("BACKGROUND_WHEN_IDLE", d.when_idle)?,
             queue,
             queue_size: r.number("BACKGROUND_QUEUE_SIZE", d.queue_size as u64, 1, 10_000_000)?
                 as usize,

@@ -16,7 +16,8 @@ use crate::error::PictorError;
 use crate::metrics::{Refusal, METRICS};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
 /// The memory budget is counted in KiB so a `u32` of permits covers terabytes.
@@ -47,13 +48,19 @@ pub struct Admission {
 /// `max_background` background renders hold slots, else it becomes free.
 struct Slots {
     state: Mutex<SlotState>,
+    /// Signalled when the last urgent render gives its slot back (see [`IdleGate`]).
+    urgent_ended: Condvar,
     max_background: usize,
+    /// BACKGROUND_WHEN_IDLE: a background render starts only while no urgent one holds a slot.
+    background_when_idle: bool,
 }
 
 struct SlotState {
     free: usize,
     /// Slots held by background renders (also those handed to a waiter not yet woken).
     background_held: usize,
+    /// Slots held by urgent renders (also those handed to a waiter not yet woken).
+    urgent_held: usize,
     urgent: VecDeque<oneshot::Sender<()>>,
     background: VecDeque<oneshot::Sender<()>>,
 }
@@ -94,16 +101,27 @@ impl Drop for SlotWait {
 }
 
 impl Slots {
-    fn new(count: usize, max_background: usize) -> Slots {
+    fn new(count: usize, max_background: usize, background_when_idle: bool) -> Slots {
         Slots {
+            urgent_ended: Condvar::new(),
             state: Mutex::new(SlotState {
                 free: count,
                 background_held: 0,
+                urgent_held: 0,
                 urgent: VecDeque::new(),
                 background: VecDeque::new(),
             }),
             max_background: max_background.clamp(1, count),
+            background_when_idle,
         }
+    }
+
+    /// Whether a background render may have a slot now (one being free aside): its share is
+    /// not used up, no urgent render waits, and with BACKGROUND_WHEN_IDLE none runs either.
+    fn background_may_start(&self, state: &SlotState) -> bool {
+        state.background_held < self.max_background
+            && state.urgent.is_empty()
+            && (!self.background_when_idle || state.urgent_held == 0)
     }
 
     fn lock(&self) -> MutexGuard<'_, SlotState> {
@@ -119,20 +137,18 @@ impl Slots {
     }
 
     /// Takes a free slot for `priority` if the class may have one now: urgent whenever one is
-    /// free; background only when no urgent render waits and its share is not used up.
+    /// free; background as `background_may_start` says.
     fn take_now(&self, state: &mut SlotState, priority: Priority) -> bool {
-        let allowed = match priority {
-            Priority::Urgent => state.free > 0,
-            Priority::Background => {
-                state.free > 0
-                    && state.urgent.is_empty()
-                    && state.background_held < self.max_background
-            }
-        };
+        let allowed = state.free > 0
+            && match priority {
+                Priority::Urgent => true,
+                Priority::Background => self.background_may_start(state),
+            };
         if allowed {
             state.free -= 1;
-            if priority == Priority::Background {
-                state.background_held += 1;
+            match priority {
+                Priority::Urgent => state.urgent_held += 1,
+                Priority::Background => state.background_held += 1,
             }
         }
         allowed
@@ -162,18 +178,24 @@ impl Slots {
     }
 
     /// Gives back a slot of `priority`: to the first urgent waiter, else to a background
-    /// waiter if the background share allows, else to the free count.
+    /// waiter if `background_may_start`, else to the free count. (With BACKGROUND_WHEN_IDLE
+    /// the last urgent render to end is what hands a waiting background render its slot.)
     fn release(&self, priority: Priority) {
         let mut state = self.lock();
-        if priority == Priority::Background {
-            state.background_held -= 1;
+        match priority {
+            Priority::Urgent => state.urgent_held -= 1,
+            Priority::Background => state.background_held -= 1,
+        }
+        if state.urgent_held == 0 && state.urgent.is_empty() {
+            self.urgent_ended.notify_all();
         }
         while let Some(waiter) = state.urgent.pop_front() {
             if waiter.send(()).is_ok() {
+                state.urgent_held += 1;
                 return;
             }
         }
-        if state.background_held < self.max_background {
+        if self.background_may_start(&state) {
             while let Some(waiter) = state.background.pop_front() {
                 if waiter.send(()).is_ok() {
                     state.background_held += 1;
@@ -186,6 +208,37 @@ impl Slots {
 
     fn free(&self) -> usize {
         self.lock().free
+    }
+}
+
+/// Where a background render's CPU thread waits between pipeline steps while visitors' renders
+/// run (BACKGROUND_WHEN_IDLE): a render started in a quiet moment does not go on beside the
+/// visitors who arrive after it, only its current step does. Blocking (it is called on the
+/// background render's own idle-priority thread).
+#[derive(Clone)]
+pub struct IdleGate {
+    slots: Arc<Slots>,
+}
+
+impl crate::imaging::pipeline::BetweenSteps for IdleGate {
+    /// Returns once no urgent render holds or waits for a slot, or at `until` (the render's
+    /// deadline, which then stops it). Woken by the last urgent render to end; it also looks
+    /// again every 100 ms, so a missed signal costs at most that.
+    fn wait(&self, until: Option<Instant>) {
+        let mut state = self.slots.lock();
+        while state.urgent_held > 0 || !state.urgent.is_empty() {
+            let now = Instant::now();
+            let step = Duration::from_millis(100);
+            let timeout = match until {
+                Some(until) if until <= now => return,
+                Some(until) => step.min(until - now),
+                None => step,
+            };
+            state = match self.slots.urgent_ended.wait_timeout(state, timeout) {
+                Ok((state, _)) => state,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
     }
 }
 
@@ -225,16 +278,22 @@ fn shutting_down(_: tokio::sync::AcquireError) -> PictorError {
 
 impl Admission {
     /// `background_renders`: slots background renders may hold at once (at least 1, at most
-    /// `max_concurrent`).
+    /// `max_concurrent`); `background_when_idle`: they start only while no urgent render runs
+    /// (BACKGROUND_WHEN_IDLE), not only while none waits.
     pub fn new(
         max_concurrent: usize,
         max_queued: usize,
         memory_budget_bytes: u64,
         background_renders: usize,
+        background_when_idle: bool,
     ) -> Admission {
         let memory_budget_kib = (memory_budget_bytes / KIB).clamp(1, u64::from(u32::MAX >> 3));
         Admission {
-            slots: Arc::new(Slots::new(max_concurrent.max(1), background_renders)),
+            slots: Arc::new(Slots::new(
+                max_concurrent.max(1),
+                background_renders,
+                background_when_idle,
+            )),
             memory: Arc::new(Semaphore::new(memory_budget_kib as usize)),
             memory_budget_kib,
             queued: AtomicUsize::new(0),
@@ -352,6 +411,14 @@ impl Admission {
             .saturating_sub(self.waiting_for_memory.load(Ordering::SeqCst))
     }
 
+    /// The gate a background render waits at between its steps, with BACKGROUND_WHEN_IDLE
+    /// (`None` without: background renders then go on beside visitors').
+    pub fn idle_gate(&self) -> Option<IdleGate> {
+        self.slots.background_when_idle.then(|| IdleGate {
+            slots: self.slots.clone(),
+        })
+    }
+
     /// Slots held by background renders right now.
     pub fn background_running(&self) -> usize {
         self.slots.lock().background_held
@@ -365,7 +432,7 @@ mod tests {
 
     #[tokio::test]
     async fn refuses_when_the_queue_is_full_and_recovers() {
-        let admission = Arc::new(Admission::new(1, 2, 1 << 30, 1));
+        let admission = Arc::new(Admission::new(1, 2, 1 << 30, 1, false));
         let running = admission.admit(1000).await.unwrap();
         // Two may wait...
         let mut waiters = Vec::new();
@@ -390,7 +457,7 @@ mod tests {
 
     #[tokio::test]
     async fn memory_budget_bounds_concurrent_renders() {
-        let admission = Arc::new(Admission::new(4, 16, 10 * 1024 * 1024, 1));
+        let admission = Arc::new(Admission::new(4, 16, 10 * 1024 * 1024, 1, false));
         // One request alone over the budget is the client's problem.
         assert!(matches!(
             admission.admit(11 * 1024 * 1024).await,
@@ -407,7 +474,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_dropped_waiter_leaves_the_queue() {
-        let admission = Arc::new(Admission::new(1, 4, 1 << 30, 1));
+        let admission = Arc::new(Admission::new(1, 4, 1 << 30, 1, false));
         let _running = admission.admit(1).await.unwrap();
         let a = admission.clone();
         let waiter = tokio::spawn(async move { a.admit(1).await.map(|_| ()) });
@@ -421,7 +488,7 @@ mod tests {
     #[tokio::test]
     async fn renders_waiting_for_memory_count_against_the_queue() {
         // Slots to spare, memory exhausted: the queue bound must still hold.
-        let admission = Arc::new(Admission::new(8, 2, 10 * 1024 * 1024, 1));
+        let admission = Arc::new(Admission::new(8, 2, 10 * 1024 * 1024, 1, false));
         let big = admission.admit(8 * 1024 * 1024).await.unwrap();
         let mut waiters = Vec::new();
         for _ in 0..2 {
@@ -452,7 +519,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_slot_is_held_between_the_two_steps() {
-        let admission = Arc::new(Admission::new(1, 1, 1 << 30, 1));
+        let admission = Arc::new(Admission::new(1, 1, 1 << 30, 1, false));
         let slot = admission.slot().await.unwrap();
         let a = admission.clone();
         let waiter = tokio::spawn(async move { a.admit(1).await.map(|_| ()) });
@@ -478,7 +545,7 @@ mod tests {
 
     #[test]
     fn a_freed_slot_goes_to_the_urgent_waiter_before_the_background_one() {
-        let admission = Admission::new(2, 8, 1 << 30, 1);
+        let admission = Admission::new(2, 8, 1 << 30, 1, false);
         let first = poll_once(&mut Box::pin(admission.slot())).unwrap().unwrap();
         let second = poll_once(&mut Box::pin(admission.slot())).unwrap().unwrap();
         // Both slots taken: a background waiter queues first, then an urgent one.
@@ -504,7 +571,7 @@ mod tests {
 
     #[test]
     fn background_renders_never_hold_more_than_their_share() {
-        let admission = Admission::new(4, 8, 1 << 30, 2);
+        let admission = Admission::new(4, 8, 1 << 30, 2, false);
         let mut held = Vec::new();
         for _ in 0..2 {
             let slot = poll_once(&mut Box::pin(admission.slot_for(Priority::Background)));
@@ -531,7 +598,7 @@ mod tests {
 
     #[test]
     fn a_cancelled_background_waiter_gives_its_slot_back() {
-        let admission = Admission::new(1, 8, 1 << 30, 1);
+        let admission = Admission::new(1, 8, 1 << 30, 1, false);
         let only = poll_once(&mut Box::pin(admission.slot())).unwrap().unwrap();
         let mut background = Box::pin(admission.slot_for(Priority::Background));
         assert!(poll_once(&mut background).is_none());
@@ -542,5 +609,66 @@ mod tests {
         assert_eq!(admission.background_running(), 0);
         // Background waiters do not count against MAX_QUEUED_RENDERS.
         assert_eq!(admission.queued(), 0);
+    }
+
+    #[test]
+    fn when_idle_a_background_render_waits_for_the_last_urgent_one_to_end() {
+        let admission = Admission::new(4, 8, 1 << 30, 1, true);
+        let first = poll_once(&mut Box::pin(admission.slot())).unwrap().unwrap();
+        let second = poll_once(&mut Box::pin(admission.slot())).unwrap().unwrap();
+        // Two slots are free, but urgent renders run: the background one waits.
+        let mut background = Box::pin(admission.slot_for(Priority::Background));
+        assert!(poll_once(&mut background).is_none());
+        assert_eq!(admission.slots.free(), 2);
+        drop(first);
+        assert!(
+            poll_once(&mut background).is_none(),
+            "an urgent render still runs"
+        );
+        assert_eq!(admission.slots.free(), 3);
+        drop(second);
+        let background = poll_once(&mut background)
+            .expect("the last urgent render to end handed it a slot")
+            .unwrap();
+        assert_eq!(admission.background_running(), 1);
+        // Visitors' renders still start at once beside it.
+        let urgent = poll_once(&mut Box::pin(admission.slot())).unwrap().unwrap();
+        drop(urgent);
+        drop(background);
+        assert_eq!(admission.slots.free(), 4);
+        assert_eq!(admission.background_running(), 0);
+    }
+
+    #[test]
+    fn the_idle_gate_holds_a_background_render_while_visitors_renders_run() {
+        use crate::imaging::pipeline::BetweenSteps;
+        let admission = Admission::new(2, 8, 1 << 30, 1, true);
+        let gate = admission.idle_gate().expect("BACKGROUND_WHEN_IDLE is on");
+        // No visitor's render: no wait.
+        gate.wait(None);
+        let urgent = poll_once(&mut Box::pin(admission.slot())).unwrap().unwrap();
+        // One runs: the gate holds until the deadline...
+        let start = Instant::now();
+        gate.wait(Some(start + Duration::from_millis(50)));
+        assert!(start.elapsed() >= Duration::from_millis(50));
+        // ...or until the render ends.
+        let (done, woken) = std::sync::mpsc::channel();
+        let waiting = gate.clone();
+        let thread = std::thread::spawn(move || {
+            waiting.wait(None);
+            done.send(()).unwrap();
+        });
+        assert!(
+            woken.recv_timeout(Duration::from_millis(100)).is_err(),
+            "still held"
+        );
+        drop(urgent);
+        woken
+            .recv_timeout(Duration::from_secs(10))
+            .expect("let go when the visitor's render ended");
+        thread.join().unwrap();
+        assert!(Admission::new(2, 8, 1 << 30, 1, false)
+            .idle_gate()
+            .is_none());
     }
 }

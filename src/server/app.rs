@@ -51,6 +51,7 @@ impl App {
                 config.admission.max_queued_renders,
                 config.admission.render_memory_mb * 1024 * 1024,
                 config.background.background_renders,
+                config.background.when_idle,
             ),
             idle_threads: super::idle_threads::IdleThreads::new(
                 config.background.background_renders,

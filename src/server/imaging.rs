@@ -3,13 +3,14 @@
 //! pool, and keep the result in both. Background work (pre-heat) takes the same walk at
 //! background priority, straight into result storage ([`render_to_storage`]).
 
-use super::admission::Priority;
+use super::admission::{IdleGate, Priority};
 use super::app::App;
 use crate::cache::focal_points::OriginalFocalPoints;
 use crate::cache::{self, FocalPointCache, Rendered};
 use crate::error::PictorError;
 use crate::imaging::detect::DetectionMemo;
 use crate::imaging::filters::FocalPoint;
+use crate::imaging::pipeline::BetweenSteps;
 use crate::imaging::{self, RenderJob};
 use crate::metrics::Refusal;
 use crate::upload::moderation::{self, Treatment};
@@ -239,6 +240,10 @@ async fn render_uncached(
         focal_points_key,
         stored_focal_points,
         moderation_blur,
+        idle_gate: match priority {
+            Priority::Urgent => None,
+            Priority::Background => app.admission.idle_gate(),
+        },
     });
     let (mut rendered, detected) = render_on_pool(app, work, priority).await?;
     if held.load(Ordering::Relaxed) {
@@ -295,6 +300,8 @@ struct RenderWork {
     stored_focal_points: Option<Vec<FocalPoint>>,
     /// Moderation flagged (or holds) the original: blurred.
     moderation_blur: bool,
+    /// A background render's wait between steps while visitors' renders run.
+    idle_gate: Option<IdleGate>,
 }
 
 impl RenderWork {
@@ -308,6 +315,10 @@ impl RenderWork {
             deadline: self.deadline.get().copied(),
             detection_memo: memo.map(|memo| memo as &dyn DetectionMemo),
             moderation_blur: self.moderation_blur,
+            between_steps: self
+                .idle_gate
+                .as_ref()
+                .map(|gate| gate as &dyn BetweenSteps),
         }
     }
 

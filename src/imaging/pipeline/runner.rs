@@ -45,6 +45,10 @@ pub(super) fn run(context: &mut RenderContext<'_>, steps: &[Step]) -> Result<(),
         (step.run)(context)?;
         drop(entered);
         context.check_deadline()?;
+        if let Some(between_steps) = context.job.between_steps {
+            between_steps.wait(context.job.deadline);
+            context.check_deadline()?;
+        }
     }
     Ok(())
 }
