@@ -31,7 +31,7 @@ use tokio::sync::Notify;
 
 /// What the workers need of the server: the queue it owns and a render of one path into
 /// result storage. A trait, so that this module does not import the server (which holds the
-/// queue in its `App`): `server::app` implements it.
+/// queue in its `App`): `render_path` implements it for `App`.
 pub trait BackgroundRenderer: Send + Sync + 'static {
     /// The queue the workers take paths from.
     fn background(&self) -> &Background;

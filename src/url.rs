@@ -122,4 +122,14 @@ impl ImageRequest {
     pub fn image_url(&self) -> String {
         parse::python_quote(&self.image, b"/")
     }
+
+    /// The name its result is kept under (memory cache, result storage): with presets, the
+    /// preset's result key (their definitions' fingerprint, no signature), else `path`, the
+    /// name the caller keys plain paths by.
+    pub fn result_name<'a>(&'a self, path: &'a str) -> &'a str {
+        match &self.preset {
+            Some(preset) => &preset.result_key,
+            None => path,
+        }
+    }
 }

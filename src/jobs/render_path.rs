@@ -21,10 +21,7 @@ pub fn stored_path(app: &App, path: &str) -> Result<(String, ImageRequest), Pict
         signature::sign(app.config.access.security_key.as_bytes(), path)
     );
     let request = crate::server::access::authorized_request(&app.config, &signed, false)?;
-    let name = match &request.preset {
-        Some(preset) => preset.result_key.clone(),
-        None => signed,
-    };
+    let name = request.result_name(&signed).to_string();
     Ok((name, request))
 }
 

@@ -6,9 +6,10 @@
 //! not fit is refused at once (503 when busy, 400 when one request alone is over the budget).
 //!
 //! Renders come in two classes. Urgent ones (visitor requests) always get a freed slot before
-//! background ones (pre-heat, regenerate); a background render starts only when no urgent one
-//! waits, and at most BACKGROUND_RENDERS of them hold slots at once, so a backlog can never
-//! take the whole pool. The memory budget is shared by both classes. Background renders wait
+//! background ones (pre-heat, presets of uploads); a background render starts only when no
+//! urgent one waits (with BACKGROUND_WHEN_IDLE, the default: when none runs either, and it
+//! waits between its steps while one does: [`IdleGate`]), and at most BACKGROUND_RENDERS of
+//! them hold slots at once, so a backlog can never take the whole pool. The memory budget is shared by both classes. Background renders wait
 //! as long as it takes and do not count against MAX_QUEUED_RENDERS: their number is bounded by
 //! the background workers that ask (`jobs`).
 
@@ -272,7 +273,8 @@ impl Drop for WaitingGuard<'_> {
     }
 }
 
-fn shutting_down(_: tokio::sync::AcquireError) -> PictorError {
+/// A wait for a slot or for memory ended because the admission is going away.
+fn shutting_down<E>(_: E) -> PictorError {
     PictorError::Overloaded("shutting down".into())
 }
 
@@ -302,6 +304,27 @@ impl Admission {
         }
     }
 
+    /// A place in the queue MAX_QUEUED_RENDERS bounds, for as long as the guard lives: an
+    /// urgent render's, or a 503 when that many already wait (`what` says for what, after
+    /// "renders already waiting"). Background renders wait outside it (`None`).
+    fn join_queue(
+        &self,
+        priority: Priority,
+        what: &str,
+    ) -> Result<Option<WaitingGuard<'_>>, PictorError> {
+        if priority == Priority::Background {
+            return Ok(None);
+        }
+        let (waiting, guard) = WaitingGuard::enter(&self.queued);
+        if waiting >= self.max_queued {
+            METRICS.record_refusal(Refusal::QueueFull);
+            return Err(PictorError::Overloaded(format!(
+                "{waiting} renders already waiting{what}"
+            )));
+        }
+        Ok(Some(guard))
+    }
+
     /// Step one for a visitor's render: [`Admission::slot_for`] at urgent priority.
     pub async fn slot(&self) -> Result<SlotPermit, PictorError> {
         self.slot_for(Priority::Urgent).await
@@ -321,26 +344,12 @@ impl Admission {
         if self.slots.try_take(priority) {
             return Ok(held(&self.slots));
         }
-        let _queued = match priority {
-            Priority::Urgent => {
-                let (waiting, guard) = WaitingGuard::enter(&self.queued);
-                if waiting >= self.max_queued {
-                    METRICS.record_refusal(Refusal::QueueFull);
-                    return Err(PictorError::Overloaded(format!(
-                        "{waiting} renders already waiting"
-                    )));
-                }
-                Some(guard)
-            }
-            Priority::Background => None,
-        };
+        let _queued = self.join_queue(priority, "")?;
         let mut wait = match self.slots.take_or_wait(priority) {
             Ok(()) => return Ok(held(&self.slots)),
             Err(wait) => wait,
         };
-        (&mut wait.granted)
-            .await
-            .map_err(|_| PictorError::Overloaded("shutting down".into()))?;
+        (&mut wait.granted).await.map_err(shutting_down)?;
         wait.taken = true;
         Ok(held(&self.slots))
     }
@@ -367,18 +376,7 @@ impl Admission {
         let memory = match self.memory.clone().try_acquire_many_owned(need_kib) {
             Ok(memory) => memory,
             Err(_) => {
-                let _queued = if slot.slot.priority == Priority::Urgent {
-                    let (waiting, guard) = WaitingGuard::enter(&self.queued);
-                    if waiting >= self.max_queued {
-                        METRICS.record_refusal(Refusal::QueueFull);
-                        return Err(PictorError::Overloaded(format!(
-                            "{waiting} renders already waiting (for memory or a slot)"
-                        )));
-                    }
-                    Some(guard)
-                } else {
-                    None
-                };
+                let _queued = self.join_queue(slot.slot.priority, " (for memory or a slot)")?;
                 let (_, _for_memory) = WaitingGuard::enter(&self.waiting_for_memory);
                 self.memory
                     .clone()

@@ -1,7 +1,8 @@
 //! The imaging handler: parse and authorize the path, answer from the memory cache, then from
 //! result storage, or load the original (and filter assets), render it on the bounded CPU
-//! pool, and keep the result in both. Background work (pre-heat) takes the same walk at
-//! background priority, straight into result storage ([`render_to_storage`]).
+//! pool, and keep the result in both. Background work (pre-heat, presets of uploads,
+//! regenerate) takes the same walk without the caches ([`render_for_storage`], called by
+//! `jobs::render_path`), usually at background priority.
 
 use super::admission::{IdleGate, Priority};
 use super::app::App;
@@ -48,10 +49,7 @@ pub async fn process_image(
     // Result storage keys results by path and WebP negotiation only: AVIF answers skip it.
     let stored = app.result_storage.applies_to(&request) && !accepts.avif;
     // A preset's result is named by its presets' definitions, not by the path as sent.
-    let stored_path = match &request.preset {
-        Some(preset) => preset.result_key.clone(),
-        None => path.to_string(),
-    };
+    let stored_path = request.result_name(path).to_string();
     // Set by a render of an upload that moderation holds: such a render is kept nowhere, so
     // the first request after its verdict renders anew.
     let held = AtomicBool::new(false);
@@ -68,10 +66,7 @@ pub async fn process_image(
                 .await
                 .unwrap_or_else(|_| {
                     metrics.record_refusal(Refusal::Deadline);
-                    Err(PictorError::GatewayTimeout(format!(
-                        "not done within REQUEST_TIMEOUT_SECONDS={}",
-                        timeout.as_secs()
-                    )))
+                    Err(not_done_in_time(timeout))
                 })?;
             if stored && !held.load(Ordering::Relaxed) {
                 app.result_storage
@@ -113,12 +108,7 @@ pub async fn render_for_storage(
         // The deadline is set when the slot is granted (`render_uncached`).
         Ok(render.await)
     };
-    let rendered = outcome.unwrap_or_else(|_| {
-        Err(PictorError::GatewayTimeout(format!(
-            "not done within REQUEST_TIMEOUT_SECONDS={}",
-            timeout.as_secs()
-        )))
-    })?;
+    let rendered = outcome.unwrap_or_else(|_| Err(not_done_in_time(timeout)))?;
     if held.load(Ordering::Relaxed) {
         // Its blurred stand-in is kept nowhere; the next run renders the judged image.
         return Err(PictorError::Withheld(
@@ -126,6 +116,14 @@ pub async fn render_for_storage(
         ));
     }
     Ok(rendered)
+}
+
+/// The 504 of a render not done within REQUEST_TIMEOUT_SECONDS.
+fn not_done_in_time(timeout: Duration) -> PictorError {
+    PictorError::GatewayTimeout(format!(
+        "not done within REQUEST_TIMEOUT_SECONDS={}",
+        timeout.as_secs()
+    ))
 }
 
 /// A meta answer wrapped as JSONP: `callback({...});` served as `text/javascript`.
@@ -155,10 +153,7 @@ struct Accepts {
 /// The same path can render differently only by the negotiated format (and, with presets, by
 /// their definitions, which the preset's result key holds).
 fn cache_key(request: &ImageRequest, accepts: Accepts) -> String {
-    let name = match &request.preset {
-        Some(preset) => &preset.result_key,
-        None => &request.signed_path,
-    };
+    let name = request.result_name(&request.signed_path);
     let mut key = String::with_capacity(name.len() + 11);
     key.push_str(name);
     if accepts.webp {

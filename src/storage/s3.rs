@@ -12,6 +12,7 @@ use aws_sdk_s3::config::{
     ResponseChecksumValidation, SharedCredentialsProvider,
 };
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
 use bytes::{Bytes, BytesMut};
 use std::future::Future;
 use std::pin::Pin;
@@ -310,20 +311,8 @@ impl S3Store {
         let mut continuation: Option<String> = None;
         while keys.len() < limit {
             let page_keys = (limit - keys.len()).min(LIST_PAGE_KEYS);
-            let call = self
-                .client
-                .list_objects_v2()
-                .bucket(&self.bucket)
-                .prefix(prefix)
-                .max_keys(i32::try_from(page_keys).unwrap_or(1000))
-                .set_continuation_token(continuation.take())
-                .send();
             let page = self
-                .within(
-                    &what,
-                    "listed",
-                    Box::pin(async { call.await.map_err(|e| classify(&what, &e)) }),
-                )
+                .list_call(&what, prefix, page_keys, continuation.take(), None)
                 .await?;
             keys.extend(
                 page.contents()
@@ -351,19 +340,13 @@ impl S3Store {
         limit: usize,
     ) -> Result<Vec<(String, Option<SystemTime>)>, PictorError> {
         let what = self.describe(prefix);
-        let call = self
-            .client
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .prefix(prefix)
-            .max_keys(i32::try_from(limit.clamp(1, LIST_PAGE_KEYS)).unwrap_or(1000))
-            .set_start_after(start_after.map(str::to_string))
-            .send();
         let page = self
-            .within(
+            .list_call(
                 &what,
-                "listed",
-                Box::pin(async { call.await.map_err(|e| classify(&what, &e)) }),
+                prefix,
+                limit.clamp(1, LIST_PAGE_KEYS),
+                None,
+                start_after.map(str::to_string),
             )
             .await?;
         Ok(page
@@ -377,6 +360,33 @@ impl S3Store {
                 Some((object.key()?.to_string(), modified))
             })
             .collect())
+    }
+
+    /// One ListObjectsV2 call for at most `max_keys` keys under `prefix`, from a continuation
+    /// token or after a key, under the request timeout (`what` names the listing in errors).
+    async fn list_call(
+        &self,
+        what: &str,
+        prefix: &str,
+        max_keys: usize,
+        continuation: Option<String>,
+        start_after: Option<String>,
+    ) -> Result<ListObjectsV2Output, PictorError> {
+        let call = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .max_keys(i32::try_from(max_keys).unwrap_or(1000))
+            .set_continuation_token(continuation)
+            .set_start_after(start_after)
+            .send();
+        self.within(
+            what,
+            "listed",
+            Box::pin(async { call.await.map_err(|e| classify(what, &e)) }),
+        )
+        .await
     }
 
     /// Runs one call under the request timeout: `GatewayTimeout` ("not <done> within"). The
