@@ -100,7 +100,7 @@ pub struct Metrics {
     pub smart_detections: AtomicU64,
     pub queued_renders: AtomicU64,
     pub running_renders: AtomicU64,
-    /// Background (pre-heat) paths rendered into result storage.
+    /// Background paths (pre-heat, presets of uploads) rendered into result storage.
     pub background_renders: AtomicU64,
     /// Background paths found in result storage already (a lookup, no render).
     pub background_already_stored: AtomicU64,
@@ -236,7 +236,7 @@ impl Metrics {
             load(&self.background_queued),
         );
         out.push_str(
-            "# HELP pictor_background_paths_total Background (pre-heat) paths by outcome.\n",
+            "# HELP pictor_background_paths_total Background paths (pre-heat, presets of uploads, regenerate --enqueue) by outcome.\n",
         );
         out.push_str("# TYPE pictor_background_paths_total counter\n");
         for (outcome, count) in [
