@@ -2,8 +2,9 @@
 //! scratch (or from a small corpus file): a J2K tile-grid bomb that aborted the process, HEIF
 //! container bombs in the header probe, files the header probe and the decoder read
 //! differently (JPEG `FF 00` before a fake frame header, a WebP whose first chunk libwebp reads
-//! as a bitstream), a progressive JPEG scan bomb and a restart-marker flood; SVG entity, `<use>`
-//! and nesting bombs, a 100000x100000 viewBox, external references; a truncated JPEG XL file;
+//! as a bitstream), a progressive JPEG scan bomb and a restart-marker flood; SVG entity, `<use>`,
+//! marker, pattern-tile, layer and nesting bombs, a 100000x100000 viewBox, external references;
+//! a truncated JPEG XL file;
 //! HEICs declaring 30000² and 100000² pixels (past libheif's own limit), cut short, and
 //! bit-flipped through their boxes and coded data. Each must get a
 //! 4xx (or a correct 200) within seconds, with bounded memory, and the server must live on.
@@ -343,6 +344,10 @@ fn decoder_bombs_are_refused_quickly_with_bounded_memory() {
         ("xxe.svg", hostile_file("xxe.svg")),
         ("use-bomb.svg", hostile_file("use-bomb.svg")),
         ("huge-viewbox.svg", hostile_file("huge-viewbox.svg")),
+        ("use-long-path.svg", hostile_file("use-long-path.svg")),
+        ("marker-bomb.svg", hostile_file("marker-bomb.svg")),
+        ("pattern-tile.svg", hostile_file("pattern-tile.svg")),
+        ("layer-bomb.svg", hostile_file("layer-bomb.svg")),
         (
             "external-file-url.svg",
             hostile_file("external-file-url.svg"),

@@ -363,6 +363,69 @@ fn svg_nesting_and_node_counts_are_bounded() {
 }
 
 #[test]
+fn svg_copies_made_by_references_are_bounded_before_usvg_converts_them() {
+    // 10^5 copies of a long path through <use>, 10^4 shapes at each of 1000 marker vertices.
+    for name in ["use-long-path.svg", "marker-bomb.svg"] {
+        let error = svg_error(&hostile(name));
+        assert!(error.contains("references expand"), "{name}: {error}");
+    }
+    // An icon sprite: 300 uses of symbols is far below the bound, and drawn.
+    let symbols: String = (0..10)
+        .map(|i| {
+            format!(
+                r#"<symbol id="s{i}" viewBox="0 0 10 10"><path d="M0 0h10v10z{}"/></symbol>"#,
+                "l1 1".repeat(50)
+            )
+        })
+        .collect();
+    let uses: String = (0..300)
+        .map(|i| {
+            format!(
+                r##"<use href="#s{}" x="{}" y="{}" width="10" height="10"/>"##,
+                i % 10,
+                i % 20 * 10,
+                i / 20 * 10
+            )
+        })
+        .collect();
+    let sprite = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="200" height="150">{symbols}{uses}</svg>"#
+    );
+    let image = decode_unguarded(sprite.as_bytes()).unwrap();
+    assert!(image.frames[0].pixels.chunks_exact(4).any(|p| p[3] == 255));
+}
+
+#[test]
+fn svg_layers_and_pattern_tiles_are_bounded_before_drawing() {
+    for name in ["pattern-tile.svg", "layer-bomb.svg"] {
+        let bytes = hostile(name);
+        let header = probe(&bytes).unwrap();
+        match draw_at_size(&bytes, &header, &options(), (100, 100)) {
+            Err(ImagingError::TooLarge(why)) => assert!(why.contains("layers"), "{name}: {why}"),
+            other => panic!("{name}: {:?}", other.map(|image| image.width)),
+        }
+    }
+    // A drop shadow (a filter of four primitives) over a half-transparent group, inside a
+    // clipped group: well within the bound even at 4000x4000.
+    let shadow = br##"<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100">
+        <filter id="shadow"><feGaussianBlur in="SourceAlpha" stdDeviation="2"/><feOffset dx="2" dy="2"/>
+        <feMerge><feMergeNode/><feMergeNode in="SourceGraphic"/></feMerge></filter>
+        <clipPath id="c"><rect width="90" height="90"/></clipPath>
+        <g clip-path="url(#c)"><g opacity="0.8" filter="url(#shadow)"><rect x="10" y="10" width="70" height="70" fill="teal"/></g></g>
+        <pattern id="dots" width="10" height="10" patternUnits="userSpaceOnUse"><circle cx="5" cy="5" r="2"/></pattern>
+        <rect width="100" height="20" fill="url(#dots)"/></svg>"##;
+    let header = probe(shadow).unwrap();
+    let big = draw_at_size(
+        shadow,
+        &header,
+        &DecodeOptions::new(16_000_000),
+        (4000, 4000),
+    )
+    .unwrap();
+    assert_eq!((big.width, big.height), (4000, 4000));
+}
+
+#[test]
 fn svg_huge_canvas_is_refused_before_drawing() {
     let bytes = hostile("huge-viewbox.svg");
     let header = probe(&bytes).unwrap();

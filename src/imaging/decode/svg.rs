@@ -9,9 +9,17 @@
 //! left out (resvg is built without its raster decoders, so they cannot smuggle a decompression
 //! bomb past MAX_PIXELS). usvg is built without text support, so no font is ever loaded (text is
 //! not drawn); roxmltree resolves no external entity and refuses entity expansion past 10 levels
-//! or 255 references from one reference (billion laughs). The cost of parsing and drawing is bounded by the size limit on originals, the
-//! node limits below and the canvas size (MAX_PIXELS); resvg cannot be stopped part-way, so
-//! the render deadline is checked before drawing.
+//! or 255 references from one reference (billion laughs).
+//!
+//! What an SVG can make pictor spend: the XML is bounded by the size limit on originals and the
+//! node limits below; what usvg's conversion copies (`<use>`, markers, per-element masks and
+//! patterns) by [`expansion`], before usvg runs; what resvg holds while drawing (layers, masks,
+//! filter results, pattern tiles) by [`scratch`], before it draws, against
+//! [`SCRATCH_BYTES_PER_PIXEL`] of the canvas (MAX_PIXELS bounds the canvas). resvg cannot be
+//! stopped part-way, so the render deadline is checked before drawing.
+
+mod expansion;
+mod scratch;
 
 use super::{DecodeOptions, Probe};
 use crate::imaging::{Image, ImageFormat, ImagingError, PixelLayout, SourceInfo};
@@ -31,9 +39,15 @@ pub(super) const MAX_DEPTH: usize = 256;
 /// refuses before drawing them).
 pub(super) const MAX_DRAWN_NODES: usize = 200_000;
 
-/// Bytes per pixel resvg holds beside the RGBA frame: its premultiplied canvas, and a layer
-/// per group with opacity, filter, clip path or mask (two deep counted).
-pub(super) const SCRATCH_BYTES_PER_PIXEL: u64 = 12;
+/// Bytes per pixel of the canvas resvg may hold beside the RGBA frame: its premultiplied
+/// canvas (4), and 36 for layers, masks, filter results and pattern tiles together (nine
+/// canvas-sized pixmaps: a drop shadow's filter over the whole drawing takes six). A drawing
+/// that needs more is refused, unless it fits in [`MIN_SCRATCH_BYTES`].
+pub(super) const SCRATCH_BYTES_PER_PIXEL: u64 = 40;
+
+/// What any drawing may hold for layers and tiles, however small its canvas: a thumbnail of
+/// a drawing full of filters is still drawn.
+pub(super) const MIN_SCRATCH_BYTES: u64 = 16 << 20;
 
 fn undecodable(e: impl std::fmt::Display) -> ImagingError {
     ImagingError::Undecodable(format!("svg: {e}"))
@@ -58,6 +72,7 @@ fn parse(bytes: &[u8]) -> Result<usvg::Tree, ImagingError> {
         other => undecodable(other),
     })?;
     check_depth(&xml)?;
+    expansion::check(&xml)?;
     // The first external reference usvg asked for, if any: answered with nothing, then refused.
     let external_reference = std::sync::Mutex::new(None::<String>);
     let options = usvg::Options {
@@ -182,16 +197,27 @@ pub(super) fn draw(
     if intrinsic_size(&tree)? != (header.width, header.height) {
         return Err(undecodable("size changed between probe and decode"));
     }
-    if options.past_deadline() {
-        return Err(ImagingError::Abandoned);
-    }
-    let mut canvas = tiny_skia::Pixmap::new(width, height)
-        .ok_or_else(|| undecodable(format!("cannot draw at {width}x{height}")))?;
     let size = tree.size();
     let transform = tiny_skia::Transform::from_scale(
         width as f32 / size.width(),
         height as f32 / size.height(),
     );
+    let scratch = scratch::peak_bytes(&tree, transform, (width, height));
+    let allowed = (SCRATCH_BYTES_PER_PIXEL - 4)
+        .saturating_mul(u64::from(width) * u64::from(height))
+        .max(MIN_SCRATCH_BYTES);
+    if scratch > allowed {
+        return Err(ImagingError::TooLarge(format!(
+            "drawing at {width}x{height} needs {} MiB of layers and pattern tiles, over {} MiB",
+            scratch >> 20,
+            allowed >> 20
+        )));
+    }
+    if options.past_deadline() {
+        return Err(ImagingError::Abandoned);
+    }
+    let mut canvas = tiny_skia::Pixmap::new(width, height)
+        .ok_or_else(|| undecodable(format!("cannot draw at {width}x{height}")))?;
     resvg::render(&tree, transform, &mut canvas.as_mut());
     Ok(Image::still(
         width,

@@ -1,0 +1,335 @@
+//! How much an SVG grows when usvg converts it, bounded from the XML before usvg spends it.
+//!
+//! usvg does not convert a file element by element: `<use>` (and any `href` template) is
+//! replaced by a copy of what it references, a marker's content is converted again for every
+//! vertex of the shape that places it, and a mask, clip path, pattern or filter in
+//! objectBoundingBox units is converted again for every element that references it. Each copy
+//! holds its own nodes and parsed path data, so a 2 KB file that nests `<use>` six levels deep
+//! over a long path asks for gigabytes (the fuzzer found one), and counting the converted nodes
+//! afterwards is too late. Here every element costs its attribute text plus a fixed
+//! [`ELEMENT_BYTES`]; a reference adds the cost of what it references (times the vertex bound
+//! for a marker). The growth over the file's own cost is refused past [`MAX_GROWTH_BYTES`].
+//! References in a `<style>` sheet are counted on every element, since a selector may match it.
+//! A reference cycle counts once: usvg refuses recursive `use` and markers the same way.
+
+use super::undecodable;
+use crate::imaging::ImagingError;
+use resvg::usvg::roxmltree::{Document, Node, NodeId};
+use std::collections::HashMap;
+
+/// What converting one element costs beyond its attribute text: usvg's node, its style and
+/// transform, roughly.
+pub(super) const ELEMENT_BYTES: u64 = 256;
+
+/// The most the references of one file may add to its own cost (elements and attribute text,
+/// as above): 65 536 copied elements, or 16 MiB of copied path data. Icon sprites and repeated
+/// symbols stay far below it.
+pub(super) const MAX_GROWTH_BYTES: u64 = 16 << 20;
+
+/// Refuses a file whose references would have usvg convert more than [`MAX_GROWTH_BYTES`]
+/// beyond the file itself.
+pub(super) fn check(xml: &Document<'_>) -> Result<(), ImagingError> {
+    let expansion = Expansion::new(xml);
+    let own: u64 = xml
+        .descendants()
+        .filter(Node::is_element)
+        .map(|element| own_cost(&element))
+        .fold(0, u64::saturating_add);
+    let converted = expansion.cost_of(xml.root());
+    if converted.saturating_sub(own) > MAX_GROWTH_BYTES {
+        return Err(undecodable(format!(
+            "its references expand the drawing by more than {} MiB",
+            MAX_GROWTH_BYTES >> 20
+        )));
+    }
+    Ok(())
+}
+
+/// The element's own text: a fixed cost plus its attribute values.
+fn own_cost(element: &Node<'_, '_>) -> u64 {
+    element
+        .attributes()
+        .map(|attribute| attribute.value().len() as u64)
+        .fold(ELEMENT_BYTES, u64::saturating_add)
+}
+
+/// An upper bound on the vertices of a shape (a marker is drawn at each): every vertex takes at
+/// least two characters of `d` or `points`; start and end count besides.
+fn vertex_bound(element: &Node<'_, '_>) -> u64 {
+    let data = ["d", "points"]
+        .iter()
+        .filter_map(|name| element.attribute(*name))
+        .map(str::len)
+        .sum::<usize>() as u64;
+    data / 2 + 2
+}
+
+/// The `#id` targets of every `url(#id)` in `text` (quoted or not).
+fn url_targets(text: &str) -> impl Iterator<Item = &str> {
+    text.split("url(").skip(1).filter_map(|rest| {
+        let inside = rest.split(')').next()?.trim();
+        let inside = inside.trim_matches(|c| c == '\'' || c == '"').trim();
+        inside.strip_prefix('#').filter(|id| !id.is_empty())
+    })
+}
+
+/// One step of the walk: an element's children first, then what it references.
+struct Edge {
+    target: Target,
+    times: u64,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Target {
+    Node(NodeId),
+    /// Everything the `<style>` sheets reference, as one stand-in node.
+    StyleSheet,
+}
+
+struct Expansion<'a, 'input> {
+    xml: &'a Document<'input>,
+    /// The first and the last element of each id: usvg copies the first into a `<use>` and
+    /// resolves a `url(#id)` to the last.
+    ids: HashMap<&'a str, [NodeId; 2]>,
+    style_targets: Vec<&'a str>,
+    style_places_markers: bool,
+}
+
+impl<'a, 'input> Expansion<'a, 'input> {
+    fn new(xml: &'a Document<'input>) -> Self {
+        let mut ids: HashMap<&'a str, [NodeId; 2]> = HashMap::new();
+        let mut style_targets = Vec::new();
+        let mut style_places_markers = false;
+        for node in xml.descendants().filter(Node::is_element) {
+            if let Some(id) = node.attribute("id") {
+                ids.entry(id)
+                    .and_modify(|[_, last]| *last = node.id())
+                    .or_insert([node.id(); 2]);
+            }
+            if node.tag_name().name() == "style" {
+                for text in node.children().filter_map(|child| child.text()) {
+                    style_targets.extend(url_targets(text));
+                    style_places_markers |= text.contains("marker");
+                }
+            }
+        }
+        style_targets.sort_unstable();
+        style_targets.dedup();
+        Self {
+            xml,
+            ids,
+            style_targets,
+            style_places_markers,
+        }
+    }
+
+    fn edges(&self, target: Target) -> Vec<Edge> {
+        let node_edges = |id: &str, times: u64, edges: &mut Vec<Edge>| {
+            if let Some(&[first, last]) = self.ids.get(id) {
+                let distinct = if first == last { 1 } else { 2 };
+                for node in [first, last].into_iter().take(distinct) {
+                    edges.push(Edge {
+                        target: Target::Node(node),
+                        times,
+                    });
+                }
+            }
+        };
+        let mut edges = Vec::new();
+        match target {
+            Target::StyleSheet => {
+                for id in &self.style_targets {
+                    node_edges(id, 1, &mut edges);
+                }
+            }
+            Target::Node(id) => {
+                let Some(node) = self.xml.get_node(id) else {
+                    return edges;
+                };
+                edges.extend(node.children().filter(Node::is_element).map(|child| Edge {
+                    target: Target::Node(child.id()),
+                    times: 1,
+                }));
+                if !node.is_element() {
+                    return edges;
+                }
+                let vertices = vertex_bound(&node);
+                for attribute in node.attributes() {
+                    let name = attribute.name();
+                    let value = attribute.value();
+                    if name == "href" {
+                        if let Some(id) = value.strip_prefix('#') {
+                            node_edges(id, 1, &mut edges);
+                        }
+                    }
+                    let places_markers =
+                        name.starts_with("marker") || (name == "style" && value.contains("marker"));
+                    let times = if places_markers { vertices } else { 1 };
+                    for id in url_targets(value) {
+                        node_edges(id, times, &mut edges);
+                    }
+                }
+                if !self.style_targets.is_empty() {
+                    edges.push(Edge {
+                        target: Target::StyleSheet,
+                        times: if self.style_places_markers {
+                            vertices
+                        } else {
+                            1
+                        },
+                    });
+                }
+            }
+        }
+        edges
+    }
+
+    fn own(&self, target: Target) -> u64 {
+        match target {
+            Target::Node(id) => self
+                .xml
+                .get_node(id)
+                .filter(Node::is_element)
+                .map_or(0, |element| own_cost(&element)),
+            Target::StyleSheet => 0,
+        }
+    }
+
+    /// The converted cost of `start` and everything under and referenced from it: a depth-first
+    /// walk without recursion (reference chains can be as long as the file), each node costed
+    /// once; a node met again while it is being costed (a cycle) adds nothing.
+    fn cost_of(&self, start: Node<'_, '_>) -> u64 {
+        let style_sheet_index = self
+            .xml
+            .descendants()
+            .map(|node| node.id().get_usize() + 1)
+            .max()
+            .unwrap_or(0);
+        let index = |target: Target| match target {
+            Target::Node(id) => id.get_usize(),
+            Target::StyleSheet => style_sheet_index,
+        };
+        #[derive(Clone, Copy, PartialEq)]
+        enum State {
+            New,
+            Costing,
+            Costed(u64),
+        }
+        let mut states = vec![State::New; style_sheet_index + 1];
+        struct Frame {
+            target: Target,
+            edges: Vec<Edge>,
+            next: usize,
+            total: u64,
+        }
+        let root = Target::Node(start.id());
+        states[index(root)] = State::Costing;
+        let mut stack = vec![Frame {
+            target: root,
+            edges: self.edges(root),
+            next: 0,
+            total: self.own(root),
+        }];
+        while let Some(frame) = stack.last_mut() {
+            if let Some(edge) = frame.edges.get(frame.next) {
+                frame.next += 1;
+                let (target, times) = (edge.target, edge.times);
+                match states[index(target)] {
+                    State::Costed(cost) => {
+                        frame.total = frame.total.saturating_add(cost.saturating_mul(times));
+                    }
+                    State::Costing => {}
+                    State::New => {
+                        states[index(target)] = State::Costing;
+                        stack.push(Frame {
+                            target,
+                            edges: self.edges(target),
+                            next: 0,
+                            total: self.own(target),
+                        });
+                    }
+                }
+                continue;
+            }
+            let (target, total) = (frame.target, frame.total);
+            states[index(target)] = State::Costed(total);
+            stack.pop();
+            if let Some(parent) = stack.last_mut() {
+                let times = parent.edges[parent.next - 1].times;
+                parent.total = parent.total.saturating_add(total.saturating_mul(times));
+            }
+        }
+        match states[index(root)] {
+            State::Costed(cost) => cost,
+            _ => u64::MAX,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn growth(svg: &str) -> u64 {
+        let xml = Document::parse(svg).unwrap();
+        let own: u64 = xml
+            .descendants()
+            .filter(Node::is_element)
+            .map(|e| own_cost(&e))
+            .sum();
+        Expansion::new(&xml).cost_of(xml.root()) - own
+    }
+
+    #[test]
+    fn a_file_without_references_does_not_grow() {
+        assert_eq!(
+            growth(r#"<svg xmlns="http://www.w3.org/2000/svg"><g><rect width="1"/></g></svg>"#),
+            0
+        );
+    }
+
+    #[test]
+    fn a_use_adds_a_copy_of_what_it_references() {
+        let svg = r##"<svg xmlns="http://www.w3.org/2000/svg"><rect id="r" width="10"/><use href="#r"/><use href="#r"/></svg>"##;
+        // Each copy is the rect's own cost: ELEMENT_BYTES + "r" + "10".
+        assert_eq!(growth(svg), 2 * (ELEMENT_BYTES + 3));
+    }
+
+    #[test]
+    fn nested_uses_multiply() {
+        let svg = r##"<svg xmlns="http://www.w3.org/2000/svg"><defs><rect id="a"/>
+            <g id="b"><use href="#a"/><use href="#a"/><use href="#a"/></g>
+            <g id="c"><use href="#b"/><use href="#b"/><use href="#b"/></g></defs>
+            <use href="#c"/></svg>"##;
+        // 27 rects drawn through the last use, plus the copies inside the defs.
+        assert!(growth(svg) > 27 * ELEMENT_BYTES);
+    }
+
+    #[test]
+    fn a_marker_counts_once_per_vertex() {
+        let points = "0,0 ".repeat(100);
+        let svg = format!(
+            r##"<svg xmlns="http://www.w3.org/2000/svg"><marker id="m"><rect/></marker><polyline points="{points}" marker-mid="url(#m)"/></svg>"##
+        );
+        assert!(growth(&svg) >= 100 * ELEMENT_BYTES);
+    }
+
+    #[test]
+    fn a_style_sheet_reference_counts_on_every_element() {
+        let svg = r##"<svg xmlns="http://www.w3.org/2000/svg"><style>rect { fill: url('#p') }</style><pattern id="p"><circle r="1"/></pattern><rect/><rect/></svg>"##;
+        assert!(growth(svg) >= 2 * 2 * ELEMENT_BYTES);
+    }
+
+    #[test]
+    fn a_cycle_ends() {
+        let svg = r##"<svg xmlns="http://www.w3.org/2000/svg"><g id="a"><use href="#b"/></g><g id="b"><use href="#a"/></g></svg>"##;
+        assert!(growth(svg) < 8 * ELEMENT_BYTES);
+    }
+
+    #[test]
+    fn url_targets_reads_every_quoting() {
+        let found: Vec<_> =
+            url_targets("fill:url(#a);stroke:url( '#b' ) url(\"#c\") url(x)").collect();
+        assert_eq!(found, ["a", "b", "c"]);
+    }
+}
