@@ -26,6 +26,11 @@ pub(super) const ELEMENT_BYTES: u64 = 256;
 /// symbols stay far below it.
 pub(super) const MAX_GROWTH_BYTES: u64 = 16 << 20;
 
+/// The most steps (an element costed, a reference followed) the walk below may take: a file of
+/// [`super::MAX_XML_NODES`] elements without reference cycles takes a few per element; a
+/// file whose cycles make it cost the same elements again and again is refused.
+pub(super) const MAX_WALK_STEPS: usize = 4_000_000;
+
 /// Refuses a file whose references would have usvg convert more than [`MAX_GROWTH_BYTES`]
 /// beyond the file itself.
 pub(super) fn check(xml: &Document<'_>) -> Result<(), ImagingError> {
@@ -35,7 +40,11 @@ pub(super) fn check(xml: &Document<'_>) -> Result<(), ImagingError> {
         .filter(Node::is_element)
         .map(|element| own_cost(&element))
         .fold(0, u64::saturating_add);
-    let converted = expansion.cost_of(xml.root());
+    let Some(converted) = expansion.cost_of(xml.root()) else {
+        return Err(undecodable(format!(
+            "its references take more than {MAX_WALK_STEPS} steps to follow"
+        )));
+    };
     if converted.saturating_sub(own) > MAX_GROWTH_BYTES {
         return Err(undecodable(format!(
             "its references expand the drawing by more than {} MiB",
@@ -195,10 +204,16 @@ impl<'a, 'input> Expansion<'a, 'input> {
         }
     }
 
-    /// The converted cost of `start` and everything under and referenced from it: a depth-first
-    /// walk without recursion (reference chains can be as long as the file), each node costed
-    /// once; a node met again while it is being costed (a cycle) adds nothing.
-    fn cost_of(&self, start: Node<'_, '_>) -> u64 {
+    /// The converted cost of `start` and everything under and referenced from it, or None past
+    /// [`MAX_WALK_STEPS`].
+    ///
+    /// A depth-first walk without recursion (reference chains can be as long as the file). A
+    /// reference back to a node still being costed (a cycle) adds nothing, as usvg skips a
+    /// recursive `use`, marker, pattern or mask. What a node costs is then kept for later
+    /// references only if no such cut happened below it at a node above it: otherwise its cost
+    /// depends on the way it was reached (usvg cuts a cycle where it re-enters it), so it is
+    /// costed again from each way in, which the step limit keeps finite.
+    fn cost_of(&self, start: Node<'_, '_>) -> Option<u64> {
         let style_sheet_index = self
             .xml
             .descendants()
@@ -209,28 +224,43 @@ impl<'a, 'input> Expansion<'a, 'input> {
             Target::Node(id) => id.get_usize(),
             Target::StyleSheet => style_sheet_index,
         };
-        #[derive(Clone, Copy, PartialEq)]
+        #[derive(Clone, Copy)]
         enum State {
             New,
-            Costing,
+            /// Being costed, at this depth of the walk.
+            Costing(usize),
             Costed(u64),
         }
-        let mut states = vec![State::New; style_sheet_index + 1];
         struct Frame {
             target: Target,
             edges: Vec<Edge>,
             next: usize,
             total: u64,
+            /// The shallowest node still being costed that a cycle from here reached.
+            lowest_cut: usize,
         }
-        let root = Target::Node(start.id());
-        states[index(root)] = State::Costing;
-        let mut stack = vec![Frame {
-            target: root,
-            edges: self.edges(root),
-            next: 0,
-            total: self.own(root),
-        }];
+        let mut states = vec![State::New; style_sheet_index + 1];
+        let mut stack: Vec<Frame> = Vec::new();
+        let mut steps = 0usize;
+        let mut push = |stack: &mut Vec<Frame>, states: &mut [State], target: Target| {
+            let depth = stack.len();
+            states[index(target)] = State::Costing(depth);
+            let edges = self.edges(target);
+            stack.push(Frame {
+                target,
+                edges,
+                next: 0,
+                total: self.own(target),
+                lowest_cut: depth,
+            });
+        };
+        push(&mut stack, &mut states, Target::Node(start.id()));
+        let mut cost = 0;
         while let Some(frame) = stack.last_mut() {
+            steps += 1;
+            if steps > MAX_WALK_STEPS {
+                return None;
+            }
             if let Some(edge) = frame.edges.get(frame.next) {
                 frame.next += 1;
                 let (target, times) = (edge.target, edge.times);
@@ -238,31 +268,29 @@ impl<'a, 'input> Expansion<'a, 'input> {
                     State::Costed(cost) => {
                         frame.total = frame.total.saturating_add(cost.saturating_mul(times));
                     }
-                    State::Costing => {}
-                    State::New => {
-                        states[index(target)] = State::Costing;
-                        stack.push(Frame {
-                            target,
-                            edges: self.edges(target),
-                            next: 0,
-                            total: self.own(target),
-                        });
-                    }
+                    State::Costing(depth) => frame.lowest_cut = frame.lowest_cut.min(depth),
+                    State::New => push(&mut stack, &mut states, target),
                 }
                 continue;
             }
-            let (target, total) = (frame.target, frame.total);
-            states[index(target)] = State::Costed(total);
+            let (target, total, lowest_cut) = (frame.target, frame.total, frame.lowest_cut);
             stack.pop();
-            if let Some(parent) = stack.last_mut() {
-                let times = parent.edges[parent.next - 1].times;
-                parent.total = parent.total.saturating_add(total.saturating_mul(times));
+            let depth = stack.len();
+            states[index(target)] = if lowest_cut < depth {
+                State::New
+            } else {
+                State::Costed(total)
+            };
+            match stack.last_mut() {
+                Some(parent) => {
+                    let times = parent.edges[parent.next - 1].times;
+                    parent.total = parent.total.saturating_add(total.saturating_mul(times));
+                    parent.lowest_cut = parent.lowest_cut.min(lowest_cut);
+                }
+                None => cost = total,
             }
         }
-        match states[index(root)] {
-            State::Costed(cost) => cost,
-            _ => u64::MAX,
-        }
+        Some(cost)
     }
 }
 
@@ -277,7 +305,7 @@ mod tests {
             .filter(Node::is_element)
             .map(|e| own_cost(&e))
             .sum();
-        Expansion::new(&xml).cost_of(xml.root()) - own
+        Expansion::new(&xml).cost_of(xml.root()).unwrap() - own
     }
 
     #[test]
@@ -324,6 +352,43 @@ mod tests {
     fn a_cycle_ends() {
         let svg = r##"<svg xmlns="http://www.w3.org/2000/svg"><g id="a"><use href="#b"/></g><g id="b"><use href="#a"/></g></svg>"##;
         assert!(growth(svg) < 8 * ELEMENT_BYTES);
+    }
+
+    #[test]
+    fn a_cycle_entered_from_its_middle_does_not_hide_what_it_copies() {
+        // l3 reaches l4 and l4 copies l3 ten times: costed from l3 first (document order),
+        // l4's cost is cut there; the <use> of l4 at the end must still count 10^4 paths.
+        let uses = |target: &str| format!(r##"<use href="#{target}"/>"##).repeat(10);
+        let svg = format!(
+            r##"<svg xmlns="http://www.w3.org/2000/svg"><defs><path id="l0" d="M0 0"/>
+            <g id="l1">{}</g><g id="l2">{}</g><g id="l3"><other href="#l4"/>{}</g>
+            <g id="l4">{}</g></defs><use href="#l4"/></svg>"##,
+            uses("l0"),
+            uses("l1"),
+            uses("l2"),
+            uses("l3")
+        );
+        assert!(growth(&svg) > 10_000 * ELEMENT_BYTES);
+    }
+
+    #[test]
+    fn tangled_cycles_are_refused_not_followed_forever() {
+        // 24 groups each using every other one twice: every way in is costed again.
+        let ids: Vec<String> = (0..24).map(|i| format!("g{i}")).collect();
+        let groups: String = ids
+            .iter()
+            .map(|id| {
+                let uses: String = ids
+                    .iter()
+                    .filter(|other| *other != id)
+                    .map(|other| format!(r##"<use href="#{other}"/><use href="#{other}"/>"##))
+                    .collect();
+                format!(r#"<g id="{id}">{uses}</g>"#)
+            })
+            .collect();
+        let svg = format!(r#"<svg xmlns="http://www.w3.org/2000/svg">{groups}</svg>"#);
+        let xml = Document::parse(&svg).unwrap();
+        assert!(check(&xml).unwrap_err().to_string().contains("steps"));
     }
 
     #[test]
