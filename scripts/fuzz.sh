@@ -7,7 +7,8 @@
 # fuzz/instrumenting-rustc adds the coverage instrumentation to pictor and the targets only, so
 # the build shares the dependencies `cargo test` built in the same target folder (default
 # ./target; FUZZ_TARGET_DIR to change). `scripts/fuzz.sh target…` runs only those targets.
-# FUZZ_CORPUS (default fuzz/corpus) is where each target's growing corpus lives.
+# FUZZ_CORPUS (default fuzz/corpus) is where each target's growing corpus lives; FUZZ_JOBS how
+# many targets run at once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -30,29 +31,49 @@ echo "=== building ${#targets[@]} fuzz targets in $target_dir"
 RUSTC_WRAPPER="$root/fuzz/instrumenting-rustc" CARGO_TARGET_DIR="$target_dir" \
   cargo build --manifest-path fuzz/Cargo.toml "${bins[@]}"
 
-status=0
-summary=()
-for target in "${targets[@]}"; do
-  corpus="${FUZZ_CORPUS:-fuzz/corpus}/$target"
-  artifacts="fuzz/artifacts/$target"
+# FUZZ_JOBS targets run at once (default 1; CI runs one per core). Each writes its own log;
+# the results are printed in the targets' order once all have run.
+jobs="${FUZZ_JOBS:-1}"
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+
+# Runs one target; its exit status is the fuzzer's.
+fuzz_one() {
+  local target=$1
+  local corpus="${FUZZ_CORPUS:-fuzz/corpus}/$target"
+  local artifacts="fuzz/artifacts/$target"
   mkdir -p "$corpus" "$artifacts"
-  echo "=== fuzz $target for ${seconds}s"
-  log=$(mktemp)
   # The saved regressions seed the run (read, never written); new inputs go to the corpus.
   # libFuzzer's progress lines (and what decoders print) stay in the log; a crash shows its
   # tail, with the panic and the input's file.
-  if "$target_dir/debug/$target" "$corpus" "fuzz/regressions/$target" \
-      -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=20 -print_final_stats=1 "${seed_flag[@]}" \
-      -artifact_prefix="$artifacts/" >"$log" 2>&1; then
+  local rc=0
+  "$target_dir/debug/$target" "$corpus" "fuzz/regressions/$target" \
+    -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=20 -print_final_stats=1 "${seed_flag[@]}" \
+    -artifact_prefix="$artifacts/" >"$logs/$target.log" 2>&1 || rc=$?
+  echo "$rc" >"$logs/$target.status"
+}
+
+echo "=== fuzzing ${#targets[@]} targets for ${seconds}s each, $jobs at a time"
+for target in "${targets[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+  fuzz_one "$target" &
+done
+wait
+
+status=0
+summary=()
+for target in "${targets[@]}"; do
+  log="$logs/$target.log"
+  echo "=== fuzz $target for ${seconds}s"
+  if [ "$(cat "$logs/$target.status" 2>/dev/null || echo 1)" = 0 ]; then
     grep -a -E '^(Done|stat::)' "$log" || true
   else
     tail -n 60 "$log"
-    echo "fuzz $target found a crash: see $artifacts/" >&2
+    echo "fuzz $target found a crash: see fuzz/artifacts/$target/" >&2
     status=1
   fi
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   summary+=("$target: ${runs:-?} runs in ${seconds}s")
-  rm -f "$log"
 done
 echo "=== fuzz summary"
 printf '%s\n' "${summary[@]}"
