@@ -242,7 +242,7 @@ impl<'a, 'input> Expansion<'a, 'input> {
         let mut states = vec![State::New; style_sheet_index + 1];
         let mut stack: Vec<Frame> = Vec::new();
         let mut steps = 0usize;
-        let mut push = |stack: &mut Vec<Frame>, states: &mut [State], target: Target| {
+        let push = |stack: &mut Vec<Frame>, states: &mut [State], target: Target| {
             let depth = stack.len();
             states[index(target)] = State::Costing(depth);
             let edges = self.edges(target);
