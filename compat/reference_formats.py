@@ -28,9 +28,10 @@ both from PyPI; the reference is brought to pictor's size by Lanczos when the ca
 pictor's still output is the first (tests/formats.rs checks its frames against the GIF it was
 made from).
 
-Prints one line per case and exits 1 when any check fails. Needs the venv run.py creates
-(numpy, Pillow) and runs itself with it; installs resvg-cli, pillow-heif and pillow-jxl-plugin
-into it when missing (pinned to the venv's own Pillow, which Thumbor needs unchanged).
+Prints one line per case and exits 1 when any check fails. Runs itself in a venv of its own,
+compat/.venv-formats, which it creates when missing (numpy, Pillow, resvg-cli, pillow-heif and
+pillow-jxl-plugin from PyPI): not Thumbor's compat/.venv, where pillow-heif would teach Thumbor
+to write HEIF and change what compat/run.py compares.
 """
 
 import argparse
@@ -42,10 +43,12 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-VENV_BIN = os.path.join(HERE, ".venv", "bin")
-RESVG_CLI = "resvg-cli==0.44.0"
-# pillow-heif 1.9 asks for Pillow 13; 1.8.1 is the newest that takes Thumbor's Pillow 12.
-PILLOW_PLUGINS = ["pillow-heif==1.8.1", "pillow-jxl-plugin==1.3.8"]
+VENV = os.path.join(HERE, ".venv-formats")
+VENV_BIN = os.path.join(VENV, "bin")
+# pillow-heif 1.9 asks for Pillow 13; 1.8.1 takes Pillow 12 (Thumbor's, whose numbers were
+# recorded with it).
+REQUIREMENTS = ["resvg-cli==0.44.0", "pillow-heif==1.8.1", "pillow-jxl-plugin==1.3.8",
+                "pillow==12.3.0", "numpy==2.4.6"]
 TEST_DATA = os.path.join(ROOT, "tests", "data")
 MIN_SSIM = 0.97
 
@@ -76,23 +79,20 @@ RASTER_CASES = [
 ]
 
 
-def ensure_pillow_plugins() -> None:
-    try:
-        import pillow_heif  # noqa: F401
-        import pillow_jxl  # noqa: F401
-    except ImportError:
-        import PIL
-        subprocess.run([os.path.join(VENV_BIN, "python"), "-m", "pip", "install",
-                        "--disable-pip-version-check", "-q", *PILLOW_PLUGINS,
-                        f"pillow=={PIL.__version__}"], check=True)
-
-
-def ensure_resvg() -> str:
-    resvg = os.path.join(VENV_BIN, "resvg")
-    if not os.path.exists(resvg):
-        subprocess.run([os.path.join(VENV_BIN, "python"), "-m", "pip", "install",
-                        "--disable-pip-version-check", "-q", RESVG_CLI], check=True)
-    return resvg
+def ensure_venv() -> str:
+    """compat/.venv-formats with REQUIREMENTS; returns its python."""
+    python = os.path.join(VENV_BIN, "python")
+    marker = os.path.join(VENV, "requirements.txt")
+    wanted = "\n".join(REQUIREMENTS) + "\n"
+    if os.path.exists(marker) and open(marker).read() == wanted:
+        return python
+    if not os.path.exists(python):
+        subprocess.run([sys.executable, "-m", "venv", VENV], check=True)
+    subprocess.run([python, "-m", "pip", "install", "--disable-pip-version-check", "-q",
+                    *REQUIREMENTS], check=True)
+    with open(marker, "w") as f:
+        f.write(wanted)
+    return python
 
 
 def fit_in(width: int, height: int, box: int) -> tuple[int, int]:
@@ -177,19 +177,15 @@ def main() -> int:
     ap.add_argument("--pictor-bin", default=os.path.join(ROOT, "target", "release", "pictor"))
     ap.add_argument("--corpus", default=os.environ.get("PICTOR_CORPUS", os.path.join(ROOT, "tests", "data", "corpus")))
     args = ap.parse_args()
-    venv_python = os.path.join(VENV_BIN, "python")
-    if os.path.realpath(sys.prefix) != os.path.realpath(os.path.join(HERE, ".venv")):
-        if not os.path.exists(venv_python):
-            print("[reference] compat/.venv is missing: run compat/run.py once to create it")
-            return 1
+    if os.path.realpath(sys.prefix) != os.path.realpath(VENV):
+        venv_python = ensure_venv()
         return subprocess.run([venv_python, os.path.abspath(__file__), *sys.argv[1:]]).returncode
     sys.path.insert(0, HERE)
     import numpy as np
     from PIL import Image
     from compare import ssim
 
-    resvg = ensure_resvg()
-    ensure_pillow_plugins()
+    resvg = os.path.join(VENV_BIN, "resvg")
     failures = 0
     with tempfile.TemporaryDirectory() as work:
         env = dict(os.environ, FILE_LOADER_ROOT_PATH=args.corpus, ALLOW_UNSAFE_URL="True")
