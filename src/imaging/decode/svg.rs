@@ -15,7 +15,7 @@
 //! node limits below; what usvg's conversion copies (`<use>`, markers, per-element masks and
 //! patterns) by [`expansion`], before usvg runs; what resvg holds while drawing (layers, masks,
 //! filter results, pattern tiles) by [`scratch`], before it draws, against
-//! [`SCRATCH_BYTES_PER_PIXEL`] of the canvas (MAX_PIXELS bounds the canvas). resvg cannot be
+//! [`LAYER_BYTES_PER_PIXEL`] of the canvas (MAX_PIXELS bounds the canvas). resvg cannot be
 //! stopped part-way, so the render deadline is checked before drawing.
 
 mod expansion;
@@ -39,11 +39,14 @@ pub(super) const MAX_DEPTH: usize = 256;
 /// refuses before drawing them).
 pub(super) const MAX_DRAWN_NODES: usize = 200_000;
 
-/// Bytes per pixel of the canvas resvg may hold beside the RGBA frame: its premultiplied
-/// canvas (4), and 36 for layers, masks, filter results and pattern tiles together (nine
-/// canvas-sized pixmaps: a drop shadow's filter over the whole drawing takes six). A drawing
-/// that needs more is refused, unless it fits in [`MIN_SCRATCH_BYTES`].
-pub(super) const SCRATCH_BYTES_PER_PIXEL: u64 = 40;
+/// Bytes per pixel of the canvas resvg may hold for layers, masks, filter results and pattern
+/// tiles together: nine canvas-sized pixmaps (a drop shadow's filter over the whole drawing
+/// takes six). A drawing that needs more is refused, unless it fits in [`MIN_SCRATCH_BYTES`].
+const LAYER_BYTES_PER_PIXEL: u64 = 36;
+
+/// Bytes per pixel resvg holds beside the RGBA frame, for the memory estimate: its
+/// premultiplied canvas (4) and the layers above.
+pub(super) const SCRATCH_BYTES_PER_PIXEL: u64 = 4 + LAYER_BYTES_PER_PIXEL;
 
 /// What any drawing may hold for layers and tiles, however small its canvas: a thumbnail of
 /// a drawing full of filters is still drawn.
@@ -203,7 +206,7 @@ pub(super) fn draw(
         height as f32 / size.height(),
     );
     let scratch = scratch::peak_bytes(&tree, transform, (width, height));
-    let allowed = (SCRATCH_BYTES_PER_PIXEL - 4)
+    let allowed = LAYER_BYTES_PER_PIXEL
         .saturating_mul(u64::from(width) * u64::from(height))
         .max(MIN_SCRATCH_BYTES);
     if scratch > allowed {

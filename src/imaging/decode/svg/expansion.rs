@@ -35,17 +35,12 @@ pub(super) const MAX_WALK_STEPS: usize = 4_000_000;
 /// beyond the file itself.
 pub(super) fn check(xml: &Document<'_>) -> Result<(), ImagingError> {
     let expansion = Expansion::new(xml);
-    let own: u64 = xml
-        .descendants()
-        .filter(Node::is_element)
-        .map(|element| own_cost(&element))
-        .fold(0, u64::saturating_add);
     let Some(converted) = expansion.cost_of(xml.root()) else {
         return Err(undecodable(format!(
             "its references take more than {MAX_WALK_STEPS} steps to follow"
         )));
     };
-    if converted.saturating_sub(own) > MAX_GROWTH_BYTES {
+    if converted.saturating_sub(expansion.own_total) > MAX_GROWTH_BYTES {
         return Err(undecodable(format!(
             "its references expand the drawing by more than {} MiB",
             MAX_GROWTH_BYTES >> 20
@@ -102,6 +97,10 @@ struct Expansion<'a, 'input> {
     ids: HashMap<&'a str, [NodeId; 2]>,
     style_targets: Vec<&'a str>,
     style_places_markers: bool,
+    /// What the file's elements cost as they stand, without what references copy.
+    own_total: u64,
+    /// One past the largest node index: the stand-in for the style sheets takes it.
+    node_count: usize,
 }
 
 impl<'a, 'input> Expansion<'a, 'input> {
@@ -109,7 +108,14 @@ impl<'a, 'input> Expansion<'a, 'input> {
         let mut ids: HashMap<&'a str, [NodeId; 2]> = HashMap::new();
         let mut style_targets = Vec::new();
         let mut style_places_markers = false;
-        for node in xml.descendants().filter(Node::is_element) {
+        let mut own_total = 0u64;
+        let mut node_count = 0;
+        for node in xml.descendants() {
+            node_count = node_count.max(node.id().get_usize() + 1);
+            if !node.is_element() {
+                continue;
+            }
+            own_total = own_total.saturating_add(own_cost(&node));
             if let Some(id) = node.attribute("id") {
                 ids.entry(id)
                     .and_modify(|[_, last]| *last = node.id())
@@ -129,6 +135,8 @@ impl<'a, 'input> Expansion<'a, 'input> {
             ids,
             style_targets,
             style_places_markers,
+            own_total,
+            node_count,
         }
     }
 
@@ -214,12 +222,7 @@ impl<'a, 'input> Expansion<'a, 'input> {
     /// depends on the way it was reached (usvg cuts a cycle where it re-enters it), so it is
     /// costed again from each way in, which the step limit keeps finite.
     fn cost_of(&self, start: Node<'_, '_>) -> Option<u64> {
-        let style_sheet_index = self
-            .xml
-            .descendants()
-            .map(|node| node.id().get_usize() + 1)
-            .max()
-            .unwrap_or(0);
+        let style_sheet_index = self.node_count;
         let index = |target: Target| match target {
             Target::Node(id) => id.get_usize(),
             Target::StyleSheet => style_sheet_index,
@@ -300,12 +303,8 @@ mod tests {
 
     fn growth(svg: &str) -> u64 {
         let xml = Document::parse(svg).unwrap();
-        let own: u64 = xml
-            .descendants()
-            .filter(Node::is_element)
-            .map(|e| own_cost(&e))
-            .sum();
-        Expansion::new(&xml).cost_of(xml.root()).unwrap() - own
+        let expansion = Expansion::new(&xml);
+        expansion.cost_of(xml.root()).unwrap() - expansion.own_total
     }
 
     #[test]
