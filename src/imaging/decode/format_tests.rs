@@ -426,6 +426,45 @@ fn svg_layers_and_pattern_tiles_are_bounded_before_drawing() {
 }
 
 #[test]
+fn svg_shapes_reaching_past_what_tiny_skia_addresses_are_refused_before_drawing() {
+    // Each made tiny-skia panic (an assertion in a debug build, an index past the canvas in a
+    // release build): a fill, a stroke, a scaled group, and shapes in a clip path, a mask and
+    // a pattern tile, each reaching about 7 * 10^8 px above a 200x100 canvas.
+    for name in [
+        "far-path.svg",
+        "far-stroke.svg",
+        "far-scaled-group.svg",
+        "far-clip.svg",
+        "far-mask.svg",
+        "far-pattern.svg",
+    ] {
+        let bytes = hostile(name);
+        let header = probe(&bytes).unwrap();
+        for size in [(200, 100), (20, 10)] {
+            match draw_at_size(&bytes, &header, &options(), size) {
+                Err(ImagingError::Undecodable(why)) => {
+                    assert!(why.contains("px from the canvas"), "{name}: {why}")
+                }
+                other => panic!("{name}: {:?}", other.map(|image| image.width)),
+            }
+        }
+    }
+    // The same shapes a tenth as far (well past the canvas, short of the limit) are drawn.
+    let near = String::from_utf8(hostile("far-path.svg"))
+        .unwrap()
+        .replace("-693631800", "-60000000");
+    let header = probe(near.as_bytes()).unwrap();
+    let image = draw_at_size(near.as_bytes(), &header, &options(), (200, 100)).unwrap();
+    assert_eq!((image.width, image.height), (200, 100));
+    // A group scaled 5 * 10^5 times instead of 10^7: its shape reaches 3.5 * 10^7 px.
+    let small = String::from_utf8(hostile("far-scaled-group.svg"))
+        .unwrap()
+        .replace("1e7", "5e5");
+    let header = probe(small.as_bytes()).unwrap();
+    assert!(draw_at_size(small.as_bytes(), &header, &options(), (200, 100)).is_ok());
+}
+
+#[test]
 fn svg_huge_canvas_is_refused_before_drawing() {
     let bytes = hostile("huge-viewbox.svg");
     let header = probe(&bytes).unwrap();

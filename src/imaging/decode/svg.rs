@@ -19,6 +19,7 @@
 //! stopped part-way, so the render deadline is checked before drawing.
 
 mod expansion;
+mod reach;
 mod scratch;
 
 use super::{DecodeOptions, Probe};
@@ -205,6 +206,14 @@ pub(super) fn draw(
         width as f32 / size.width(),
         height as f32 / size.height(),
     );
+    let reach = reach::farthest_reach(&tree, transform);
+    if reach >= reach::MAX_REACH {
+        return Err(undecodable(format!(
+            "a shape reaches {reach:.0} px from the canvas at {width}x{height}, past the {:.0} px \
+             the rasteriser can address",
+            reach::MAX_REACH
+        )));
+    }
     let scratch = scratch::peak_bytes(&tree, transform, (width, height));
     let allowed = LAYER_BYTES_PER_PIXEL
         .saturating_mul(u64::from(width) * u64::from(height))
