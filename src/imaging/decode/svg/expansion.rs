@@ -7,11 +7,12 @@
 //! holds its own nodes and parsed path data, so a 2 KB file that nests `<use>` six levels deep
 //! over a long path asks for gigabytes (the fuzzer found one), and counting the converted nodes
 //! afterwards is too late. Here every element costs its attribute text plus a fixed
-//! [`ELEMENT_BYTES`]; a reference adds the cost of what it references (times the vertex bound
+//! [`ELEMENT_BYTES`] plus the curves its arcs become ([`super::arcs`]); a reference adds the cost of what it references (times the vertex bound
 //! for a marker). The growth over the file's own cost is refused past [`MAX_GROWTH_BYTES`].
 //! References in a `<style>` sheet are counted on every element, since a selector may match it.
 //! A reference cycle counts once: usvg refuses recursive `use` and markers the same way.
 
+use super::arcs::{self, Arcs};
 use super::undecodable;
 use crate::imaging::ImagingError;
 use resvg::usvg::roxmltree::{Document, Node, NodeId};
@@ -34,7 +35,7 @@ pub(super) const MAX_WALK_STEPS: usize = 4_000_000;
 /// Refuses a file whose references would have usvg convert more than [`MAX_GROWTH_BYTES`]
 /// beyond the file itself.
 pub(super) fn check(xml: &Document<'_>) -> Result<(), ImagingError> {
-    let expansion = Expansion::new(xml);
+    let expansion = Expansion::new(xml)?;
     let Some(converted) = expansion.cost_of(xml.root()) else {
         return Err(undecodable(format!(
             "its references take more than {MAX_WALK_STEPS} steps to follow"
@@ -99,12 +100,19 @@ struct Expansion<'a, 'input> {
     style_places_markers: bool,
     /// What the file's elements cost as they stand, without what references copy.
     own_total: u64,
+    /// What the curves of each element's arcs cost, for the elements that have arcs.
+    arc_bytes: HashMap<NodeId, u64>,
     /// One past the largest node index: the stand-in for the style sheets takes it.
     node_count: usize,
 }
 
 impl<'a, 'input> Expansion<'a, 'input> {
-    fn new(xml: &'a Document<'input>) -> Self {
+    /// Reads ids, style sheets and each element's own cost; refuses arcs past
+    /// [`arcs::MAX_CURVES_PER_ARC`] or, all together, [`arcs::MAX_CURVES`].
+    fn new(xml: &'a Document<'input>) -> Result<Self, ImagingError> {
+        let arcs = Arcs::new(xml);
+        let mut arc_bytes = HashMap::new();
+        let mut arc_curves = 0u64;
         let mut ids: HashMap<&'a str, [NodeId; 2]> = HashMap::new();
         let mut style_targets = Vec::new();
         let mut style_places_markers = false;
@@ -115,7 +123,15 @@ impl<'a, 'input> Expansion<'a, 'input> {
             if !node.is_element() {
                 continue;
             }
-            own_total = own_total.saturating_add(own_cost(&node));
+            let curves = arcs.curves(&node)?;
+            arc_curves = arc_curves.saturating_add(curves);
+            let curve_bytes = curves.saturating_mul(arcs::CURVE_BYTES);
+            if curve_bytes > 0 {
+                arc_bytes.insert(node.id(), curve_bytes);
+            }
+            own_total = own_total
+                .saturating_add(own_cost(&node))
+                .saturating_add(curve_bytes);
             if let Some(id) = node.attribute("id") {
                 ids.entry(id)
                     .and_modify(|[_, last]| *last = node.id())
@@ -128,16 +144,23 @@ impl<'a, 'input> Expansion<'a, 'input> {
                 }
             }
         }
+        if arc_curves > arcs::MAX_CURVES {
+            return Err(undecodable(format!(
+                "its arcs would become more than {} curves",
+                arcs::MAX_CURVES
+            )));
+        }
         style_targets.sort_unstable();
         style_targets.dedup();
-        Self {
+        Ok(Self {
             xml,
             ids,
             style_targets,
             style_places_markers,
             own_total,
+            arc_bytes,
             node_count,
-        }
+        })
     }
 
     fn edges(&self, target: Target) -> Vec<Edge> {
@@ -203,11 +226,15 @@ impl<'a, 'input> Expansion<'a, 'input> {
 
     fn own(&self, target: Target) -> u64 {
         match target {
-            Target::Node(id) => self
-                .xml
-                .get_node(id)
-                .filter(Node::is_element)
-                .map_or(0, |element| own_cost(&element)),
+            Target::Node(id) => {
+                self.xml
+                    .get_node(id)
+                    .filter(Node::is_element)
+                    .map_or(0, |element| {
+                        own_cost(&element)
+                            .saturating_add(self.arc_bytes.get(&id).copied().unwrap_or(0))
+                    })
+            }
             Target::StyleSheet => 0,
         }
     }
@@ -303,7 +330,7 @@ mod tests {
 
     fn growth(svg: &str) -> u64 {
         let xml = Document::parse(svg).unwrap();
-        let expansion = Expansion::new(&xml);
+        let expansion = Expansion::new(&xml).unwrap();
         expansion.cost_of(xml.root()).unwrap() - expansion.own_total
     }
 
