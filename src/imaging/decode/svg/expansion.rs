@@ -6,11 +6,12 @@
 //! objectBoundingBox units is converted again for every element that references it. Each copy
 //! holds its own nodes and parsed path data, so a 2 KB file that nests `<use>` six levels deep
 //! over a long path asks for gigabytes (the fuzzer found one), and counting the converted nodes
-//! afterwards is too late. Here every element costs its attribute text plus a fixed
-//! [`ELEMENT_BYTES`] plus the curves its arcs become ([`super::arcs`]); a reference adds the cost of what it references (times the vertex bound
-//! for a marker). The growth over the file's own cost is refused past [`MAX_GROWTH_BYTES`].
-//! References in a `<style>` sheet are counted on every element, since a selector may match it.
-//! A reference cycle counts once: usvg refuses recursive `use` and markers the same way.
+//! afterwards is too late. Here every element costs its attribute text, a fixed
+//! [`ELEMENT_BYTES`] and the curves its arcs become ([`super::arcs`]); a reference adds the
+//! cost of what it references (times the vertex bound for a marker). The growth over the
+//! file's own cost is refused past [`MAX_GROWTH_BYTES`]. References in a `<style>` sheet are
+//! counted on every element, since a selector may match it. A reference cycle counts once:
+//! usvg refuses recursive `use` and markers the same way.
 
 use super::arcs::{self, Arcs};
 use super::undecodable;
@@ -347,6 +348,28 @@ mod tests {
         let svg = r##"<svg xmlns="http://www.w3.org/2000/svg"><rect id="r" width="10"/><use href="#r"/><use href="#r"/></svg>"##;
         // Each copy is the rect's own cost: ELEMENT_BYTES + "r" + "10".
         assert_eq!(growth(svg), 2 * (ELEMENT_BYTES + 3));
+    }
+
+    #[test]
+    fn a_copy_costs_the_curves_of_its_arcs_too() {
+        // An arc of radius 10^15 becomes 473 curves; each copy converts them again.
+        let d = "M0 0 A1e15 1e15 0 0 0 1 0";
+        let svg = format!(
+            r##"<svg xmlns="http://www.w3.org/2000/svg"><path id="p" d="{d}"/><use href="#p"/></svg>"##
+        );
+        let path_text = ("p".len() + d.len()) as u64;
+        assert_eq!(
+            growth(&svg),
+            ELEMENT_BYTES + path_text + 473 * arcs::CURVE_BYTES
+        );
+        // 1200 copies of it (forty uses of a group of thirty) are past the growth limit.
+        let uses = r##"<use href="#p"/>"##.repeat(30);
+        let group_uses = r##"<use href="#g"/>"##.repeat(40);
+        let many = format!(
+            r##"<svg xmlns="http://www.w3.org/2000/svg"><path id="p" d="{d}"/><g id="g">{uses}</g>{group_uses}</svg>"##
+        );
+        assert!(growth(&many) > MAX_GROWTH_BYTES);
+        assert!(check(&Document::parse(&many).unwrap()).is_err());
     }
 
     #[test]
