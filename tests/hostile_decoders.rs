@@ -3,7 +3,7 @@
 //! container bombs in the header probe, files the header probe and the decoder read
 //! differently (JPEG `FF 00` before a fake frame header, a WebP whose first chunk libwebp reads
 //! as a bitstream), a progressive JPEG scan bomb and a restart-marker flood; SVG entity, `<use>`,
-//! marker, pattern-tile, layer, arc and nesting bombs, shapes reaching past what the
+//! marker, pattern-tile, layer, arc, dash and nesting bombs, shapes reaching past what the
 //! rasteriser addresses, a 100000x100000 viewBox, external references;
 //! a truncated JPEG XL file;
 //! HEICs declaring 30000² and 100000² pixels (past libheif's own limit), cut short, and
@@ -353,6 +353,7 @@ fn decoder_bombs_are_refused_quickly_with_bounded_memory() {
         ("far-pattern.svg", hostile_file("far-pattern.svg")),
         ("huge-arc.svg", hostile_file("huge-arc.svg")),
         ("huge-circles.svg", hostile_file("huge-circles.svg")),
+        ("huge-dashes.svg", hostile_file("huge-dashes.svg")),
         (
             "external-file-url.svg",
             hostile_file("external-file-url.svg"),

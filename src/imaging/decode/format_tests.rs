@@ -429,7 +429,8 @@ fn svg_layers_and_pattern_tiles_are_bounded_before_drawing() {
 fn svg_shapes_reaching_past_what_tiny_skia_addresses_are_refused_before_drawing() {
     // Each made tiny-skia panic (an assertion in a debug build, an index past the canvas in a
     // release build): a fill, a stroke, a scaled group, and shapes in a clip path, a mask and
-    // a pattern tile, each reaching about 7 * 10^8 px above a 200x100 canvas.
+    // a pattern tile, each reaching about 7 * 10^8 px above a 200x100 canvas; and a hairline
+    // whose control point at 2.4e21 usvg's bounding boxes leave out.
     for name in [
         "far-path.svg",
         "far-stroke.svg",
@@ -437,6 +438,7 @@ fn svg_shapes_reaching_past_what_tiny_skia_addresses_are_refused_before_drawing(
         "far-clip.svg",
         "far-mask.svg",
         "far-pattern.svg",
+        "far-control-point.svg",
     ] {
         let bytes = hostile(name);
         let header = probe(&bytes).unwrap();
@@ -462,6 +464,26 @@ fn svg_shapes_reaching_past_what_tiny_skia_addresses_are_refused_before_drawing(
         .replace("1e7", "5e5");
     let header = probe(small.as_bytes()).unwrap();
     assert!(draw_at_size(small.as_bytes(), &header, &options(), (200, 100)).is_ok());
+}
+
+#[test]
+fn svg_arcs_and_dashes_are_bounded_before_usvg_converts_them() {
+    for (name, reason) in [
+        ("huge-arc.svg", "curves"),
+        ("huge-circles.svg", "curves"),
+        ("huge-dashes.svg", "dashes"),
+    ] {
+        let why = svg_error(&hostile(name));
+        assert!(why.contains(reason), "{name}: {why}");
+    }
+    // The same file with a tenth of its dashed paths is drawn.
+    let dashes = String::from_utf8(hostile("huge-dashes.svg")).unwrap();
+    let fewer: String = dashes
+        .lines()
+        .filter(|line| !line.starts_with("<path") || line.contains("M0 1 "))
+        .collect();
+    assert!(fewer.matches("<path").count() >= 2);
+    assert!(decode_unguarded(fewer.as_bytes()).is_ok());
 }
 
 #[test]

@@ -18,8 +18,8 @@
 //! [`LAYER_BYTES_PER_PIXEL`] of the canvas (MAX_PIXELS bounds the canvas). resvg cannot be
 //! stopped part-way, so the render deadline is checked before drawing.
 
-mod arcs;
 mod expansion;
+mod outline;
 mod reach;
 mod scratch;
 

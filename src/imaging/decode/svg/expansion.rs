@@ -7,13 +7,13 @@
 //! holds its own nodes and parsed path data, so a 2 KB file that nests `<use>` six levels deep
 //! over a long path asks for gigabytes (the fuzzer found one), and counting the converted nodes
 //! afterwards is too late. Here every element costs its attribute text, a fixed
-//! [`ELEMENT_BYTES`] and the curves its arcs become ([`super::arcs`]); a reference adds the
+//! [`ELEMENT_BYTES`] and what its outline becomes ([`super::outline`]); a reference adds the
 //! cost of what it references (times the vertex bound for a marker). The growth over the
 //! file's own cost is refused past [`MAX_GROWTH_BYTES`]. References in a `<style>` sheet are
 //! counted on every element, since a selector may match it. A reference cycle counts once:
 //! usvg refuses recursive `use` and markers the same way.
 
-use super::arcs::{self, Arcs};
+use super::outline::{self, Outlines};
 use super::undecodable;
 use crate::imaging::ImagingError;
 use resvg::usvg::roxmltree::{Document, Node, NodeId};
@@ -101,19 +101,20 @@ struct Expansion<'a, 'input> {
     style_places_markers: bool,
     /// What the file's elements cost as they stand, without what references copy.
     own_total: u64,
-    /// What the curves of each element's arcs cost, for the elements that have arcs.
-    arc_bytes: HashMap<NodeId, u64>,
+    /// What each element's outline costs (its arcs' curves, its dashes), where it costs.
+    outline_bytes: HashMap<NodeId, u64>,
     /// One past the largest node index: the stand-in for the style sheets takes it.
     node_count: usize,
 }
 
 impl<'a, 'input> Expansion<'a, 'input> {
     /// Reads ids, style sheets and each element's own cost; refuses arcs past
-    /// [`arcs::MAX_CURVES_PER_ARC`] or, all together, [`arcs::MAX_CURVES`].
+    /// [`outline::MAX_CURVES_PER_ARC`] or, all together, [`outline::MAX_CURVES`], and dashes
+    /// past [`outline::MAX_DASHES`].
     fn new(xml: &'a Document<'input>) -> Result<Self, ImagingError> {
-        let arcs = Arcs::new(xml);
-        let mut arc_bytes = HashMap::new();
-        let mut arc_curves = 0u64;
+        let outlines = Outlines::new(xml);
+        let mut outline_bytes = HashMap::new();
+        let (mut curves, mut dashes) = (0u64, 0u64);
         let mut ids: HashMap<&'a str, [NodeId; 2]> = HashMap::new();
         let mut style_targets = Vec::new();
         let mut style_places_markers = false;
@@ -124,15 +125,19 @@ impl<'a, 'input> Expansion<'a, 'input> {
             if !node.is_element() {
                 continue;
             }
-            let curves = arcs.curves(&node)?;
-            arc_curves = arc_curves.saturating_add(curves);
-            let curve_bytes = curves.saturating_mul(arcs::CURVE_BYTES);
-            if curve_bytes > 0 {
-                arc_bytes.insert(node.id(), curve_bytes);
+            let outline = outlines.cost(&node)?;
+            curves = curves.saturating_add(outline.curves);
+            dashes = dashes.saturating_add(outline.dashes);
+            let bytes = outline
+                .curves
+                .saturating_mul(outline::CURVE_BYTES)
+                .saturating_add(outline.dashes.saturating_mul(outline::DASH_BYTES));
+            if bytes > 0 {
+                outline_bytes.insert(node.id(), bytes);
             }
             own_total = own_total
                 .saturating_add(own_cost(&node))
-                .saturating_add(curve_bytes);
+                .saturating_add(bytes);
             if let Some(id) = node.attribute("id") {
                 ids.entry(id)
                     .and_modify(|[_, last]| *last = node.id())
@@ -145,10 +150,16 @@ impl<'a, 'input> Expansion<'a, 'input> {
                 }
             }
         }
-        if arc_curves > arcs::MAX_CURVES {
+        if curves > outline::MAX_CURVES {
             return Err(undecodable(format!(
                 "its arcs would become more than {} curves",
-                arcs::MAX_CURVES
+                outline::MAX_CURVES
+            )));
+        }
+        if dashes > outline::MAX_DASHES {
+            return Err(undecodable(format!(
+                "its dash arrays would cut its outlines into more than {} dashes",
+                outline::MAX_DASHES
             )));
         }
         style_targets.sort_unstable();
@@ -159,7 +170,7 @@ impl<'a, 'input> Expansion<'a, 'input> {
             style_targets,
             style_places_markers,
             own_total,
-            arc_bytes,
+            outline_bytes,
             node_count,
         })
     }
@@ -233,7 +244,7 @@ impl<'a, 'input> Expansion<'a, 'input> {
                     .filter(Node::is_element)
                     .map_or(0, |element| {
                         own_cost(&element)
-                            .saturating_add(self.arc_bytes.get(&id).copied().unwrap_or(0))
+                            .saturating_add(self.outline_bytes.get(&id).copied().unwrap_or(0))
                     })
             }
             Target::StyleSheet => 0,
@@ -360,7 +371,7 @@ mod tests {
         let path_text = ("p".len() + d.len()) as u64;
         assert_eq!(
             growth(&svg),
-            ELEMENT_BYTES + path_text + 473 * arcs::CURVE_BYTES
+            ELEMENT_BYTES + path_text + 473 * outline::CURVE_BYTES
         );
         // 1200 copies of it (forty uses of a group of thirty) are past the growth limit.
         let uses = r##"<use href="#p"/>"##.repeat(30);

@@ -8,9 +8,11 @@
 //! it with one stretched `<path>`; upstream it is linebender/tiny-skia#167). resvg passes every
 //! shape on unchanged, so [`farthest_reach`] follows resvg's transforms down to every shape, in
 //! the drawing and in each clip path, mask, pattern tile and filter image it uses, and the
-//! drawing is refused when one reaches [`MAX_REACH`].
+//! drawing is refused when one reaches [`MAX_REACH`]. Its hairline stroker overflows `f32` on
+//! control points far out (the fuzzer again), which the same bound keeps out, since it reads
+//! every point of a path.
 
-use resvg::tiny_skia::{Point, Rect, Transform};
+use resvg::tiny_skia::{Point, Transform};
 use resvg::usvg;
 use std::collections::HashSet;
 
@@ -50,7 +52,11 @@ impl Walk {
                 usvg::Node::Group(group) => self.group(group, transform),
                 usvg::Node::Path(path) => self.path(path, transform),
                 usvg::Node::Image(image) => {
-                    self.reach(image.bounding_box(), transform);
+                    let bounds = image.bounding_box();
+                    self.reach(
+                        [bounds.left(), bounds.top(), bounds.right(), bounds.bottom()],
+                        transform,
+                    );
                     if let usvg::ImageKind::SVG(tree) = image.kind() {
                         self.subroot(tree.root(), transform);
                     }
@@ -90,7 +96,22 @@ impl Walk {
     /// A path's fill and stroke, and the tiles of its pattern paints: a tile is drawn at the
     /// scale the pattern is seen at, from the tile's own corner.
     fn path(&mut self, path: &usvg::Path, transform: Transform) {
-        self.reach(path.stroke_bounding_box(), transform);
+        // The bounds of every point, control points included (tiny-skia computes with all of
+        // them, and usvg's tight and stroke boxes are wrong when the numbers overflow), grown
+        // by what a stroke can add: half its width, times the miter limit at a sharp join.
+        let bounds = path.data().bounds();
+        let outset = path.stroke().map_or(0.0, |stroke| {
+            stroke.width().get() * stroke.miterlimit().get().max(2.0)
+        });
+        self.reach(
+            [
+                bounds.left() - outset,
+                bounds.top() - outset,
+                bounds.right() + outset,
+                bounds.bottom() + outset,
+            ],
+            transform,
+        );
         let paints = [
             path.fill().map(usvg::Fill::paint),
             path.stroke().map(usvg::Stroke::paint),
@@ -121,14 +142,10 @@ impl Walk {
         }
     }
 
-    /// Notes how far `bounds` reach once `transform` maps them onto the canvas.
-    fn reach(&mut self, bounds: Rect, transform: Transform) {
-        let corners = [
-            (bounds.left(), bounds.top()),
-            (bounds.right(), bounds.top()),
-            (bounds.left(), bounds.bottom()),
-            (bounds.right(), bounds.bottom()),
-        ];
+    /// Notes how far the rectangle `[left, top, right, bottom]` reaches once `transform` maps
+    /// it onto the canvas.
+    fn reach(&mut self, [left, top, right, bottom]: [f32; 4], transform: Transform) {
+        let corners = [(left, top), (right, top), (left, bottom), (right, bottom)];
         for (x, y) in corners {
             let mut point = Point::from_xy(x, y);
             transform.map_point(&mut point);
