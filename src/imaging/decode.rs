@@ -16,6 +16,9 @@ mod avif;
 mod exif;
 mod gif;
 mod heic;
+// Read for AVIF (its whole container) and for HEIC (the primary image's coding only).
+#[cfg_attr(not(feature = "avif"), allow(dead_code))]
+mod heif_container;
 mod jp2;
 mod jp2_codestream;
 mod jpeg;

@@ -1,14 +1,13 @@
-//! AVIF originals: the HEIF container read here (`container`: primary item, alpha item, grid
+//! AVIF originals: the HEIF container read by `super::heif_container` ( primary item, alpha item, grid
 //! tiles, ispe/colr/irot/imir), the AV1 pictures decoded by rav1d (`av1`), and converted to
 //! RGB8/RGBA8 (`yuv`). The probe reads the size from the container's `ispe` alone.
 
 mod av1;
-mod container;
 mod yuv;
 
+use super::heif_container::{self as container, Coded};
 use super::{DecodeOptions, Probe};
 use crate::imaging::{Image, ImageFormat, ImagingError, PixelLayout, SourceInfo};
-use container::Coded;
 use yuv::{Canvas, Matrix};
 
 fn undecodable(message: &str) -> ImagingError {

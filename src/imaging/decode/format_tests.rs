@@ -617,6 +617,29 @@ fn heic_is_sniffed_by_its_brands_and_avif_is_not() {
 }
 
 #[test]
+fn heif_files_whose_primary_image_is_not_hevc_never_reach_libheif() {
+    // The fuzzer's file: `mif2` without an AVIF brand, so sniffed as HEIF, holding an `av01`
+    // item that smashed libheif 1.15's stack (the process aborted). Refused by pictor's
+    // container reader before libheif reads it, in the probe and in the decode.
+    let bytes = hostile("av1-in-heif.heif");
+    assert_eq!(sniff(&bytes), Some(ImageFormat::Heif));
+    match probe(&bytes) {
+        Err(ImagingError::Undecodable(why)) => assert!(why.contains("not HEVC"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    let header = Probe {
+        format: ImageFormat::Heif,
+        width: 300,
+        height: 400,
+        orientation: 1,
+    };
+    assert!(matches!(
+        draw_at_size(&bytes, &header, &options(), (300, 400)),
+        Err(ImagingError::Undecodable(_))
+    ));
+}
+
+#[test]
 fn heic_probes_read_the_displayed_size_from_the_container() {
     let cases = [
         ("formats/grid-irot-exif6.heic", 480, 720, 1, false, 8),

@@ -56,9 +56,34 @@ fn from_libheif(e: HeifError) -> ImagingError {
     }
 }
 
+/// Refuses a file whose primary image is not HEVC-coded before libheif sees it. libheif also
+/// decodes AV1 (it links dav1d and aom), JPEG and other codings inside a HEIF container; the
+/// fuzzer found an `av01` item that smashes libheif 1.15's stack on its way to the AV1
+/// decoder, and pictor's own AVIF reader handles the same file cleanly. So libheif gets HEVC
+/// only (`hvc1`, or a grid, overlay or identity image of `hvc1` items), checked by pictor's
+/// own container reader; a container that reader cannot read is refused too.
+fn require_hevc(bytes: &[u8]) -> Result<(), ImagingError> {
+    let codings = super::heif_container::primary_codings(bytes)
+        .map_err(|e| undecodable(format!("its container cannot be read ({e})")))?;
+    let derived = |kind: &[u8; 4]| matches!(kind, b"grid" | b"iovl" | b"iden");
+    let not_hevc = codings
+        .iter()
+        .find(|kind| *kind != b"hvc1" && !derived(kind))
+        // A derived image made of nothing coded is not HEVC either.
+        .or_else(|| codings.first().filter(|_| !codings.contains(b"hvc1")));
+    match not_hevc {
+        None => Ok(()),
+        Some(kind) => Err(undecodable(format!(
+            "the primary image is coded as {:?}, not HEVC",
+            String::from_utf8_lossy(kind)
+        ))),
+    }
+}
+
 /// Reads the container of `bytes` and the primary image's header, refusing sides over
 /// `max_side` (libheif's check, while it parses).
 pub(crate) fn read_header(bytes: &[u8], max_side: u64) -> Result<Header, ImagingError> {
+    require_hevc(bytes)?;
     let context = Context::read(bytes, max_side).map_err(from_libheif)?;
     let primary = context.primary_image().map_err(from_libheif)?;
     header_of(&context, &primary)
@@ -97,6 +122,7 @@ pub(super) fn decode(
     header: &Probe,
     options: &DecodeOptions,
 ) -> Result<Image, ImagingError> {
+    require_hevc(bytes)?;
     // No side of an image within MAX_PIXELS is longer than MAX_PIXELS.
     let context = Context::read(bytes, options.max_pixels).map_err(from_libheif)?;
     let primary = context.primary_image().map_err(from_libheif)?;

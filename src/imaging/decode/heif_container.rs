@@ -1,6 +1,8 @@
 //! Reading the HEIF/ISOBMFF container of an AVIF file: which item is the primary image, where
 //! its AV1 data lives, its size, colour description, rotation/mirroring, its alpha item, and
 //! the tiles of a grid image. Only the `meta` box is parsed; sample data is sliced, not copied.
+//! The HEIC reader asks it one thing, [`primary_codings`]: libheif also decodes AV1 and other
+//! codings inside a HEIF file, and only HEVC may reach it.
 //!
 //! Everything is bounds-checked and counted: hostile files get an error, never a panic, and no
 //! allocation is sized by a field of the file without a cap.
@@ -243,23 +245,7 @@ impl<'a> Meta<'a> {
 /// Parses the container and locates the primary item (and its alpha) without touching the
 /// coded data: enough for the header probe.
 pub fn parse(file: &[u8]) -> Result<AvifContainer<'_>, ImagingError> {
-    let mut reader = Reader::new(file);
-    let mut meta = None;
-    let mut first = true;
-    while let Some((kind, body)) = reader.next_box()? {
-        if first && kind != b"ftyp" {
-            return Err(invalid("the file does not start with ftyp"));
-        }
-        first = false;
-        if kind == b"meta" {
-            if meta.is_some() {
-                return Err(invalid("more than one meta box"));
-            }
-            meta = Some(parse_meta(body)?);
-        }
-    }
-    let meta = meta.ok_or_else(|| invalid("no meta box"))?;
-    let primary = meta.primary.ok_or_else(|| invalid("no primary item"))?;
+    let (meta, primary) = read_meta(file)?;
     let primary_type = meta
         .item_type(primary)
         .ok_or_else(|| invalid("the primary item is not described"))?;
@@ -287,6 +273,55 @@ pub fn parse(file: &[u8]) -> Result<AvifContainer<'_>, ImagingError> {
         alpha,
         meta,
     })
+}
+
+/// The item types a reader must decode to show the primary image: the primary item's, and
+/// for a derived image (`grid`, `iovl`, `iden`) those of the items it is made from (each
+/// type once, in the order found). The container is read as [`parse`] reads it.
+pub fn primary_codings(file: &[u8]) -> Result<Vec<[u8; 4]>, ImagingError> {
+    let (meta, primary) = read_meta(file)?;
+    let primary_type = meta
+        .item_type(primary)
+        .ok_or_else(|| invalid("the primary item is not described"))?;
+    let mut codings = vec![primary_type];
+    if matches!(&primary_type, b"grid" | b"iovl" | b"iden") {
+        for reference in meta
+            .references
+            .iter()
+            .filter(|r| &r.kind == b"dimg" && r.from == primary)
+        {
+            let kind = meta
+                .item_type(reference.to)
+                .ok_or_else(|| invalid("a derived image's input is not described"))?;
+            if !codings.contains(&kind) {
+                codings.push(kind);
+            }
+        }
+    }
+    Ok(codings)
+}
+
+/// The `meta` box of `file` (which must start with `ftyp` and hold one `meta`) and its
+/// primary item.
+fn read_meta(file: &[u8]) -> Result<(Meta<'_>, u32), ImagingError> {
+    let mut reader = Reader::new(file);
+    let mut meta = None;
+    let mut first = true;
+    while let Some((kind, body)) = reader.next_box()? {
+        if first && kind != b"ftyp" {
+            return Err(invalid("the file does not start with ftyp"));
+        }
+        first = false;
+        if kind == b"meta" {
+            if meta.is_some() {
+                return Err(invalid("more than one meta box"));
+            }
+            meta = Some(parse_meta(body)?);
+        }
+    }
+    let meta = meta.ok_or_else(|| invalid("no meta box"))?;
+    let primary = meta.primary.ok_or_else(|| invalid("no primary item"))?;
+    Ok((meta, primary))
 }
 
 /// irot/imir (applied in that order) as the EXIF orientation that undoes them.
