@@ -640,6 +640,17 @@ fn heif_files_whose_primary_image_is_not_hevc_never_reach_libheif() {
 }
 
 #[test]
+fn a_heic_grid_declaring_more_than_its_size_never_reaches_libheif() {
+    // The fuzzer's 2.6 KB file: a 30x30 image (ispe) whose one-tile grid declares an output
+    // of 26477x26980, which libheif 1.15 allocated and filled (2.8 GB).
+    let bytes = hostile("grid-larger-than-declared.heic");
+    match probe(&bytes) {
+        Err(ImagingError::Undecodable(why)) => assert!(why.contains("26477x26980"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn heic_probes_read_the_displayed_size_from_the_container() {
     let cases = [
         ("formats/grid-irot-exif6.heic", 480, 720, 1, false, 8),

@@ -56,34 +56,49 @@ fn from_libheif(e: HeifError) -> ImagingError {
     }
 }
 
-/// Refuses a file whose primary image is not HEVC-coded before libheif sees it. libheif also
-/// decodes AV1 (it links dav1d and aom), JPEG and other codings inside a HEIF container; the
-/// fuzzer found an `av01` item that smashes libheif 1.15's stack on its way to the AV1
-/// decoder, and pictor's own AVIF reader handles the same file cleanly. So libheif gets HEVC
-/// only (`hvc1`, or a grid, overlay or identity image of `hvc1` items), checked by pictor's
-/// own container reader; a container that reader cannot read is refused too.
-fn require_hevc(bytes: &[u8]) -> Result<(), ImagingError> {
-    let codings = super::heif_container::primary_codings(bytes)
+/// Checks the container with pictor's own reader before libheif sees the file.
+///
+/// Only HEVC: libheif also decodes AV1 (it links dav1d and aom), JPEG and other codings inside
+/// a HEIF container; the fuzzer found an `av01` item that smashes libheif 1.15's stack on its
+/// way to the AV1 decoder, and pictor's own AVIF reader handles the same file cleanly. So
+/// libheif gets `hvc1`, or a grid, overlay or identity image of `hvc1` items.
+///
+/// A grid no larger than it says: libheif allocates a grid's output at the size its
+/// descriptor declares, not the `ispe` size the probe reads, so a 2.6 KB file whose 30x30 grid
+/// declared 26477x26980 had it fill 2.8 GB (the fuzzer again). A grid declaring more pixels
+/// than its `ispe` (or no `ispe`) is refused. A container the reader cannot read is refused too.
+fn check_container(bytes: &[u8]) -> Result<(), ImagingError> {
+    let primary = super::heif_container::primary_image(bytes)
         .map_err(|e| undecodable(format!("its container cannot be read ({e})")))?;
+    let codings = &primary.codings;
     let derived = |kind: &[u8; 4]| matches!(kind, b"grid" | b"iovl" | b"iden");
     let not_hevc = codings
         .iter()
         .find(|kind| *kind != b"hvc1" && !derived(kind))
         // A derived image made of nothing coded is not HEVC either.
         .or_else(|| codings.first().filter(|_| !codings.contains(b"hvc1")));
-    match not_hevc {
-        None => Ok(()),
-        Some(kind) => Err(undecodable(format!(
+    if let Some(kind) = not_hevc {
+        return Err(undecodable(format!(
             "the primary image is coded as {:?}, not HEVC",
             String::from_utf8_lossy(kind)
-        ))),
+        )));
     }
+    if let Some((width, height)) = primary.grid_size {
+        let pixels = |(w, h): (u32, u32)| u64::from(w) * u64::from(h);
+        let declared = primary.declared_size.map_or(0, pixels);
+        if pixels((width, height)) > declared {
+            return Err(undecodable(format!(
+                "its grid declares {width}x{height}, more than the image's own size"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Reads the container of `bytes` and the primary image's header, refusing sides over
 /// `max_side` (libheif's check, while it parses).
 pub(crate) fn read_header(bytes: &[u8], max_side: u64) -> Result<Header, ImagingError> {
-    require_hevc(bytes)?;
+    check_container(bytes)?;
     let context = Context::read(bytes, max_side).map_err(from_libheif)?;
     let primary = context.primary_image().map_err(from_libheif)?;
     header_of(&context, &primary)
@@ -122,7 +137,7 @@ pub(super) fn decode(
     header: &Probe,
     options: &DecodeOptions,
 ) -> Result<Image, ImagingError> {
-    require_hevc(bytes)?;
+    check_container(bytes)?;
     // No side of an image within MAX_PIXELS is longer than MAX_PIXELS.
     let context = Context::read(bytes, options.max_pixels).map_err(from_libheif)?;
     let primary = context.primary_image().map_err(from_libheif)?;

@@ -1,8 +1,9 @@
 //! Reading the HEIF/ISOBMFF container of an AVIF file: which item is the primary image, where
 //! its AV1 data lives, its size, colour description, rotation/mirroring, its alpha item, and
 //! the tiles of a grid image. Only the `meta` box is parsed; sample data is sliced, not copied.
-//! The HEIC reader asks it one thing, [`primary_codings`]: libheif also decodes AV1 and other
-//! codings inside a HEIF file, and only HEVC may reach it.
+//! The HEIC reader asks it one thing, [`primary_image`], before libheif sees the file: how the
+//! primary image is coded (libheif also decodes AV1 and other codings inside a HEIF file, and
+//! only HEVC may reach it) and how large a grid's output is declared.
 //!
 //! Everything is bounds-checked and counted: hostile files get an error, never a panic, and no
 //! allocation is sized by a field of the file without a cap.
@@ -275,10 +276,20 @@ pub fn parse(file: &[u8]) -> Result<AvifContainer<'_>, ImagingError> {
     })
 }
 
-/// The item types a reader must decode to show the primary image: the primary item's, and
-/// for a derived image (`grid`, `iovl`, `iden`) those of the items it is made from (each
-/// type once, in the order found). The container is read as [`parse`] reads it.
-pub fn primary_codings(file: &[u8]) -> Result<Vec<[u8; 4]>, ImagingError> {
+/// What a HEIF reader must know of the primary image before it decodes any of it.
+#[derive(Debug, PartialEq)]
+pub struct PrimaryImage {
+    /// The primary item's type, and for a derived image (`grid`, `iovl`, `iden`) those of the
+    /// items it is made from (each type once, in the order found).
+    pub codings: Vec<[u8; 4]>,
+    /// The size the primary item's `ispe` declares.
+    pub declared_size: Option<(u32, u32)>,
+    /// For a grid, the output size its descriptor declares: what a decoder allocates.
+    pub grid_size: Option<(u32, u32)>,
+}
+
+/// Reads [`PrimaryImage`] from `file`, the container read as [`parse`] reads it.
+pub fn primary_image(file: &[u8]) -> Result<PrimaryImage, ImagingError> {
     let (meta, primary) = read_meta(file)?;
     let primary_type = meta
         .item_type(primary)
@@ -298,7 +309,32 @@ pub fn primary_codings(file: &[u8]) -> Result<Vec<[u8; 4]>, ImagingError> {
             }
         }
     }
-    Ok(codings)
+    let grid_size = if &primary_type == b"grid" {
+        let (_, _, width, height) = grid_descriptor(&item_data(&meta, file, primary)?)?;
+        Some((width, height))
+    } else {
+        None
+    };
+    Ok(PrimaryImage {
+        codings,
+        declared_size: meta.properties(primary).size,
+        grid_size,
+    })
+}
+
+/// A grid item's descriptor: rows, columns and the output width and height.
+fn grid_descriptor(description: &[u8]) -> Result<(u32, u32, u32, u32), ImagingError> {
+    let mut reader = Reader::new(description);
+    let _version = reader.u8()?;
+    let flags = reader.u8()?;
+    let rows = u32::from(reader.u8()?) + 1;
+    let columns = u32::from(reader.u8()?) + 1;
+    let (width, height) = if flags & 1 == 0 {
+        (u32::from(reader.u16()?), u32::from(reader.u16()?))
+    } else {
+        (reader.u32()?, reader.u32()?)
+    };
+    Ok((rows, columns, width, height))
 }
 
 /// The `meta` box of `file` (which must start with `ftyp` and hold one `meta`) and its
@@ -362,17 +398,7 @@ impl<'a> AvifContainer<'a> {
     }
 
     fn grid(&self, item: u32) -> Result<Coded<'a>, ImagingError> {
-        let description = self.item_data(item)?;
-        let mut reader = Reader::new(&description);
-        let _version = reader.u8()?;
-        let flags = reader.u8()?;
-        let rows = u32::from(reader.u8()?) + 1;
-        let columns = u32::from(reader.u8()?) + 1;
-        let (width, height) = if flags & 1 == 0 {
-            (u32::from(reader.u16()?), u32::from(reader.u16()?))
-        } else {
-            (reader.u32()?, reader.u32()?)
-        };
+        let (rows, columns, width, height) = grid_descriptor(&self.item_data(item)?)?;
         let mut tile_refs: Vec<&Reference> = self
             .meta
             .references
@@ -438,56 +464,64 @@ impl<'a> AvifContainer<'a> {
     /// more bytes than its source holds (a zero length means "to the end", and a hostile file
     /// could repeat that extent thousands of times).
     fn item_data(&self, item: u32) -> Result<Cow<'a, [u8]>, ImagingError> {
-        let location = self
-            .meta
-            .locations
-            .iter()
-            .find(|(id, _)| *id == item)
-            .map(|(_, l)| l)
-            .ok_or_else(|| invalid("an item has no location"))?;
-        let source = match location.construction_method {
-            0 => self.file,
-            1 => self.meta.idat,
-            _ => return Err(invalid("unsupported item construction method")),
-        };
-        let mut ranges = Vec::with_capacity(location.extents.len());
-        let mut total = 0usize;
-        for extent in &location.extents {
-            let start = location
-                .base_offset
-                .checked_add(extent.offset)
-                .and_then(|s| usize::try_from(s).ok());
-            // A zero length means "to the end of the source".
-            let end = match extent.length {
-                0 => Some(source.len()),
-                len => start
-                    .and_then(|s| s.checked_add(usize::try_from(len).ok()?))
-                    .filter(|&e| e <= source.len()),
-            };
-            match (start, end) {
-                (Some(start), Some(end)) if start <= end => {
-                    total += end - start;
-                    if total > source.len() {
-                        return Err(invalid("an item's extents add up to more than the file"));
-                    }
-                    ranges.push(start..end);
-                }
-                _ => return Err(invalid("item data lies outside the file")),
-            }
-        }
-        if total == 0 {
-            return Err(invalid("an item has no data"));
-        }
-        Ok(match ranges.as_slice() {
-            [only] => Cow::Borrowed(&source[only.clone()]),
-            _ => Cow::Owned(
-                ranges
-                    .into_iter()
-                    .flat_map(|range| source[range].iter().copied())
-                    .collect(),
-            ),
-        })
+        item_data(&self.meta, self.file, item)
     }
+}
+
+/// [`AvifContainer::item_data`], from the parsed `meta` and the file.
+fn item_data<'a>(
+    meta: &Meta<'a>,
+    file: &'a [u8],
+    item: u32,
+) -> Result<Cow<'a, [u8]>, ImagingError> {
+    let location = meta
+        .locations
+        .iter()
+        .find(|(id, _)| *id == item)
+        .map(|(_, l)| l)
+        .ok_or_else(|| invalid("an item has no location"))?;
+    let source = match location.construction_method {
+        0 => file,
+        1 => meta.idat,
+        _ => return Err(invalid("unsupported item construction method")),
+    };
+    let mut ranges = Vec::with_capacity(location.extents.len());
+    let mut total = 0usize;
+    for extent in &location.extents {
+        let start = location
+            .base_offset
+            .checked_add(extent.offset)
+            .and_then(|s| usize::try_from(s).ok());
+        // A zero length means "to the end of the source".
+        let end = match extent.length {
+            0 => Some(source.len()),
+            len => start
+                .and_then(|s| s.checked_add(usize::try_from(len).ok()?))
+                .filter(|&e| e <= source.len()),
+        };
+        match (start, end) {
+            (Some(start), Some(end)) if start <= end => {
+                total += end - start;
+                if total > source.len() {
+                    return Err(invalid("an item's extents add up to more than the file"));
+                }
+                ranges.push(start..end);
+            }
+            _ => return Err(invalid("item data lies outside the file")),
+        }
+    }
+    if total == 0 {
+        return Err(invalid("an item has no data"));
+    }
+    Ok(match ranges.as_slice() {
+        [only] => Cow::Borrowed(&source[only.clone()]),
+        _ => Cow::Owned(
+            ranges
+                .into_iter()
+                .flat_map(|range| source[range].iter().copied())
+                .collect(),
+        ),
+    })
 }
 
 fn parse_meta(body: &[u8]) -> Result<Meta<'_>, ImagingError> {
