@@ -34,7 +34,7 @@ const ALPHA_URNS: [&[u8]; 2] = [
 ];
 
 fn invalid(message: &str) -> ImagingError {
-    ImagingError::Undecodable(format!("avif: {message}"))
+    ImagingError::Undecodable(format!("heif container: {message}"))
 }
 
 /// A box: its four-character type and its body.
@@ -246,10 +246,7 @@ impl<'a> Meta<'a> {
 /// Parses the container and locates the primary item (and its alpha) without touching the
 /// coded data: enough for the header probe.
 pub fn parse(file: &[u8]) -> Result<AvifContainer<'_>, ImagingError> {
-    let (meta, primary) = read_meta(file)?;
-    let primary_type = meta
-        .item_type(primary)
-        .ok_or_else(|| invalid("the primary item is not described"))?;
+    let (meta, primary, primary_type) = read_meta(file)?;
     if &primary_type != b"av01" && &primary_type != b"grid" {
         return Err(invalid("the primary item is not an AV1 image"));
     }
@@ -290,10 +287,7 @@ pub struct PrimaryImage {
 
 /// Reads [`PrimaryImage`] from `file`, the container read as [`parse`] reads it.
 pub fn primary_image(file: &[u8]) -> Result<PrimaryImage, ImagingError> {
-    let (meta, primary) = read_meta(file)?;
-    let primary_type = meta
-        .item_type(primary)
-        .ok_or_else(|| invalid("the primary item is not described"))?;
+    let (meta, primary, primary_type) = read_meta(file)?;
     let mut codings = vec![primary_type];
     if matches!(&primary_type, b"grid" | b"iovl" | b"iden") {
         for reference in meta
@@ -337,9 +331,9 @@ fn grid_descriptor(description: &[u8]) -> Result<(u32, u32, u32, u32), ImagingEr
     Ok((rows, columns, width, height))
 }
 
-/// The `meta` box of `file` (which must start with `ftyp` and hold one `meta`) and its
-/// primary item.
-fn read_meta(file: &[u8]) -> Result<(Meta<'_>, u32), ImagingError> {
+/// The `meta` box of `file` (which must start with `ftyp` and hold one `meta`), its primary
+/// item and that item's type.
+fn read_meta(file: &[u8]) -> Result<(Meta<'_>, u32, [u8; 4]), ImagingError> {
     let mut reader = Reader::new(file);
     let mut meta = None;
     let mut first = true;
@@ -357,7 +351,10 @@ fn read_meta(file: &[u8]) -> Result<(Meta<'_>, u32), ImagingError> {
     }
     let meta = meta.ok_or_else(|| invalid("no meta box"))?;
     let primary = meta.primary.ok_or_else(|| invalid("no primary item"))?;
-    Ok((meta, primary))
+    let primary_type = meta
+        .item_type(primary)
+        .ok_or_else(|| invalid("the primary item is not described"))?;
+    Ok((meta, primary, primary_type))
 }
 
 /// irot/imir (applied in that order) as the EXIF orientation that undoes them.
